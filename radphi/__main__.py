@@ -1,0 +1,3 @@
+from radphi.cli import main
+
+raise SystemExit(main())

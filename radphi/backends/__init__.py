@@ -1,0 +1,86 @@
+"""Model backends, resolved from a model SPEC through a name-to-module map.
+
+    path/to/model.gguf                    -> llamacpp   (CPU, llama-cpp-python; no torch)
+    openai:MODEL@http://host:port/v1      -> openai_api (completions endpoint, raw prompts)
+    openai-chat:MODEL@https://host/v1     -> openai_api (chat endpoint, e.g. GPT-4 baselines)
+    fake[:TEXT]                           -> fake       (echoes; for tests and UI work)
+    an HF model directory or hub id       -> hf         (transformers [+ peft adapter])
+
+Backend modules are imported only when a SPEC needs them, so the GGUF path never
+imports torch or transformers. A loaded backend is shared by every caller in the
+process (`load_backend` caches it), and each backend guards its model with a lock.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from pathlib import Path
+from typing import Any
+
+from radphi.backends.base import Backend, Generation, GenParams, Request, Stream, fit_request
+from radphi.errors import ModelLoadError
+
+__all__ = [
+    "Backend", "Generation", "GenParams", "Request", "Stream", "fit_request",
+    "backend_kind", "load_backend", "BACKENDS",
+]
+
+# kind -> "module:Class"; imported lazily.
+BACKENDS: dict[str, str] = {
+    "llamacpp": "radphi.backends.llamacpp:LlamaCppBackend",
+    "hf": "radphi.backends.hf:HFBackend",
+    "openai_api": "radphi.backends.openai_api:OpenAIBackend",
+    "fake": "radphi.backends.fake:FakeBackend",
+}
+
+_cache: dict[tuple, Backend] = {}
+_cache_lock = threading.Lock()
+
+
+def backend_kind(spec: str) -> str:
+    """Which backend a SPEC resolves to (no loading, no imports)."""
+    spec = spec.strip()
+    if not spec:
+        raise ModelLoadError("empty model SPEC: pass a .gguf path, an HF model directory or hub id, or openai:MODEL@URL")
+    if spec.startswith(("openai:", "openai-chat:")):
+        return "openai_api"
+    if spec == "fake" or spec.startswith("fake:"):
+        return "fake"
+    if spec.lower().endswith(".gguf"):
+        return "llamacpp"
+    return "hf"
+
+
+def load_backend(spec: str, *, adapter: str | None = None, **options: Any) -> Backend:
+    """The backend for SPEC, created once per process for the same SPEC and options.
+
+    Creating it does not load the model; the first generation does (lazily), and a
+    failure then raises ModelLoadError with a message for the user. A path that does
+    not exist fails here already, since nothing could ever come of it.
+    """
+    kind = backend_kind(spec)
+    if kind == "llamacpp" and not Path(spec).expanduser().is_file():
+        raise ModelLoadError(f"model file not found: {spec}")
+    if kind != "hf" and adapter:
+        raise ModelLoadError("--adapter applies to transformers models only (an HF directory or hub id)")
+    key = (kind, spec, adapter, tuple(sorted(options.items())))
+    with _cache_lock:
+        if key not in _cache:
+            module_name, cls_name = BACKENDS[kind].split(":")
+            try:
+                module = importlib.import_module(module_name)
+            except ImportError as exc:
+                raise ModelLoadError(
+                    f"the {kind} backend needs a package that is not installed ({exc.name}); "
+                    f"install the project's requirements (pip install -r requirements.txt)"
+                ) from exc
+            cls = getattr(module, cls_name)
+            _cache[key] = cls(spec, adapter=adapter, **options) if kind == "hf" else cls(spec, **options)
+        return _cache[key]
+
+
+def clear_cache() -> None:
+    """Forget loaded backends (tests; a model file replaced on disk)."""
+    with _cache_lock:
+        _cache.clear()

@@ -1,0 +1,236 @@
+"""GGUF models on the CPU through llama-cpp-python. Imports neither torch nor transformers.
+
+The model is loaded on first use and shared by every caller of this backend object
+(`radphi.backends.load_backend` hands out one per SPEC); a lock keeps two callers
+from interleaving on the one llama.cpp context.
+
+Decoding runs through `Llama.generate` directly rather than `create_completion`:
+it gives us exact token counts, our own stop handling on token ids, and keeps the
+per-token overhead at what raw llama-cpp-python costs. `Llama.generate` evaluates
+only the part of a prompt past the longest prefix it has already evaluated, so a
+second question about the same report costs only the question's tokens.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+from radphi import hashing
+from radphi.backends.base import Generation, GenParams, Request, StopScanner, Stream, fit_request, timed_generation
+from radphi.errors import InputError, ModelLoadError
+
+log = logging.getLogger(__name__)
+
+
+def physical_cores() -> int:
+    """Physical cores (llama.cpp decodes fastest with one thread per core, not per hyper-thread)."""
+    try:
+        pairs = set()
+        phys = core = None
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            key = key.strip()
+            if key == "physical id":
+                phys = value.strip()
+            elif key == "core id":
+                core = value.strip()
+            elif not line.strip() and core is not None:
+                pairs.add((phys, core))
+                phys = core = None
+        if core is not None:
+            pairs.add((phys, core))
+        if pairs:
+            return len(pairs)
+    except OSError:
+        pass
+    return max(1, os.cpu_count() or 1)
+
+
+class LlamaCppBackend:
+    def __init__(self, spec: str, *, n_ctx: int = 0, n_threads: int | None = None, n_batch: int = 512,
+                 n_gpu_layers: int = 0):
+        self.spec = spec
+        self.path = Path(spec).expanduser()
+        self.n_ctx = n_ctx  # 0: the model's own training context
+        self.n_threads = n_threads or physical_cores()
+        self.n_batch = n_batch
+        self.n_gpu_layers = n_gpu_layers
+        self._llm: Any = None
+        self._lock = threading.RLock()
+        self._stop_ids: dict[tuple[str, ...], set[int]] = {}
+
+    # ------------------------------------------------------------------ loading
+    def _ensure_loaded(self) -> Any:
+        if self._llm is not None:
+            return self._llm
+        with self._lock:
+            if self._llm is None:
+                if not self.path.is_file():
+                    raise ModelLoadError(f"model file not found: {self.path}")
+                try:
+                    from llama_cpp import Llama
+                except ImportError as exc:  # pragma: no cover - depends on the install
+                    raise ModelLoadError("llama-cpp-python is not installed: pip install llama-cpp-python") from exc
+                t0 = time.perf_counter()
+                try:
+                    self._llm = Llama(
+                        model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.n_threads,
+                        n_threads_batch=self.n_threads, n_batch=self.n_batch,
+                        n_gpu_layers=self.n_gpu_layers, verbose=False,
+                    )
+                except Exception as exc:  # llama.cpp reports every load failure as ValueError/RuntimeError
+                    raise ModelLoadError(
+                        f"could not load GGUF model {self.path}: {exc}. "
+                        "The file may be truncated or not a GGUF model; re-export it with `radphi export-gguf`."
+                    ) from exc
+                log.info("loaded %s in %.1f s (%d threads, context %d)", self.path, time.perf_counter() - t0,
+                         self.n_threads, self._llm.n_ctx())
+        return self._llm
+
+    @property
+    def context_length(self) -> int:
+        return int(self._ensure_loaded().n_ctx())
+
+    def file_metadata(self) -> dict[str, Any]:
+        """Header fields read with the `gguf` package, without loading the model."""
+        try:
+            import gguf
+
+            reader = gguf.GGUFReader(str(self.path))
+            fields = {}
+            for name in ("general.architecture", "general.name", "general.file_type", "radphi.prompt_format"):
+                field = reader.get_field(name)
+                if field is not None:
+                    fields[name] = field.contents()
+            arch = fields.get("general.architecture")
+            ctx = reader.get_field(f"{arch}.context_length") if arch else None
+            if ctx is not None:
+                fields["context_length"] = int(ctx.contents())
+            if "general.file_type" in fields:
+                try:
+                    fields["quantization"] = gguf.LlamaFileType(int(fields["general.file_type"])).name.removeprefix("MOSTLY_").removeprefix("ALL_")
+                except ValueError:
+                    fields["quantization"] = str(fields["general.file_type"])
+            return fields
+        except Exception as exc:  # a corrupt header: say so in info(), fail properly on load
+            return {"error": str(exc)}
+
+    def info(self) -> dict[str, Any]:
+        meta = self.file_metadata()
+        return {
+            "spec": self.spec,
+            "backend": "llamacpp",
+            "device": "gpu" if self.n_gpu_layers else "cpu",
+            "threads": self.n_threads,
+            "quantization": meta.get("quantization", "unknown"),
+            "context_length": self._llm.n_ctx() if self._llm is not None else (self.n_ctx or meta.get("context_length")),
+            "architecture": meta.get("general.architecture"),
+            "model_hash": hashing.file_sha256(self.path) if self.path.is_file() else None,
+        }
+
+    # ------------------------------------------------------------------ tokens
+    def tokenize(self, text: str) -> list[int]:
+        # special=True: `<instruct>` and `<output>` in the prompt become their control tokens;
+        # add_bos follows the model's own metadata (Phi-2: none, Llama/Mistral: BOS).
+        return self._ensure_loaded().tokenize(text.encode("utf-8"), add_bos=True, special=True)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenize(text))
+
+    def _stop_token_ids(self, stops: tuple[str, ...]) -> set[int]:
+        """Token ids to stop at: end-of-generation tokens, and stop strings that are one control token.
+
+        Control tokens detokenize to nothing, so a text scan would never see them.
+        """
+        if stops not in self._stop_ids:
+            llm = self._ensure_loaded()
+            ids = {llm.token_eos()} | self._eog_ids(llm)
+            for s in stops:
+                toks = llm.tokenize(s.encode("utf-8"), add_bos=False, special=True)
+                if len(toks) == 1 and llm.detokenize(toks) == b"":
+                    ids.add(toks[0])
+            self._stop_ids[stops] = ids
+        return self._stop_ids[stops]
+
+    @staticmethod
+    def _eog_ids(llm: Any) -> set[int]:
+        """Every end-of-generation token the model's vocabulary declares (EOS, EOT, ...)."""
+        import llama_cpp
+
+        vocab = llama_cpp.llama_model_get_vocab(llm.model)
+        return {t for t in range(llm.n_vocab()) if llama_cpp.llama_vocab_is_eog(vocab, t)}
+
+    # ------------------------------------------------------------------ generation
+    def _pieces(self, request: Request, params: GenParams, state: dict[str, Any]) -> Iterator[str]:
+        """Text pieces of the answer; holds the model lock until exhausted or closed."""
+        llm = self._ensure_loaded()
+        stops = request.stop_strings(params)
+        with self._lock:
+            stop_ids = self._stop_token_ids(stops)
+            tokens = self.tokenize(request.prompt)
+            state["prompt_tokens"] = len(tokens)
+            if len(tokens) + params.max_new_tokens > llm.n_ctx():
+                raise InputError(f"input too long: {len(tokens)} prompt tokens + {params.max_new_tokens} new "
+                                 f"tokens exceed the context of {llm.n_ctx()}")
+            if not params.greedy:
+                llm.set_seed(params.seed)
+            decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+            scanner = StopScanner(stops)
+            state["start"] = time.perf_counter()
+            n = 0
+            for tok in llm.generate(
+                tokens,
+                temp=params.temperature if not params.greedy else 0.0,
+                top_k=params.top_k if params.top_k > 0 else 0,
+                top_p=params.top_p, min_p=0.0, repeat_penalty=1.0, reset=True,
+            ):
+                if tok in stop_ids:
+                    state["finish_reason"] = "stop"
+                    break
+                n += 1
+                state["completion_tokens"] = n
+                text = scanner.feed(decoder.decode(llm.detokenize([tok])))
+                if text:
+                    state.setdefault("first", time.perf_counter())
+                    yield text
+                if scanner.stopped:
+                    state["finish_reason"] = "stop"
+                    break
+                if n >= params.max_new_tokens:
+                    state["finish_reason"] = "length"
+                    break
+            tail = scanner.feed(decoder.decode(b"", final=True)) + scanner.flush()
+            if tail:
+                state.setdefault("first", time.perf_counter())
+                yield tail
+
+    def stream(self, request: Request, params: GenParams) -> Stream:
+        self._ensure_loaded()
+        request = fit_request(request, params, self.context_length, self.count_tokens)
+        state: dict[str, Any] = {"prompt_tokens": 0, "completion_tokens": 0, "finish_reason": "stop"}
+        submitted = time.perf_counter()
+
+        def finish(text: str) -> Generation:
+            return timed_generation(
+                text, start=submitted, first=state.get("first"), prompt_tokens=state["prompt_tokens"],
+                completion_tokens=state["completion_tokens"], finish_reason=state["finish_reason"], request=request,
+            )
+
+        return Stream(self._pieces(request, params, state), finish)
+
+    def generate(self, request: Request, params: GenParams) -> Generation:
+        stream = self.stream(request, params)
+        stream.text()
+        assert stream.generation is not None
+        return stream.generation
+
+    def generate_batch(self, requests: list[Request], params: GenParams) -> list[Generation]:
+        # One llama.cpp context decodes one sequence at a time here; batching would only
+        # reorder the same work on a CPU, so requests run in order.
+        return [self.generate(r, params) for r in requests]

@@ -1,0 +1,157 @@
+"""The `radphi` command: one entry point, one subcommand per job.
+
+    radphi tasks                                   list the tasks and their input fields
+    radphi prompt TASK --set FIELD=VALUE ...       print the exact rendered prompt
+    radphi run TASK --model SPEC --input IN.jsonl --output OUT.jsonl
+    radphi export-gguf SRC_DIR OUT.gguf [--quant f32|f16|q8_0|q4_k_m] [--adapter DIR]
+
+This module is the composition root: `training` and `evaluation` are imported only
+inside the subcommands that need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from radphi import settings, tasks
+from radphi.errors import InputError, ModelLoadError, RadphiError
+
+log = logging.getLogger("radphi")
+
+
+def _add_gen_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", default=tasks.DEFAULT_FORMAT, choices=list(tasks.FORMATS),
+                   help="prompt format (default: token, the paper's <instruct>/<output> format)")
+    p.add_argument("--max-new-tokens", type=int, default=256)
+    p.add_argument("--temperature", type=float, default=0.0, help="0 (default) decodes greedily")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="radphi", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("tasks", help="list the tasks and their input fields")
+
+    p = sub.add_parser("prompt", help="print the exact prompt for a task and input")
+    p.add_argument("task", choices=list(tasks.TASKS))
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="an input field (repeatable)")
+    p.add_argument("--format", default=tasks.DEFAULT_FORMAT, choices=list(tasks.FORMATS))
+
+    p = sub.add_parser("run", help="run a task over a JSONL file (resumable)")
+    p.add_argument("task", choices=list(tasks.TASKS))
+    p.add_argument("--model", help="model SPEC: a .gguf file, an HF directory or hub id, or openai:MODEL@URL "
+                                   "(default: $RADPHI_MODEL, else the embedded demo model)")
+    p.add_argument("--name", help="short model name stored in each record (default: the model file's stem)")
+    p.add_argument("--adapter", help="peft adapter directory (HF models)")
+    p.add_argument("--input", required=True, type=Path)
+    p.add_argument("--output", required=True, type=Path)
+    p.add_argument("--batch-size", type=int, default=1)
+    p.add_argument("--n-ctx", type=int, default=0, help="llama.cpp context size (0: the model's own)")
+    p.add_argument("--allow-remote", action="store_true",
+                   help="allow sending PHI-scrubbed report text to a non-loopback API server")
+    p.add_argument("--no-progress", action="store_true")
+    _add_gen_args(p)
+
+    p = sub.add_parser("export-gguf", help="write a GGUF (optionally quantized) from an HF model directory")
+    p.add_argument("src_dir")
+    p.add_argument("out")
+    p.add_argument("--quant", default="f16", choices=["f32", "f16", "q8_0", "q4_k_m"])
+    p.add_argument("--adapter", help="merge this peft adapter first")
+    return parser
+
+
+def cmd_tasks(args: argparse.Namespace) -> int:
+    for t in tasks.TASKS.values():
+        extra = f" (optional: {', '.join(t.optional_fields)})" if t.optional_fields else ""
+        print(f"{t.name:28s} {', '.join(t.fields)}{extra}")
+    return 0
+
+
+def cmd_prompt(args: argparse.Namespace) -> int:
+    fields = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise InputError(f"--set needs FIELD=VALUE, got {item!r}")
+        fields[key.strip()] = value
+    unknown = set(fields) - set(tasks.TASKS[args.task].fields) - set(tasks.TASKS[args.task].optional_fields)
+    if unknown:
+        raise InputError(f"{args.task} has no field(s) {', '.join(sorted(unknown))}; "
+                         f"its fields are: {', '.join(tasks.TASKS[args.task].fields)}")
+    sys.stdout.write(tasks.render_prompt(args.task, fields, args.format) + "\n")
+    return 0
+
+
+def resolve_model(spec: str | None) -> str:
+    spec = spec or settings.default_model_spec()
+    if not spec:
+        raise ModelLoadError(
+            "no model given and no default model found. Pass --model path/to/model.gguf "
+            "(make one with `radphi export-gguf HF_DIR OUT.gguf`, see README.md), an HF model "
+            "directory, or openai:MODEL@URL; or set RADPHI_MODEL."
+        )
+    return spec
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from radphi import runner
+    from radphi.backends import GenParams, backend_kind, load_backend
+
+    spec = resolve_model(args.model)
+    if not args.input.is_file():
+        raise InputError(f"input file not found: {args.input}")
+    options = {}
+    kind = backend_kind(spec)
+    if kind == "llamacpp" and args.n_ctx:
+        options["n_ctx"] = args.n_ctx
+    if kind == "openai_api" and args.allow_remote:
+        options["allow_remote"] = True
+    backend = load_backend(spec, adapter=args.adapter, **options)
+    params = GenParams(max_new_tokens=args.max_new_tokens, temperature=args.temperature, seed=args.seed)
+    name = args.name or Path(spec.split("@")[0]).stem or spec
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    summary = runner.run_file(
+        args.task, backend, args.input, args.output, name=name, params=params, fmt=args.format,
+        batch_size=args.batch_size, progress=not args.no_progress,
+    )
+    print(f"{args.output}: {summary}", file=sys.stderr)
+    for message in summary.failed:
+        print(f"  {message}", file=sys.stderr)
+    return 0 if summary.written or not summary.failed else 1
+
+
+def cmd_export_gguf(args: argparse.Namespace) -> int:
+    from training.export_gguf import export_gguf
+
+    out = export_gguf(args.src_dir, args.out, quant=args.quant, adapter=args.adapter)
+    print(f"wrote {out} ({Path(out).stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {"tasks": cmd_tasks, "prompt": cmd_prompt, "run": cmd_run, "export-gguf": cmd_export_gguf}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return COMMANDS[args.command](args)
+    except RadphiError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (ValueError, FileNotFoundError) as exc:  # raised with user-facing messages by the exporter
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; `radphi run` resumes where it stopped", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

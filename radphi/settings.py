@@ -1,0 +1,28 @@
+"""Paths and defaults that come from the environment.
+
+RADPHI_HOME   where radphi keeps its state (hash cache, reviews): default ~/.radphi
+RADPHI_MODEL  the default model SPEC when none is given
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+ASSETS = PACKAGE_ROOT / "assets"
+# The embedded demo model, once it is trained and shipped (see the demo-model issue).
+DEMO_MODEL = ASSETS / "radphi-demo.gguf"
+
+
+def radphi_home() -> Path:
+    home = Path(os.environ.get("RADPHI_HOME") or Path.home() / ".radphi").expanduser()
+    return home
+
+
+def default_model_spec() -> str | None:
+    """RADPHI_MODEL, else the embedded demo model if it is there, else None."""
+    env = os.environ.get("RADPHI_MODEL")
+    if env:
+        return env
+    return str(DEMO_MODEL) if DEMO_MODEL.is_file() else None
