@@ -180,7 +180,9 @@ class LlamaCppBackend:
                                  f"tokens exceed the context of {llm.n_ctx()}")
             if not params.greedy:
                 llm.set_seed(params.seed)
-            decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+            # Tokens can split a UTF-8 character; the incremental decoder waits for the rest.
+            # Invalid bytes are dropped, as llama-cpp-python's own completion text does.
+            decoder = codecs.getincrementaldecoder("utf-8")(errors="ignore")
             scanner = StopScanner(stops)
             state["start"] = time.perf_counter()
             n = 0
