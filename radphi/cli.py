@@ -122,7 +122,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"{args.output}: {summary}", file=sys.stderr)
     for message in summary.failed:
         print(f"  {message}", file=sys.stderr)
-    return 0 if summary.written or not summary.failed else 1
+    # Bad records are reported above; the run fails only when no record could be done.
+    return 1 if summary.failed and not (summary.written or summary.skipped_done) else 0
 
 
 def cmd_export_gguf(args: argparse.Namespace) -> int:

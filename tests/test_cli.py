@@ -1,0 +1,82 @@
+"""The `radphi` command: prompt, tasks, run (on a tiny GGUF), export-gguf, and its errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from radphi import records
+from radphi.cli import main
+
+
+def test_prompt_prints_the_exact_prompt(capsys):
+    assert main(["prompt", "qa_comprehension", "--set", "report=No effusion.", "--set", "question=Any effusion?"]) == 0
+    assert capsys.readouterr().out == (
+        "<instruct>Answer the question using the radiology report below as context: No effusion. "
+        "Question: Any effusion?\n<output>\n")
+    assert main(["prompt", "radiology_qa", "--set", "question=Q", "--format", "default"]) == 0
+    assert capsys.readouterr().out == "Instruct: Q\nOutput:\n"
+
+
+def test_prompt_errors_are_clear(capsys):
+    assert main(["prompt", "qa_comprehension", "--set", "report=R"]) == 2
+    assert "empty or missing input field(s): question" in capsys.readouterr().err
+    assert main(["prompt", "radiology_qa", "--set", "report=R"]) == 2
+    assert "radiology_qa has no field(s) report" in capsys.readouterr().err
+
+
+def test_tasks_lists_all_ten(capsys):
+    main(["tasks"])
+    assert len(capsys.readouterr().out.strip().splitlines()) == 10
+
+
+def test_run_without_model_says_how_to_pass_one(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("RADPHI_MODEL", raising=False)
+    monkeypatch.setattr("radphi.settings.DEMO_MODEL", tmp_path / "absent.gguf")
+    inp = tmp_path / "in.jsonl"
+    records.write_jsonl(inp, [{"id": "1", "findings": "x"}])
+    assert main(["run", "impression_prediction", "--input", str(inp), "--output", str(tmp_path / "o.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert "no model given" in err and "--model" in err and "export-gguf" in err
+
+
+def test_run_with_a_missing_model_path(tmp_path, capsys):
+    inp = tmp_path / "in.jsonl"
+    records.write_jsonl(inp, [{"id": "1", "findings": "x"}])
+    assert main(["run", "impression_prediction", "--model", str(tmp_path / "missing.gguf"), "--input", str(inp),
+                 "--output", str(tmp_path / "o.jsonl")]) == 2
+    assert "model file not found" in capsys.readouterr().err
+
+
+def test_run_on_a_gguf_end_to_end(tmp_path, tiny_phi_gguf, capsys):
+    inp = tmp_path / "in.jsonl"
+    inp.write_bytes(
+        json.dumps({"id": "a", "findings": "Small left pleural effusion.", "reference": "Effusion."}).encode() + b"\n"
+        + b'{"id": "b", "findings": "\xff broken"}\n'
+        + json.dumps({"id": "c", "findings": "No pneumothorax.", "meta": {"system": "chest"}}).encode() + b"\n")
+    out = tmp_path / "out.jsonl"
+    args = ["run", "impression_prediction", "--model", str(tiny_phi_gguf), "--name", "tiny", "--input", str(inp),
+            "--output", str(out), "--max-new-tokens", "8", "--no-progress"]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "in.jsonl:2: not UTF-8" in err and "2 written" in err
+    got = records.read_jsonl(out)
+    assert [r["id"] for r in got] == ["a", "c"]
+    assert all(r["model"] == "tiny" and r["completion_tokens"] <= 8 and r["prompt_tokens"] > 10 for r in got)
+    assert got[0]["model_info"]["spec"] == str(tiny_phi_gguf)
+    assert got[0]["model_info"]["model_hash"].startswith("sha256:")
+    assert got[1]["meta"] == {"system": "chest"}
+    # Resuming does no new work.
+    assert main(args) == 0
+    assert "0 written, 2 already done" in capsys.readouterr().err
+    assert len(records.read_jsonl(out)) == 2
+
+
+def test_console_script_is_installed():
+    exe = shutil.which("radphi") or str(__import__("pathlib").Path(sys.executable).parent / "radphi")
+    out = subprocess.run([exe, "prompt", "radiology_qa", "--set", "question=Q"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout == "<instruct>Q\n<output>\n"
