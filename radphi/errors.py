@@ -24,3 +24,7 @@ class BackendUnavailable(RadphiError):
 
 class RemoteNotAllowed(RadphiError):
     """Report text would leave the machine without the user's opt-in."""
+
+
+class GenerationError(RadphiError):
+    """The model failed while generating (out of GPU memory, a device error)."""

@@ -22,23 +22,32 @@ def backend(tiny_phi_gguf):
     return LlamaCppBackend(str(tiny_phi_gguf))
 
 
-def raw_greedy(path, prompt: str, n: int) -> str:
+def raw_greedy(path, prompt: str, n: int) -> tuple[str, int, int]:
+    """Raw llama-cpp-python: greedy token ids from `Llama.generate`, up to EOS or n tokens.
+
+    (Not `create_completion`: on a random model that emits partial UTF-8 byte tokens it
+    runs past `max_tokens`, e.g. 109 tokens for max_tokens=24 in 0.3.36.)
+    """
     from llama_cpp import Llama
 
     llm = Llama(model_path=str(path), n_ctx=0, verbose=False, n_threads=physical_cores())
-    out = llm.create_completion(llm.tokenize(prompt.encode(), add_bos=True, special=True), max_tokens=n,
-                                temperature=0.0, repeat_penalty=1.0, stop=["<|endoftext|>", "<instruct>"])
-    return out["choices"][0]["text"], out["usage"]
+    prompt_ids = llm.tokenize(prompt.encode(), add_bos=True, special=True)
+    out: list[int] = []
+    for tok in llm.generate(prompt_ids, temp=0.0, repeat_penalty=1.0):
+        if tok == llm.token_eos() or len(out) == n:
+            break
+        out.append(tok)
+    return llm.detokenize(out).decode("utf-8", errors="ignore"), len(prompt_ids), len(out)
 
 
 def test_greedy_matches_raw_llama_cpp(backend, tiny_phi_gguf):
     req = Request.build("impression_prediction", {"findings": "There is a small left pleural effusion."})
     gen = backend.generate(req, GenParams(max_new_tokens=24))
-    raw_text, usage = raw_greedy(tiny_phi_gguf, req.prompt, 24)
+    raw_text, prompt_tokens, completion_tokens = raw_greedy(tiny_phi_gguf, req.prompt, 24)
     assert gen.text == raw_text
-    assert gen.prompt_tokens == usage["prompt_tokens"]
-    assert gen.completion_tokens == usage["completion_tokens"]
-    assert gen.finish_reason in ("stop", "length")
+    assert gen.prompt_tokens == prompt_tokens
+    assert gen.completion_tokens == completion_tokens
+    assert gen.finish_reason == ("length" if completion_tokens == 24 else "stop")
     assert backend.generate(req, GenParams(max_new_tokens=24)).text == gen.text  # deterministic
 
 
@@ -173,3 +182,19 @@ def test_cpu_path_imports_neither_torch_nor_transformers(tiny_phi_gguf):
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_hf_and_llamacpp_backends_agree_on_the_same_model(tiny_phi_dir, tiny_phi_gguf, backend):
+    """One prompt format everywhere: the transformers path and the exported GGUF give the
+    same greedy answer, token counts included."""
+    from radphi.backends.hf import HFBackend
+
+    hf = HFBackend(str(tiny_phi_dir))
+    for fields in ({"findings": "Small left pleural effusion."}, {"findings": "No pneumothorax. Heart size normal."}):
+        req = Request.build("impression_prediction", fields)
+        a = hf.generate(req, GenParams(max_new_tokens=16))
+        b = backend.generate(req, GenParams(max_new_tokens=16))
+        # A random model emits partial UTF-8 byte tokens: transformers shows them as U+FFFD,
+        # llama.cpp's path drops them. The tokens behind them are the same.
+        assert a.text.replace("\ufffd", "") == b.text
+        assert (a.prompt_tokens, a.completion_tokens) == (b.prompt_tokens, b.completion_tokens)
