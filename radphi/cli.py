@@ -4,6 +4,7 @@
     radphi prompt TASK --set FIELD=VALUE ...       print the exact rendered prompt
     radphi run TASK --model SPEC --input IN.jsonl --output OUT.jsonl
     radphi export-gguf SRC_DIR OUT.gguf [--quant f32|f16|q8_0|q4_k_m] [--adapter DIR]
+    radphi eval PRED.jsonl [PRED2.jsonl ...] --out DIR   (radphi eval --help for its options)
 
 This module is the composition root: `training` and `evaluation` are imported only
 inside the subcommands that need them.
@@ -58,10 +59,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_gen_args(p)
 
     p = sub.add_parser("export-gguf", help="write a GGUF (optionally quantized) from an HF model directory")
-    p.add_argument("src_dir")
+    p.add_argument("src_dir", help="an HF model directory (save_pretrained), or a hub id such as microsoft/phi-2")
     p.add_argument("out")
+    p.add_argument("--context-length", type=int, help="context length stored in the file (default: the model's)")
     p.add_argument("--quant", default="f16", choices=["f32", "f16", "q8_0", "q4_k_m"])
     p.add_argument("--adapter", help="merge this peft adapter first")
+
+    # Evaluation's own parser is built inside cmd_eval, so `evaluation` is imported only
+    # when this subcommand runs.
+    p = sub.add_parser("eval", help="score prediction files: metrics with bootstrap CIs, CSV and HTML report",
+                       add_help=False)
+    p.add_argument("eval_args", nargs=argparse.REMAINDER)
     return parser
 
 
@@ -129,12 +137,22 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_export_gguf(args: argparse.Namespace) -> int:
     from training.export_gguf import export_gguf
 
-    out = export_gguf(args.src_dir, args.out, quant=args.quant, adapter=args.adapter)
+    out = export_gguf(args.src_dir, args.out, quant=args.quant, adapter=args.adapter,
+                      context_length=args.context_length)
     print(f"wrote {out} ({Path(out).stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
     return 0
 
 
-COMMANDS = {"tasks": cmd_tasks, "prompt": cmd_prompt, "run": cmd_run, "export-gguf": cmd_export_gguf}
+def cmd_eval(args: argparse.Namespace) -> int:
+    from evaluation import run_eval
+
+    parser = argparse.ArgumentParser(prog="radphi eval", description="Score `radphi run` outputs.")
+    run_eval.add_arguments(parser)
+    return run_eval.main(parser.parse_args(args.eval_args))
+
+
+COMMANDS = {"tasks": cmd_tasks, "prompt": cmd_prompt, "run": cmd_run, "export-gguf": cmd_export_gguf,
+            "eval": cmd_eval}
 
 
 def main(argv: list[str] | None = None) -> int:

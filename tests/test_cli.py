@@ -80,3 +80,20 @@ def test_console_script_is_installed():
     exe = shutil.which("radphi") or str(__import__("pathlib").Path(sys.executable).parent / "radphi")
     out = subprocess.run([exe, "prompt", "radiology_qa", "--set", "question=Q"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout == "<instruct>Q\n<output>\n"
+
+
+def test_export_gguf_then_run(tmp_path, tiny_phi_dir, capsys):
+    out = tmp_path / "tiny-f16.gguf"
+    assert main(["export-gguf", str(tiny_phi_dir), str(out), "--quant", "f16"]) == 0
+    assert "wrote" in capsys.readouterr().err and out.stat().st_size > 10_000
+    inp = tmp_path / "in.jsonl"
+    records.write_jsonl(inp, [{"id": "1", "question": "What is atelectasis?"}])
+    assert main(["run", "radiology_qa", "--model", str(out), "--input", str(inp), "--output",
+                 str(tmp_path / "o.jsonl"), "--max-new-tokens", "4", "--no-progress"]) == 0
+    assert records.read_jsonl(tmp_path / "o.jsonl")[0]["model"] == "tiny-f16"
+
+
+def test_export_gguf_errors_are_one_line(tmp_path, capsys):
+    assert main(["export-gguf", str(tmp_path / "no-such-dir"), str(tmp_path / "o.gguf")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "no-such-dir" in err and len(err.splitlines()) == 1

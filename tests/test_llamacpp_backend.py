@@ -198,3 +198,19 @@ def test_hf_and_llamacpp_backends_agree_on_the_same_model(tiny_phi_dir, tiny_phi
         # llama.cpp's path drops them. The tokens behind them are the same.
         assert a.text.replace("\ufffd", "") == b.text
         assert (a.prompt_tokens, a.completion_tokens) == (b.prompt_tokens, b.completion_tokens)
+
+
+def test_quantized_gguf_generates_without_crashing(tiny_phi_dir, tmp_path, radphi_home):
+    """On VMs that report AMX, llama.cpp's repacked quantized path can die with SIGILL;
+    the backend probes in a child process first and loads without repacking there."""
+    from radphi.backends.llamacpp_load import _cpu_key
+    from training.export_gguf import export_gguf
+
+    q8 = export_gguf(tiny_phi_dir, tmp_path / "tiny-q8_0.gguf", quant="q8_0")
+    b = LlamaCppBackend(str(q8))
+    assert b.info()["quantization"] == "Q8_0"
+    req = Request.build("impression_prediction", {"findings": "Small left pleural effusion."})
+    g = b.generate(req, GenParams(max_new_tokens=8))
+    assert g.prompt_tokens > 5 and 0 < g.completion_tokens <= 8
+    if _cpu_key()[1]:  # a CPU that reports AMX: the verdict was probed and cached
+        assert (radphi_home / "cache" / "llama_cpu_probe.json").is_file()

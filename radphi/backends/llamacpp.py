@@ -74,15 +74,21 @@ class LlamaCppBackend:
                 if not self.path.is_file():
                     raise ModelLoadError(f"model file not found: {self.path}")
                 try:
-                    from llama_cpp import Llama
+                    from radphi.backends.llamacpp_load import extra_bufts_ok, load_llama
                 except ImportError as exc:  # pragma: no cover - depends on the install
                     raise ModelLoadError("llama-cpp-python is not installed: pip install llama-cpp-python") from exc
                 t0 = time.perf_counter()
+                meta = self.file_metadata()
+                if "error" in meta:
+                    raise ModelLoadError(
+                        f"could not load GGUF model {self.path}: {meta['error']}. "
+                        "The file may be truncated or not a GGUF model; re-export it with `radphi export-gguf`."
+                    )
                 try:
-                    self._llm = Llama(
-                        model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.n_threads,
-                        n_threads_batch=self.n_threads, n_batch=self.n_batch,
-                        n_gpu_layers=self.n_gpu_layers, verbose=False,
+                    self._llm = load_llama(
+                        self.path, use_extra_bufts=extra_bufts_ok(self.path, meta.get("quantization", "")),
+                        n_ctx=self.n_ctx, n_threads=self.n_threads, n_threads_batch=self.n_threads,
+                        n_batch=self.n_batch, n_gpu_layers=self.n_gpu_layers, verbose=False,
                     )
                 except Exception as exc:  # llama.cpp reports every load failure as ValueError/RuntimeError
                     raise ModelLoadError(

@@ -1,0 +1,107 @@
+"""Loading a GGUF into llama-cpp-python safely on CPUs whose weight repacking crashes.
+
+llama.cpp repacks quantized weights into "extra buffer types" (AMX, interleaved
+AVX layouts) for speed. On some virtual machines that report AMX (seen here: a
+Firecracker VM with amx_int8/amx_tile flags), the repacked path dies with SIGILL on
+the first multi-token evaluation of a quantized model, killing the whole process.
+f32/f16 files do not repack and are unaffected.
+
+So, for a quantized file on a CPU that reports AMX, the first load on a machine is
+tried in a child process: if the child dies on a signal, extra buffer types are
+turned off for such files from then on (the verdict is cached in
+$RADPHI_HOME/cache/llama_cpu_probe.json, keyed by llama-cpp-python version, CPU
+and quantization). RADPHI_LLAMA_EXTRA_BUFTS=0 or 1 skips the probe.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from radphi.settings import radphi_home
+
+log = logging.getLogger(__name__)
+
+_patch_lock = threading.Lock()
+UNQUANTIZED = {"F32", "F16", "BF16"}
+
+_PROBE = """
+import sys
+from llama_cpp import Llama
+llm = Llama(model_path=sys.argv[1], n_ctx=64, n_threads=1, verbose=False)
+llm.eval(llm.tokenize(b"chest x-ray", add_bos=True)[:4] or [0, 0])
+print("ok")
+"""
+
+
+def _cpu_key() -> tuple[str, bool]:
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "unknown", False
+    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "unknown")
+    return model, "amx" in info
+
+
+def extra_bufts_ok(path: str | Path, quantization: str) -> bool:
+    """Whether llama.cpp may repack this file's weights on this CPU."""
+    env = os.environ.get("RADPHI_LLAMA_EXTRA_BUFTS")
+    if env in ("0", "1"):
+        return env == "1"
+    cpu, has_amx = _cpu_key()
+    if quantization.upper() in UNQUANTIZED or not has_amx:
+        return True
+    import llama_cpp
+
+    key = f"{llama_cpp.__version__}|{cpu}|{quantization.upper()}"
+    cache_file = radphi_home() / "cache" / "llama_cpu_probe.json"
+    try:
+        cache = json.loads(cache_file.read_text())
+    except (OSError, ValueError):
+        cache = {}
+    if key not in cache:
+        try:
+            proc = subprocess.run([sys.executable, "-c", _PROBE, str(path)], capture_output=True, timeout=300)
+            cache[key] = not (proc.returncode < 0)  # killed by a signal (SIGILL): repacking is unsafe here
+        except subprocess.TimeoutExpired:
+            cache[key] = True
+        if not cache[key]:
+            log.warning("llama.cpp's weight repacking crashes on this CPU (%s); loading without it", cpu)
+        try:
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            cache_file.write_text(json.dumps(cache))
+        except OSError:
+            pass
+    return bool(cache[key])
+
+
+def load_llama(path: str | Path, *, use_extra_bufts: bool = True, **kwargs: Any) -> Any:
+    """`llama_cpp.Llama(model_path=path, **kwargs)`, with extra buffer types off if asked.
+
+    `Llama()` has no argument for `use_extra_bufts`; it reads the model defaults from
+    `llama_model_default_params()` at construction, so that function is swapped for
+    the duration of the load (under a lock, as two loads could race).
+    """
+    import llama_cpp
+
+    if use_extra_bufts:
+        return llama_cpp.Llama(model_path=str(path), **kwargs)
+    with _patch_lock:
+        defaults = llama_cpp.llama_cpp.llama_model_default_params
+
+        def without_extra_bufts():
+            params = defaults()
+            params.use_extra_bufts = False
+            return params
+
+        llama_cpp.llama_cpp.llama_model_default_params = without_extra_bufts
+        try:
+            return llama_cpp.Llama(model_path=str(path), **kwargs)
+        finally:
+            llama_cpp.llama_cpp.llama_model_default_params = defaults
