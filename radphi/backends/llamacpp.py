@@ -198,6 +198,9 @@ class LlamaCppBackend:
                 top_k=params.top_k if params.top_k > 0 else 0,
                 top_p=params.top_p, min_p=0.0, repeat_penalty=1.0, reset=True,
             ):
+                # Time to first token: the first sampled token, shown or not (a token can
+                # be half a UTF-8 character, or the end of text).
+                state.setdefault("first", time.perf_counter())
                 if tok in stop_ids:
                     state["finish_reason"] = "stop"
                     break
@@ -205,7 +208,6 @@ class LlamaCppBackend:
                 state["completion_tokens"] = n
                 text = scanner.feed(decoder.decode(llm.detokenize([tok])))
                 if text:
-                    state.setdefault("first", time.perf_counter())
                     yield text
                 if scanner.stopped:
                     state["finish_reason"] = "stop"
@@ -215,7 +217,6 @@ class LlamaCppBackend:
                     break
             tail = scanner.feed(decoder.decode(b"", final=True)) + scanner.flush()
             if tail:
-                state.setdefault("first", time.perf_counter())
                 yield tail
 
     def stream(self, request: Request, params: GenParams) -> Stream:
