@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from radphi.errors import InputError
@@ -34,7 +36,7 @@ def test_models_file_resolves_relative_paths_and_options(tmp_path):
 def test_bad_models_files_are_explained(tmp_path, text, message):
     f = tmp_path / "m.toml"
     f.write_text(text)
-    with pytest.raises(InputError, match=message):
+    with pytest.raises(InputError, match=re.escape(message)):
         load_models_file(f)
 
 

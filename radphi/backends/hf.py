@@ -13,31 +13,27 @@ GPU's CUDA graphs need); the caller holds the backend's lock for the whole
 generation, also while a `Stream` is being read, and closing a Stream stops the
 generation at the next token. On CUDA, single-stream calls use a static cache
 compiled into CUDA graphs (hf_compile.py); call `warmup()` in the background at
-start-up so that the first user does not wait for the compile.
+start-up so that the first user does not wait for the compile. Finding and loading
+the tokenizer, model and adapter is hf_load.py's (HFLoader); this file decides when.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
-import os
-import re
 import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Iterator
 
 from radphi.backends.base import Generation, GenParams, Request, StopScanner, Stream, fit_request, timed_generation
 from radphi.backends.hf_compile import ModelThread, TokenClock, run_generate
+from radphi.backends.hf_load import HFLoader
 from radphi.errors import GenerationError, ModelLoadError, RadphiError
 
 log = logging.getLogger(__name__)
 
-_HUB_ID = re.compile(r"^[A-Za-z0-9_][\w.-]*(/[\w.-]+)?$")
-_WEIGHT_SUFFIXES = (".safetensors", ".bin")
 # The model's own text, as llama.cpp gives it: no " ." -> "." clean-up.
 _DECODE = {"skip_special_tokens": True, "clean_up_tokenization_spaces": False}
 
@@ -51,31 +47,6 @@ class _Stops:
     all: tuple[str, ...]      # every stop string, to cut the decoded text
 
 
-def _offline() -> bool:
-    flags = (os.environ.get(v, "").lower() for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
-    return any(f in ("1", "true", "yes", "on") for f in flags)
-
-
-def _has_tokenizer(path: Path) -> bool:
-    return any((path / f).is_file() for f in ("tokenizer.json", "tokenizer_config.json", "tokenizer.model"))
-
-
-def _files_hash(dirs: list[tuple[str, Path]]) -> str | None:
-    """A short sha256 over the weight files' names, sizes and mtimes (not their bytes).
-
-    Cheap enough for every run record (Phi-2 is 5.6 GB); it changes when a file is
-    replaced, and also when the directory is copied (new mtimes).
-    """
-    h = hashlib.sha256()
-    found = False
-    for label, d in dirs:
-        for f in sorted(p for p in d.iterdir() if p.suffix in _WEIGHT_SUFFIXES and p.is_file()):
-            st = f.stat()
-            h.update(f"{label}/{f.name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-            found = True
-    return "meta-sha256:" + h.hexdigest()[:16] if found else None
-
-
 class HFBackend:
     def __init__(self, spec: str, *, adapter: str | None = None, device: str | None = None,
                  dtype: str | None = None, compile: bool | None = None, context_length: int | None = None,
@@ -83,7 +54,8 @@ class HFBackend:
         self.spec = spec
         self.adapter = adapter
         self.batch_size = max(1, int(batch_size))
-        self._device_opt, self._dtype_opt, self._compile_opt = device, dtype, compile
+        self._loader = HFLoader(spec, adapter, device, dtype)  # how; this backend decides when
+        self._compile_opt = compile
         self._context_length_opt = context_length
         self._lock = threading.Lock()       # the model: held for a whole generation
         self._load_lock = threading.Lock()  # loading, once
@@ -99,29 +71,6 @@ class HFBackend:
 
     # --- loading --------------------------------------------------------------
 
-    def _source(self) -> tuple[str, bool]:
-        """(what to pass to from_pretrained, local_files_only)."""
-        path = Path(self.spec).expanduser()
-        if path.is_dir():
-            if not (path / "config.json").is_file():
-                raise ModelLoadError(f"could not load model {self.spec!r}: the directory has no config.json "
-                                     f"(is it a saved transformers model?)")
-            return str(path), True
-        if path.exists():
-            raise ModelLoadError(f"could not load model {self.spec!r}: it is a file, not a model directory "
-                                 f"(a .gguf file loads with the llama.cpp backend)")
-        if not _HUB_ID.match(self.spec):
-            raise ModelLoadError(f"could not load model {self.spec!r}: no such directory")
-        return self.spec, _offline()
-
-    def _load_error(self, exc: BaseException, what: str = "model") -> ModelLoadError:
-        name = self.spec if what == "model" else self.adapter
-        first = (str(exc).strip().splitlines() or [""])[0][:300]
-        if not Path(str(name)).expanduser().exists():
-            where = "it is not a cached hub model (offline)" if _offline() else f"the hub could not provide it: {first}"
-            return ModelLoadError(f"could not load {what} {name!r}: no such directory, and {where}")
-        return ModelLoadError(f"could not load {what} {name!r}: {type(exc).__name__}: {first}")
-
     def _ensure_tokenizer(self) -> Any:
         if self._tokenizer is None:
             with self._load_lock:
@@ -130,42 +79,11 @@ class HFBackend:
         return self._tokenizer
 
     def _load_tokenizer(self) -> None:
-        source, local_only = self._source()
-        adapter_dir = self._adapter_dir()
-        try:
-            from transformers import AutoConfig, AutoTokenizer
-        except ImportError as exc:
-            raise ModelLoadError(f"the transformers backend needs {exc.name}; pip install -r requirements.txt") from exc
-        try:
-            config = AutoConfig.from_pretrained(source, local_files_only=local_only)
-            if adapter_dir is not None and _has_tokenizer(adapter_dir):
-                tok = AutoTokenizer.from_pretrained(str(adapter_dir))  # the adapter's added tokens
-            else:
-                tok = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
-        except Exception as exc:
-            raise self._load_error(exc) from exc
-        if tok.eos_token_id is None:
-            raise ModelLoadError(f"could not load model {self.spec!r}: its tokenizer has no end-of-text token")
-        tok.padding_side = "left"  # batches: every prompt ends where generation starts
-        if tok.pad_token is None:
-            tok.pad_token = tok.eos_token
+        config, tok = self._loader.load_tokenizer()
         self._n_special = len(tok("")["input_ids"])  # e.g. a BOS that every encoded prompt carries
         self._added = dict(tok.get_added_vocab())
         self._config = config
         self._tokenizer = tok
-
-    def _adapter_dir(self) -> Path | None:
-        if not self.adapter:
-            return None
-        path = Path(self.adapter).expanduser()
-        if path.is_dir():
-            if not (path / "adapter_config.json").is_file():
-                raise ModelLoadError(f"could not load adapter {self.adapter!r}: not a peft adapter directory "
-                                     f"(no adapter_config.json)")
-            return path
-        if not _HUB_ID.match(self.adapter) or _offline():
-            raise ModelLoadError(f"could not load adapter {self.adapter!r}: no such directory")
-        return None  # a hub id: peft fetches it
 
     def _ensure_loaded(self) -> Any:
         tok = self._ensure_tokenizer()
@@ -176,21 +94,7 @@ class HFBackend:
         return self._model
 
     def _load_model(self, tok: Any) -> None:
-        from transformers import AutoModelForCausalLM
-
-        source, local_only = self._source()
-        device, dtype, dtype_name = self._placement()
-        try:
-            model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, local_files_only=local_only)
-        except Exception as exc:
-            raise self._load_error(exc) from exc
-        if self.adapter:
-            model = self._apply_adapter(model, tok)
-        try:
-            model.to(device)
-        except Exception as exc:
-            raise ModelLoadError(f"could not put model {self.spec!r} on {device}: {exc}") from exc
-        model.eval()
+        model, device, dtype_name = self._loader.load_model(tok)
         self._device = device
         self._dtype_name = dtype_name
         cuda = device.startswith("cuda")
@@ -201,55 +105,6 @@ class HFBackend:
         self._model = model
         log.info("loaded %s%s on %s (%s)", self.spec, f" + {self.adapter}" if self.adapter else "", device,
                  self._dtype_name)
-
-    def _placement(self) -> tuple[str, Any, str]:
-        """(device, torch dtype, the dtype's short name) that loading uses."""
-        import torch
-
-        device = self._device_opt or ("cuda:0" if torch.cuda.is_available() else "cpu")
-        device = "cuda:0" if device == "cuda" else device
-        name = (self._dtype_opt or "auto").lower()
-        if name == "auto":
-            # bf16 on CUDA, never fp16: Phi-2's activations overflow fp16's range (inf, then NaN logits).
-            name = "bf16" if device.startswith("cuda") and torch.cuda.is_bf16_supported() else "fp32"
-        name = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}.get(name, name)
-        dtypes = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
-        if name not in dtypes:
-            raise ModelLoadError(f"unknown dtype {self._dtype_opt!r}; use bf16, fp16 or fp32")
-        return device, dtypes[name], name
-
-    def _apply_adapter(self, model: Any, tok: Any) -> Any:
-        try:
-            from peft import PeftModel
-        except ImportError as exc:
-            raise ModelLoadError("--adapter needs the peft package; pip install -r requirements.txt") from exc
-        rows = max(len(tok), self._adapter_vocab_rows())
-        # Only ever grow: Phi-2's embedding has 51,200 rows for 50,295 tokens, and the
-        # spare rows already hold the adapter's added tokens.
-        if rows > model.get_input_embeddings().num_embeddings:
-            model.resize_token_embeddings(rows)
-        try:
-            model = PeftModel.from_pretrained(model, self.adapter, is_trainable=False)
-            # Merged: plain-model speed, and the static-cache compile sees no peft wrappers.
-            return model.merge_and_unload()
-        except Exception as exc:
-            raise self._load_error(exc, "adapter") from exc
-
-    def _adapter_vocab_rows(self) -> int:
-        """Rows of a full embedding or head the adapter saved (modules_to_save), else 0."""
-        path = self._adapter_dir()
-        weights = path / "adapter_model.safetensors" if path else None
-        if weights is None or not weights.is_file():
-            return 0
-        try:
-            from safetensors import safe_open
-
-            with safe_open(str(weights), framework="pt") as f:
-                shapes = [f.get_slice(k).get_shape() for k in f.keys()
-                          if "lora_" not in k and re.search(r"embed|wte|lm_head", k)]
-        except Exception:  # a corrupt file is reported by peft with a better message
-            return 0
-        return max((s[0] for s in shapes if len(s) == 2), default=0)
 
     # --- the Backend protocol -------------------------------------------------
 
@@ -270,7 +125,7 @@ class HFBackend:
     def info(self) -> dict[str, Any]:
         """spec, backend, adapter, device (+ gpu, compiled on CUDA), quantization, context_length,
         loaded, and model_hash: a short hash of the weight files' names, sizes and mtimes for a
-        directory (see _files_hash), None for a hub id. Loads the config, not the model."""
+        directory (see hf_load.files_hash), None for a hub id. Loads the config, not the model."""
         out: dict[str, Any] = {"spec": self.spec, "backend": "hf", "adapter": self.adapter}
         try:
             context = self.context_length
@@ -279,16 +134,13 @@ class HFBackend:
         if self._model is not None:
             device, quant = self._device, self._dtype_name
         else:  # not loaded yet: what loading would choose
-            device, _, quant = self._placement()
+            device, _, quant = self._loader.placement()
         out.update(device=device, quantization=quant, context_length=context, loaded=self._model is not None)
         if device.startswith("cuda"):
             import torch
             out["gpu"] = torch.cuda.get_device_name(torch.device(device))
             out["compiled"] = self._static if self._model is not None else self._compile_opt is not False
-        path = Path(self.spec).expanduser()
-        dirs = [("model", path)] + ([("adapter", Path(self.adapter).expanduser())]
-                                    if self.adapter and Path(self.adapter).expanduser().is_dir() else [])
-        out["model_hash"] = _files_hash(dirs) if path.is_dir() else None
+        out["model_hash"] = self._loader.model_hash()
         return out
 
     def warmup(self, max_new_tokens: int = 8) -> float:

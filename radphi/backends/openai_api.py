@@ -21,92 +21,47 @@ of streamed pieces that carried text (one per token on llama.cpp servers).
 `/extras/tokenize/count`, or llama.cpp's own `/tokenize`); otherwise, and for any
 remote server (report text must not leave for a mere count), it estimates
 ceil(len(text) / 4): the OpenAI API has no tokenizer endpoint.
+
+The SPEC, URL and stop-string helpers and the translation of client errors live in
+openai_support.py; the public ones are importable from here too.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import os
-import re
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterator
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx2
 import openai
 
 from radphi import privacy
 from radphi.backends.base import Generation, GenParams, Request, StopScanner, Stream, fit_request, timed_generation
+from radphi.backends.openai_support import (
+    MAX_STOP_STRINGS, QA_CHAT_SUFFIX, Pieces, chat_messages, close_quietly, cut_at_stops, estimate_tokens,
+    normalize_base_url, parse_spec, server_message, stops_to_send, transport_errors, unavailable,
+)
 from radphi.errors import BackendUnavailable, ModelLoadError
+
+__all__ = [
+    "DEFAULT_CONTEXT_LENGTH", "MAX_STOP_STRINGS", "NO_KEY", "QA_CHAT_SUFFIX", "OpenAIBackend", "chat_messages",
+    "cut_at_stops", "estimate_tokens", "normalize_base_url", "parse_spec", "stops_to_send",
+]
 
 log = logging.getLogger(__name__)
 
-MAX_STOP_STRINGS = 4  # the OpenAI API's limit on `stop`
 NO_KEY = "sk-no-key"  # for loopback servers that check no key; the client insists on one
 DEFAULT_CONTEXT_LENGTH = 4096
-# The paper's GPT-4 baseline for Radiology Q&A asked for short answers.
-QA_CHAT_SUFFIX = " Answer in less than 50 words."
 
-_SPEC = re.compile(r"^(?P<kind>openai|openai-chat):(?P<model>.*?)(?:@(?P<url>[A-Za-z][A-Za-z0-9+.\-]*://.*))?$")
 # Probed in order on loopback servers: (path, JSON body, how to read the count).
 _TOKENIZE_ROUTES: tuple[tuple[str, Callable[[str], dict], Callable[[Any], int]], ...] = (
     ("/extras/tokenize/count", lambda t: {"input": t}, lambda j: int(j["count"])),
     ("/tokenize", lambda t: {"content": t}, lambda j: len(j["tokens"])),
 )
-
-
-def parse_spec(spec: str) -> tuple[str, str, str | None]:
-    """(endpoint, model, url or None) from `openai:MODEL@URL` or `openai-chat:MODEL@URL`."""
-    m = _SPEC.match(spec.strip())
-    if not m or not m.group("model").strip():
-        raise ModelLoadError(
-            f"cannot read model SPEC {spec!r}: write openai:MODEL@http://127.0.0.1:8080/v1 "
-            f"(completions endpoint) or openai-chat:MODEL@URL (chat endpoint)"
-        )
-    endpoint = "chat" if m.group("kind") == "openai-chat" else "completions"
-    return endpoint, m.group("model").strip(), m.group("url")
-
-
-def normalize_base_url(url: str) -> str:
-    """Strip a trailing slash; a bare host gets `/v1`, where OpenAI-compatible servers listen."""
-    parts = urlsplit(url.strip())
-    if not parts.scheme or not parts.netloc:
-        raise ModelLoadError(f"not a server URL: {url!r} (expected e.g. http://127.0.0.1:8080/v1)")
-    path = parts.path.rstrip("/") or "/v1"
-    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
-
-
-def estimate_tokens(text: str) -> int:
-    """About four characters a token, rounded up: English text on BPE vocabularies."""
-    return math.ceil(len(text) / 4)
-
-
-def chat_messages(request: Request) -> list[dict[str, str]]:
-    """The chat endpoint's messages: the bare instruction, without the format's tokens."""
-    content = request.instruction
-    if request.task == "radiology_qa":
-        content += QA_CHAT_SUFFIX
-    return [{"role": "user", "content": content}]
-
-
-def stops_to_send(stops: tuple[str, ...]) -> list[str]:
-    """At most four stop strings for the server, in order of importance (the format's first).
-
-    A stop that contains another is dropped first: the shorter one already stops there.
-    Every stop, sent or not, is applied again to the answer here, so none is lost.
-    """
-    uniq = [s for s in dict.fromkeys(stops) if s]
-    kept = [s for s in uniq if not any(o != s and o in s for o in uniq)]
-    return kept[:MAX_STOP_STRINGS]
-
-
-def cut_at_stops(text: str, stops: tuple[str, ...]) -> tuple[str, bool]:
-    hits = [i for i in (text.find(s) for s in stops if s) if i >= 0]
-    return (text[: min(hits)], True) if hits else (text, False)
 
 
 class OpenAIBackend:
@@ -195,7 +150,7 @@ class OpenAIBackend:
             path, body, read = _TOKENIZE_ROUTES[i]
             try:
                 resp = self._http().post(root + path, json=body(text), timeout=self.timeout)
-            except _transport_errors() as exc:  # down: estimate now, ask again next time
+            except transport_errors() as exc:  # down: estimate now, ask again next time
                 log.debug("token count at %s failed: %s", root + path, exc)
                 return None
             try:
@@ -271,13 +226,13 @@ class OpenAIBackend:
                 return api.create(**kw)
             except openai.APIStatusError as exc:
                 if not ("stream_options" in kw and exc.status_code in (400, 422)
-                        and "stream_options" in _server_message(exc)):
+                        and "stream_options" in server_message(exc)):
                     raise
                 # An older server that rejects stream_options: stream without, count ourselves.
                 log.info("%s refused stream_options; counting streamed tokens instead", self.base_url)
                 self._stream_usage = False
                 return api.create(**{k: v for k, v in kw.items() if k != "stream_options"})
-        except _transport_errors() as exc:
+        except transport_errors() as exc:
             raise self._unavailable(exc) from exc
 
     def generate(self, request: Request, params: GenParams) -> Generation:
@@ -334,10 +289,10 @@ class OpenAIBackend:
                 tail = scanner.flush()
                 if tail:
                     yield tail
-            except _transport_errors() as exc:
+            except transport_errors() as exc:
                 raise self._unavailable(exc) from exc
             finally:
-                _close_quietly(raw)
+                close_quietly(raw)
 
         def finish(text: str) -> Generation:
             prompt_tokens, completion_tokens = self._counts(request, text, state["usage"], state["pieces"])
@@ -346,7 +301,7 @@ class OpenAIBackend:
                                     finish_reason="length" if state["finish"] == "length" else "stop",
                                     request=request)
 
-        return Stream(_Pieces(pieces(), raw), finish)
+        return Stream(Pieces(pieces(), raw), finish)
 
     def generate_batch(self, requests: list[Request], params: GenParams) -> list[Generation]:
         """In order; a few at a time toward remote APIs, one at a time toward a local server
@@ -366,94 +321,4 @@ class OpenAIBackend:
 
     def _unavailable(self, exc: BaseException) -> BackendUnavailable | ModelLoadError:
         """A user-facing error naming the server, for anything the client or transport raised."""
-        if isinstance(exc, (BackendUnavailable, ModelLoadError)):
-            return exc
-        url = self.base_url
-        if isinstance(exc, openai.APITimeoutError) or _is_timeout(exc):
-            return BackendUnavailable(
-                f"the model server at {url} did not answer within {self.timeout:g} s (timed out). "
-                f"Is it overloaded, or is the timeout too short?"
-            )
-        if isinstance(exc, openai.APIConnectionError):
-            return BackendUnavailable(f"could not reach the model server at {url}: {_reason(exc)}. Is it running?")
-        if isinstance(exc, openai.APIStatusError):
-            hint = {401: " Check OPENAI_API_KEY.", 403: " Check OPENAI_API_KEY.",
-                    404: f" Check the model name ({self.model}) and that the URL ends in /v1."}
-            return BackendUnavailable(
-                f"the model server at {url} answered HTTP {exc.status_code}: "
-                f"{_server_message(exc)}{hint.get(exc.status_code, '')}"
-            )
-        if isinstance(exc, openai.OpenAIError):
-            return BackendUnavailable(f"the model server at {url} failed: {exc}")
-        return BackendUnavailable(f"the connection to the model server at {url} broke: {exc or type(exc).__name__}")
-
-
-class _Pieces:
-    """The pieces generator, with a `close` that also closes a response never iterated
-    (a generator's `finally` does not run if it never started)."""
-
-    def __init__(self, gen: Iterator[str], raw: Any):
-        self._gen, self._raw = gen, raw
-
-    def __iter__(self) -> "_Pieces":
-        return self
-
-    def __next__(self) -> str:
-        return next(self._gen)
-
-    def close(self) -> None:
-        self._gen.close()
-        _close_quietly(self._raw)
-
-
-def _close_quietly(raw: Any) -> None:
-    try:
-        raw.close()
-    except Exception:  # already broken: nothing left to release
-        pass
-
-
-def _transport_errors() -> tuple[type[BaseException], ...]:
-    """What the client and the transport under it may raise (never programming errors)."""
-    errors: tuple[type[BaseException], ...] = (openai.OpenAIError, httpx2.HTTPError, httpx2.StreamError, OSError)
-    legacy = sys.modules.get("httpx")  # an httpx.Client handed in raises its own errors
-    if legacy is not None:
-        errors += (legacy.HTTPError, legacy.StreamError)
-    return errors
-
-
-def _is_timeout(exc: BaseException) -> bool:
-    legacy = sys.modules.get("httpx")
-    return isinstance(exc, httpx2.TimeoutException) or (legacy is not None and isinstance(exc, legacy.TimeoutException))
-
-
-def _reason(exc: BaseException) -> str:
-    """Why a connection failed, in a few words, from the transport error underneath."""
-    cause: BaseException | None = exc
-    while cause is not None and cause.__cause__ is not None:
-        cause = cause.__cause__
-    text = str(cause or exc)
-    low = text.lower()
-    if "refused" in low:
-        return "connection refused"
-    if "name or service not known" in low or "nodename nor servname" in low or "getaddrinfo" in low:
-        return "host name not found"
-    if "unreachable" in low:
-        return "network unreachable"
-    return text or type(cause or exc).__name__
-
-
-def _server_message(exc: openai.APIStatusError) -> str:
-    body = exc.body
-    msg: Any = None
-    if isinstance(body, dict):
-        msg = body.get("message") or body.get("detail") or body
-    elif body:
-        msg = body
-    if not msg:
-        try:
-            msg = exc.response.text
-        except Exception:
-            msg = exc.message
-    text = str(msg).strip() or "(no message)"
-    return text if len(text) <= 500 else text[:500] + "..."
+        return unavailable(exc, base_url=self.base_url, model=self.model, timeout=self.timeout)
