@@ -65,11 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quant", default="f16", choices=["f32", "f16", "q8_0", "q4_k_m"])
     p.add_argument("--adapter", help="merge this peft adapter first")
 
-    # Evaluation's own parser is built inside cmd_eval, so `evaluation` is imported only
-    # when this subcommand runs.
-    p = sub.add_parser("eval", help="score prediction files: metrics with bootstrap CIs, CSV and HTML report",
-                       add_help=False)
-    p.add_argument("eval_args", nargs=argparse.REMAINDER)
+    # evaluation.run_eval imports nothing heavy at module level (numpy, pandas, plotly and
+    # the judge load inside main), so building its flags here stays cheap.
+    from evaluation import run_eval
+
+    p = sub.add_parser("eval", help="score prediction files: metrics with bootstrap CIs, CSV and HTML report")
+    run_eval.add_arguments(p)
     return parser
 
 
@@ -146,9 +147,7 @@ def cmd_export_gguf(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from evaluation import run_eval
 
-    parser = argparse.ArgumentParser(prog="radphi eval", description="Score `radphi run` outputs.")
-    run_eval.add_arguments(parser)
-    return run_eval.main(parser.parse_args(args.eval_args))
+    return run_eval.main(args)
 
 
 COMMANDS = {"tasks": cmd_tasks, "prompt": cmd_prompt, "run": cmd_run, "export-gguf": cmd_export_gguf,

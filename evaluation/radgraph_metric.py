@@ -1,0 +1,137 @@
+"""RadGraph F1 (partial reward), through the optional `radgraph` package.
+
+The paper scores impression prediction with the official package at reward_level
+"partial". `radgraph` downloads its model files from the Hugging Face hub
+(StanfordAIMI/RRG_scorers) on first use, and a BERT model besides; an evaluation must
+never start a download behind the user's back, nor break when the package is absent.
+So `radgraph_status` looks for the package and its files on disk first, and when
+anything is missing the metric is reported as missing (never 0), with one line saying
+what to do:
+
+    pip install radgraph        (it needs torch and transformers)
+    python -c "from radgraph import F1RadGraph; F1RadGraph(reward_level='partial', model_type='radgraph')"
+                                (once, online: fetches the model files into radgraph's cache)
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import json
+import logging
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL_TYPE = "radgraph"  # the original RadGraph model; "radgraph-xl" is the package default
+MODEL_TYPES = ("radgraph", "radgraph-xl", "modern-radgraph-xl")
+REWARD_LEVEL = "partial"
+INSTALL_HINT = (
+    "pip install radgraph, then fetch its model files once (online): python -c \"from radgraph import "
+    "F1RadGraph; F1RadGraph(reward_level='partial', model_type='{model}')\""
+)
+
+
+@dataclass(frozen=True)
+class RadGraphStatus:
+    available: bool
+    message: str
+    model_dir: Path | None = None
+
+
+def _cache_root() -> Path | None:
+    """radgraph's own cache directory for the installed version (appdirs' user cache)."""
+    try:
+        version = importlib.metadata.version("radgraph")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    try:
+        from appdirs import user_cache_dir
+    except ImportError:  # radgraph depends on appdirs; without it radgraph cannot load
+        return None
+    return Path(user_cache_dir("radgraph")) / version
+
+
+def _hf_model_cached(model_name: str) -> bool:
+    """Whether a Hugging Face model's config is in the local hub cache (or is a local dir)."""
+    if not model_name or Path(model_name).is_dir():
+        return True
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return False
+    found = try_to_load_from_cache(model_name, "config.json")
+    return isinstance(found, str)
+
+
+def radgraph_status(model_type: str = DEFAULT_MODEL_TYPE, cache_dir: str | os.PathLike | None = None) -> RadGraphStatus:
+    """Whether RadGraph F1 can be computed offline, and if not, one line saying why."""
+    hint = INSTALL_HINT.format(model=model_type)
+    if importlib.util.find_spec("radgraph") is None:
+        return RadGraphStatus(False, f"radgraph_f1 is missing: the radgraph package is not installed ({hint})")
+    root = Path(cache_dir) if cache_dir else _cache_root()
+    if root is None:
+        return RadGraphStatus(False, f"radgraph_f1 is missing: cannot locate radgraph's model cache ({hint})")
+    model_dir = root / model_type
+    config = model_dir / "config.json"
+    if not (config.is_file() and (model_dir / "weights.th").is_file()):
+        return RadGraphStatus(False, f"radgraph_f1 is missing: radgraph's {model_type} model files are not on disk "
+                                     f"at {model_dir} ({hint})")
+    try:
+        bert = json.loads(config.read_text())["model"]["embedder"]["token_embedders"]["bert"]["model_name"]
+    except (OSError, ValueError, KeyError, TypeError):
+        bert = ""
+    if not _hf_model_cached(bert):
+        return RadGraphStatus(False, f"radgraph_f1 is missing: the BERT model {bert} that radgraph needs is not "
+                                     f"in the Hugging Face cache ({hint})")
+    return RadGraphStatus(True, f"radgraph_f1: {model_type} model at {model_dir}", model_dir)
+
+
+def radgraph_f1_scores(
+    predictions: Sequence[str],
+    references: Sequence[str],
+    model_type: str = DEFAULT_MODEL_TYPE,
+    cache_dir: str | os.PathLike | None = None,
+) -> tuple[list[float] | None, str]:
+    """Per-record RadGraph F1 (partial reward), or (None, why) when it cannot be computed.
+
+    Never raises for a missing package, missing files or a model that fails to load:
+    the caller reports the metric as missing.
+    """
+    if len(predictions) != len(references):
+        raise ValueError("predictions and references differ in length")
+    status = radgraph_status(model_type, cache_dir)
+    if not status.available:
+        return None, status.message
+    if not predictions:
+        return [], status.message
+    previous = os.environ.get("HF_HUB_OFFLINE")
+    os.environ["HF_HUB_OFFLINE"] = "1"  # the files are on disk: make sure nothing is fetched
+    try:
+        from radgraph import F1RadGraph
+
+        scorer = F1RadGraph(reward_level=REWARD_LEVEL, model_type=model_type,
+                            model_cache_dir=str(status.model_dir.parent) if status.model_dir else None)
+        _, rewards, _, _ = scorer(refs=[r or "" for r in references], hyps=[p or "" for p in predictions])
+    except Exception as exc:  # an optional model must never break the run
+        return None, f"radgraph_f1 is missing: radgraph failed ({type(exc).__name__}: {str(exc)[:200]})"
+    finally:
+        if previous is None:
+            os.environ.pop("HF_HUB_OFFLINE", None)
+        else:
+            os.environ["HF_HUB_OFFLINE"] = previous
+    scores = [float(x) if x is not None and not math.isnan(float(x)) else float("nan") for x in rewards]
+    return scores, status.message
+
+
+def radgraph_f1(prediction: str, reference: str, model_type: str = DEFAULT_MODEL_TYPE) -> float:
+    """RadGraph F1 of one pair; NaN (missing) when it cannot be computed."""
+    scores, message = radgraph_f1_scores([prediction], [reference], model_type)
+    if scores is None:
+        log.warning("%s", message)
+        return float("nan")
+    return scores[0]
