@@ -9,61 +9,25 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-import httpx2
 import pandas as pd
 import pytest
 
 from evaluation import run_eval
+from tests.servers import llama_server as start_llama_server
 
 N_CTX = 2048
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def judge_server(tiny_phi_gguf: Path, tmp_path_factory: pytest.TempPathFactory):
     """(URL, log path) of a llama_cpp.server on loopback; uvicorn logs each request."""
-    port = free_port()
     log_path = tmp_path_factory.mktemp("judge_server") / "server.log"
-    with open(log_path, "wb") as log_file:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(tiny_phi_gguf), "--host", "127.0.0.1",
-             "--port", str(port), "--n_ctx", str(N_CTX), "--model_alias", "tiny-judge"],
-            stdout=log_file, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited ({proc.returncode}):\n{log_path.read_text()[-3000:]}")
-            try:
-                if httpx2.get(url + "/models", timeout=2).status_code == 200:
-                    break
-            except httpx2.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"llama_cpp.server did not answer in 60 s:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.2)
+    with start_llama_server(tiny_phi_gguf, log_path, n_ctx=N_CTX, alias="tiny-judge") as url:
         yield url, log_path
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def served_requests(log_path: Path) -> list[str]:

@@ -9,10 +9,6 @@ non-loopback address.
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -25,6 +21,7 @@ from radphi.backends.openai_api import (
 )
 from radphi.errors import BackendUnavailable, ModelLoadError, RemoteNotAllowed
 from radphi.privacy import is_loopback_url, prepare_for_remote
+from tests.servers import free_port, llama_server as start_llama_server
 
 N_CTX = 512
 PHI_REPORT = (
@@ -33,47 +30,14 @@ PHI_REPORT = (
 )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 # ---------------------------------------------------------------- a real server
 
 
 @pytest.fixture(scope="module")
 def llama_server(tiny_phi_gguf: Path, tmp_path_factory: pytest.TempPathFactory):
-    port = free_port()
     log_path = tmp_path_factory.mktemp("llama_server") / "server.log"
-    with open(log_path, "wb") as log_file:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(tiny_phi_gguf),
-             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(N_CTX), "--model_alias", "tiny"],
-            stdout=log_file, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited ({proc.returncode}):\n{log_path.read_text()[-3000:]}")
-            try:
-                if httpx2.get(url + "/models", timeout=2).status_code == 200:
-                    break
-            except httpx2.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"llama_cpp.server did not answer in 60 s:\n{log_path.read_text()[-3000:]}")
-            time.sleep(0.2)
+    with start_llama_server(tiny_phi_gguf, log_path, n_ctx=N_CTX, alias="tiny") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="module")

@@ -154,6 +154,23 @@ class Backend(Protocol):
     def generate_batch(self, requests: list[Request], params: GenParams) -> list[Generation]: ...
 
 
+class StreamingBackend:
+    """`generate` and `generate_batch` in terms of `stream`, for backends that decode one
+    sequence at a time (llama.cpp on a CPU, the fake backend)."""
+
+    def stream(self, request: Request, params: GenParams) -> Stream:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def generate(self, request: Request, params: GenParams) -> Generation:
+        stream = self.stream(request, params)
+        stream.text()
+        assert stream.generation is not None
+        return stream.generation
+
+    def generate_batch(self, requests: list[Request], params: GenParams) -> list[Generation]:
+        return [self.generate(r, params) for r in requests]
+
+
 class StopScanner:
     """Finds stop strings in streamed text, holding back a tail that may start one.
 

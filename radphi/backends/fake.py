@@ -11,10 +11,11 @@ import time
 from collections import deque
 from typing import Any, Iterable, Iterator
 
-from radphi.backends.base import Generation, GenParams, Request, StopScanner, Stream, fit_request, timed_generation
+from radphi.backends.base import (Generation, GenParams, Request, StopScanner, Stream, StreamingBackend, fit_request,
+                                  timed_generation)
 
 
-class FakeBackend:
+class FakeBackend(StreamingBackend):
     def __init__(self, spec: str = "fake", *, answers: Iterable[str] = (), context_length: int = 2048, delay: float = 0.0):
         self.spec = spec
         self._fixed = spec.split(":", 1)[1] if spec.startswith("fake:") else None
@@ -80,12 +81,3 @@ class FakeBackend:
                                     completion_tokens=counter[0], finish_reason=reason, request=request)
 
         return Stream(pieces(), finish)
-
-    def generate(self, request: Request, params: GenParams) -> Generation:
-        stream = self.stream(request, params)
-        stream.text()
-        assert stream.generation is not None
-        return stream.generation
-
-    def generate_batch(self, requests: list[Request], params: GenParams) -> list[Generation]:
-        return [self.generate(r, params) for r in requests]

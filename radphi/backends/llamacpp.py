@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from radphi import hashing
-from radphi.backends.base import Generation, GenParams, Request, StopScanner, Stream, fit_request, timed_generation
+from radphi.backends.base import (Generation, GenParams, Request, StopScanner, Stream, StreamingBackend, fit_request,
+                                  timed_generation)
 from radphi.errors import InputError, ModelLoadError
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,10 @@ def physical_cores() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-class LlamaCppBackend:
+class LlamaCppBackend(StreamingBackend):
+    """One llama.cpp context decodes one sequence at a time: `generate_batch` runs the
+    requests in order (batching would only reorder the same work on a CPU)."""
+
     def __init__(self, spec: str, *, n_ctx: int = 0, n_threads: int | None = None, n_batch: int = 512,
                  n_gpu_layers: int = 0):
         self.spec = spec
@@ -232,14 +236,3 @@ class LlamaCppBackend:
             )
 
         return Stream(self._pieces(request, params, state), finish)
-
-    def generate(self, request: Request, params: GenParams) -> Generation:
-        stream = self.stream(request, params)
-        stream.text()
-        assert stream.generation is not None
-        return stream.generation
-
-    def generate_batch(self, requests: list[Request], params: GenParams) -> list[Generation]:
-        # One llama.cpp context decodes one sequence at a time here; batching would only
-        # reorder the same work on a CPU, so requests run in order.
-        return [self.generate(r, params) for r in requests]
