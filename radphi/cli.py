@@ -5,6 +5,7 @@
     radphi run TASK --model SPEC --input IN.jsonl --output OUT.jsonl
     radphi export-gguf SRC_DIR OUT.gguf [--quant f32|f16|q8_0|q4_k_m] [--adapter DIR]
     radphi eval PRED.jsonl [PRED2.jsonl ...] --out DIR   (radphi eval --help for its options)
+    radphi serve [--model SPEC ...] [--models FILE] [--host 127.0.0.1] [--port 7860]   (= python app.py)
 
 This module is the composition root: `training` and `evaluation` are imported only
 inside the subcommands that need them.
@@ -71,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="score prediction files: metrics with bootstrap CIs, CSV and HTML report")
     run_eval.add_arguments(p)
+
+    # radphi.ui.server imports gradio only inside main.
+    from radphi.ui import server as ui_server
+
+    p = sub.add_parser("serve", help="start the workbench app (the same as python app.py)")
+    ui_server.add_arguments(p)
     return parser
 
 
@@ -150,8 +157,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return run_eval.main(args)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from radphi.ui import server
+
+    return server.main(args)
+
+
 COMMANDS = {"tasks": cmd_tasks, "prompt": cmd_prompt, "run": cmd_run, "export-gguf": cmd_export_gguf,
-            "eval": cmd_eval}
+            "eval": cmd_eval, "serve": cmd_serve}
 
 
 def main(argv: list[str] | None = None) -> int:

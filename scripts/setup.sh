@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 . .venv/bin/activate
-if ! python -c "import llama_cpp, torch, transformers, peft, gguf, openai, pytest" 2>/dev/null \
+if ! python -c "import llama_cpp, torch, transformers, peft, gguf, openai, pytest, gradio, playwright, plotly, pandas, rouge_score, nltk" 2>/dev/null \
    || [ requirements.txt -nt .venv/.installed ]; then
   pip install -q --upgrade pip
   CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-2} pip install -q -r requirements.txt

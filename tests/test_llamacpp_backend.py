@@ -214,3 +214,21 @@ def test_quantized_gguf_generates_without_crashing(tiny_phi_dir, tmp_path, radph
     assert g.prompt_tokens > 5 and 0 < g.completion_tokens <= 8
     if _cpu_key()[1]:  # a CPU that reports AMX: the verdict was probed and cached
         assert (radphi_home / "cache" / "llama_cpu_probe.json").is_file()
+
+
+def test_a_stream_advanced_and_closed_on_different_threads(backend):
+    """Gradio runs each step of a streaming handler on whichever worker is free and
+    closes it (Stop) from yet another thread; the model must be free afterwards."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    req = Request.build("radiology_qa", {"question": "What is a pneumothorax?"})
+    stream = backend.stream(req, GenParams(max_new_tokens=30))
+    with ThreadPoolExecutor(1) as a, ThreadPoolExecutor(1) as b:
+        a.submit(next, stream, None).result(timeout=60)
+        b.submit(stream.close).result(timeout=60)
+    assert stream.generation.finish_reason == "cancelled"
+    done = []
+    t = threading.Thread(target=lambda: done.append(backend.generate(req, GenParams(max_new_tokens=2))))
+    t.start()
+    t.join(timeout=60)
+    assert done, "the model stayed locked after a cross-thread close"

@@ -66,14 +66,18 @@ class LlamaCppBackend(StreamingBackend):
         self.n_batch = n_batch
         self.n_gpu_layers = n_gpu_layers
         self._llm: Any = None
-        self._lock = threading.RLock()
+        self._load_lock = threading.Lock()
+        # A plain Lock, not an RLock: a web server may advance a stream on one worker
+        # thread and close it from another, and only a Lock may be released by a thread
+        # other than the one that took it.
+        self._lock = threading.Lock()
         self._stop_ids: dict[tuple[str, ...], set[int]] = {}
 
     # ------------------------------------------------------------------ loading
     def _ensure_loaded(self) -> Any:
         if self._llm is not None:
             return self._llm
-        with self._lock:
+        with self._load_lock:
             if self._llm is None:
                 if not self.path.is_file():
                     raise ModelLoadError(f"model file not found: {self.path}")

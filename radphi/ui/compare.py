@@ -1,0 +1,74 @@
+"""Compare-with-prior tab: current and prior reports side by side; out come the added
+findings (green), the removed findings (red) and each finding's progression
+(improved, worsened, no change).
+
+Two generations in order: `qa_temporal_findings`, then `qa_temporal_progression`.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Iterator
+
+import gradio as gr
+
+from radphi import tasks
+from radphi.errors import RadphiError
+from radphi.ui import common
+from radphi.ui.context import AppContext
+from radphi.ui.render import comparison_html, latency_text, status_html
+from radphi.ui.streaming import check_fields, failed, stream_task
+
+COMPARE_TASKS = ("qa_temporal_findings", "qa_temporal_progression")
+EXAMPLE_CURRENT = ("FINDINGS: Moderate left pleural effusion, increased. New right lower lobe opacity. "
+                   "The endotracheal tube has been removed.")
+EXAMPLE_PRIOR = ("FINDINGS: Small left pleural effusion. Endotracheal tube terminates 4 cm above the carina. "
+                 "Lungs otherwise clear.")
+
+
+def raw_text(raws: dict[str, str]) -> str:
+    return "\n\n".join(f"{tasks.TASKS[t].title}:\n{raws[t]}" for t in COMPARE_TASKS if t in raws)
+
+
+def compare(ctx: AppContext, current: str, prior: str, model: str | None, max_new_tokens: Any,
+            temperature: Any, fmt: str | None) -> Iterator[tuple[str, str, str]]:
+    """Yields (comparison HTML, raw answers, status HTML)."""
+    try:
+        fields = check_fields({"report": current, "prior_report": prior},
+                              {"report": "The current report", "prior_report": "The prior report"},
+                              ctx.settings.max_chars)
+    except RadphiError as exc:
+        yield comparison_html(None, None), "", failed(str(exc)).status
+        return
+    raws: dict[str, str] = {}
+    parsed: dict[str, Any] = {}
+    lines: list[str] = []
+    for task in COMPARE_TASKS:
+        for step in stream_task(ctx, model, task, fields, max_new_tokens, temperature, fmt):
+            raws[task] = step.text
+            if step.generation is not None:
+                parsed[task] = tasks.TASKS[task].parse(step.text)
+                lines.append(f"{tasks.TASKS[task].title}: {latency_text(step.generation)}")
+            view = comparison_html(parsed.get(COMPARE_TASKS[0]), parsed.get(COMPARE_TASKS[1]))
+            if step.error is not None:
+                yield view, raw_text(raws), step.status
+                return
+            status = status_html(" | ".join(lines)) if step.generation is not None else step.status
+            yield view, raw_text(raws), status
+
+
+def build(ctx: AppContext) -> None:
+    with gr.Tab("Compare with prior", id="compare"):
+        controls = common.model_controls(ctx, "compare", max_new_tokens=128)
+        limit = f"up to {ctx.settings.max_chars:,} characters"
+        with gr.Row():
+            current = gr.Textbox(label="Current report", lines=8, elem_id="compare-current", info=limit)
+            prior = gr.Textbox(label="Prior report", lines=8, elem_id="compare-prior", info=limit)
+        gr.Examples([[EXAMPLE_CURRENT, EXAMPLE_PRIOR]], inputs=[current, prior], label="Example (synthetic)")
+        run, stop = common.run_stop("compare", "Compare")
+        view = gr.HTML(comparison_html({"added": [], "removed": []}, []), elem_id="compare-result", js_on_load=None)
+        status = common.status_line("compare")
+        with gr.Accordion("Raw model answers", open=False):
+            raw = gr.Textbox(label="Raw answers", lines=6, interactive=False, elem_id="compare-raw")
+        common.wire(run, stop, functools.partial(compare, ctx), [current, prior, *controls.inputs],
+                    [view, raw, status], api_name="compare", status=status)

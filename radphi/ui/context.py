@@ -1,0 +1,234 @@
+"""What the app's builders and handlers are handed: `AppContext` (settings, backends, store).
+
+Nothing in radphi.ui keeps module-level state; everything a handler needs comes
+through the context, so tests build one around a FakeBackend and two apps can live
+in one process.
+
+- `UISettings`: host, port, model SPECs, models file, per-field size limit, auth file.
+- `ModelRegistry`: the model picker's entries (models file + `--model` SPECs + the
+  default model), backends loaded lazily through `radphi.backends.load_backend`.
+- `AppContext.workdir`: a private (0700) temporary directory for uploads and batch
+  outputs, removed by `close()` (the server also registers it with atexit).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from radphi import settings as radphi_settings
+from radphi import tasks
+from radphi.backends import Backend, backend_kind, load_backend
+from radphi.errors import InputError, ModelLoadError
+from radphi.models_file import ModelEntry, load_models_file
+from radphi.privacy import is_loopback_url
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_CHARS = 20_000
+NO_MODEL_MESSAGE = (
+    "No model is configured. Start the app with a model: "
+    "python app.py --model path/to/model.gguf (or --models models.toml, or set RADPHI_MODEL)."
+)
+
+
+@dataclass
+class UISettings:
+    """Everything `radphi serve` / `python app.py` can be told."""
+
+    host: str = "127.0.0.1"
+    port: int = 7860
+    models: list[str] = field(default_factory=list)  # --model SPEC, repeatable
+    models_file: Path | None = None
+    max_chars: int = DEFAULT_MAX_CHARS  # per input field
+    auth_file: Path | None = None
+    n_ctx: int = 0  # llama.cpp context size; 0: the model's own
+    threads: int = 0  # llama.cpp threads; 0: one per physical core
+    concurrency: int = 4  # requests gradio runs at once; the model's lock serialises generation
+    max_upload_mb: int = 50
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for a bind address only this machine can reach (localhost, 127.0.0.0/8, ::1)."""
+    host = (host or "").strip().strip("[]")
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def model_name_for(spec: str) -> str:
+    """A short picker name for a SPEC: the file stem ("models/q4.gguf" -> "q4")."""
+    if backend_kind(spec) == "fake":
+        return "fake"
+    if backend_kind(spec) == "openai_api":
+        return spec.split("@", 1)[0]
+    return Path(spec.rstrip("/")).stem or spec
+
+
+def _unique(name: str, taken: dict[str, Any]) -> str:
+    out, i = name, 2
+    while out in taken:
+        out, i = f"{name}-{i}", i + 1
+    return out
+
+
+Loader = Callable[[ModelEntry], Backend]
+
+
+class ModelRegistry:
+    """The picker's models by name; each backend is created on first use and kept.
+
+    `loader` turns an entry into a backend (tests hand in FakeBackends); the default
+    goes through `load_backend`, which shares one backend per SPEC in the process.
+    """
+
+    def __init__(self, entries: dict[str, ModelEntry], default: str | None = None, *,
+                 loader: Loader | None = None, n_ctx: int = 0, threads: int = 0):
+        self.entries = dict(entries)
+        self.default = default if default in self.entries else next(iter(self.entries), None)
+        self._n_ctx = n_ctx
+        self._threads = threads
+        self._loader = loader or self._load
+
+    def names(self) -> list[str]:
+        return list(self.entries)
+
+    def entry(self, name: str | None) -> ModelEntry:
+        if not self.entries:
+            raise ModelLoadError(NO_MODEL_MESSAGE)
+        if not name:
+            raise ModelLoadError("Choose a model in the model picker.")
+        try:
+            return self.entries[name]
+        except KeyError:
+            raise ModelLoadError(f"unknown model {name!r}; choose one of: {', '.join(self.entries)}") from None
+
+    def _load(self, entry: ModelEntry) -> Backend:
+        kind = backend_kind(entry.spec)
+        options: dict[str, Any] = {}
+        if kind == "openai_api":
+            # Explicit, so RADPHI_ALLOW_REMOTE in the server's environment cannot opt a
+            # model in: only its entry in the models file can.
+            options["allow_remote"] = bool(entry.backend_options().get("allow_remote", False))
+        if kind == "llamacpp" and self._n_ctx:
+            options["n_ctx"] = self._n_ctx
+        if kind == "llamacpp" and self._threads:
+            options["n_threads"] = self._threads
+        return load_backend(entry.spec, adapter=entry.adapter, **options)
+
+    def backend(self, name: str | None) -> Backend:
+        """The backend for a picker name; ModelLoadError (a message for the page) if it cannot be had."""
+        entry = self.entry(name)
+        try:
+            return self._loader(entry)
+        except ModelLoadError:
+            raise
+        except Exception as exc:  # a backend constructor failing is a load failure to the user
+            raise ModelLoadError(f"could not load model {entry.name!r}: {type(exc).__name__}: {exc}") from exc
+
+    def info(self, name: str | None) -> dict[str, Any]:
+        """backend.info() plus where text goes; raises ModelLoadError like `backend`."""
+        entry = self.entry(name)
+        info = dict(self.backend(name).info())
+        info["name"] = entry.name
+        info["format"] = entry.format
+        info.update(self.destination(name))
+        return info
+
+    def destination(self, name: str | None) -> dict[str, Any]:
+        """Whether text sent to this model leaves the machine, and whether that is allowed."""
+        entry = self.entry(name)
+        if backend_kind(entry.spec) != "openai_api":
+            return {"remote": False, "remote_allowed": False, "url": None}
+        from radphi.backends.openai_api import normalize_base_url, parse_spec
+
+        _, _, url = parse_spec(entry.spec)
+        url = url or os.environ.get("OPENAI_BASE_URL") or ""
+        try:
+            url = normalize_base_url(url) if url else ""
+        except ModelLoadError:
+            pass
+        remote = not is_loopback_url(url)
+        return {"remote": remote, "remote_allowed": remote and entry.allow_remote, "url": url}
+
+    def format_of(self, name: str | None) -> str:
+        try:
+            return self.entry(name).format
+        except ModelLoadError:
+            return tasks.DEFAULT_FORMAT
+
+
+def registry_from_settings(settings: UISettings, *, loader: Loader | None = None) -> ModelRegistry:
+    """`--model` SPECs first (named by file stem), then the models file; the default is the
+    first `--model`, else the models file's `demo` entry or its first, else the embedded
+    demo model (or RADPHI_MODEL)."""
+    entries: dict[str, ModelEntry] = {}
+    for spec in settings.models:
+        name = _unique(model_name_for(spec), entries)
+        entries[name] = ModelEntry(name=name, spec=spec)
+    file_entries: dict[str, ModelEntry] = {}
+    if settings.models_file is not None:
+        file_entries = load_models_file(settings.models_file)
+        for name, entry in file_entries.items():
+            unique = _unique(name, entries)
+            entries[unique] = entry if unique == name else ModelEntry(**{**entry.__dict__, "name": unique})
+    default: str | None = None
+    if settings.models:
+        default = next(iter(entries))
+    elif file_entries:
+        default = "demo" if "demo" in file_entries else next(iter(file_entries))
+    else:
+        spec = radphi_settings.default_model_spec()
+        if spec:
+            name = "demo" if Path(spec) == radphi_settings.DEMO_MODEL else model_name_for(spec)
+            entries[name] = ModelEntry(name=name, spec=spec, description="default model")
+            default = name
+    return ModelRegistry(entries, default, loader=loader, n_ctx=settings.n_ctx,
+                         threads=settings.threads)
+
+
+@dataclass
+class AppContext:
+    """Passed explicitly to every `build(ctx)` and handler."""
+
+    settings: UISettings
+    backends: ModelRegistry
+    workdir: Path
+    store: Any = None  # the reviewer issue's ReviewStore, when it lands
+
+    def private_dir(self, prefix: str) -> Path:
+        """A fresh owner-only directory inside the workdir (one per upload or batch run)."""
+        return Path(tempfile.mkdtemp(prefix=prefix, dir=self.workdir))
+
+    def close(self) -> None:
+        """Remove the private directory and everything uploaded or written into it."""
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def create_context(settings: UISettings, *, loader: Loader | None = None, store: Any = None) -> AppContext:
+    """Build the registry and a private workdir; point gradio's upload cache into it.
+
+    Raises InputError for a bad models file. Gradio reads GRADIO_TEMP_DIR when its
+    components are created, so this must run before the app is built.
+    """
+    if settings.max_chars < 1:
+        raise InputError(f"--max-chars must be at least 1, got {settings.max_chars}")
+    registry = registry_from_settings(settings, loader=loader)
+    workdir = Path(tempfile.mkdtemp(prefix="radphi-app-"))  # mkdtemp: mode 0700
+    os.chmod(workdir, 0o700)
+    uploads = workdir / "gradio"
+    uploads.mkdir(mode=0o700)
+    os.environ["GRADIO_TEMP_DIR"] = str(uploads)
+    log.info("private work directory %s (removed at exit)", workdir)
+    return AppContext(settings=settings, backends=registry, workdir=workdir, store=store)

@@ -1,0 +1,79 @@
+"""Impression tab: findings in, a streamed impression out.
+
+A whole pasted report works too: its FINDINGS section is found with
+`radphi.reports.find_findings` and shown, so the user sees exactly what the model
+was given. The draft is editable and has a copy button.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Iterator
+
+import gradio as gr
+
+from radphi import reports
+from radphi.errors import InputError, RadphiError
+from radphi.ui import common
+from radphi.ui.context import AppContext
+from radphi.ui.render import latency_text, status_html
+from radphi.ui.streaming import check_fields, failed, stream_task
+
+EXAMPLE_REPORT = (
+    "EXAMINATION: Chest (PA and lateral)\n"
+    "INDICATION: Cough and fever.\n"
+    "FINDINGS: There is a small left pleural effusion with adjacent atelectasis. No pneumothorax. "
+    "The endotracheal tube terminates 3.4 cm above the carina. Heart size is normal.\n"
+    "IMPRESSION: Small left pleural effusion."
+)
+
+
+def findings_of(text: str) -> tuple[str, str]:
+    """(findings to send, a note on where they came from); InputError if none are found."""
+    found = reports.find_findings(text)
+    if not found.strip():
+        raise InputError("No FINDINGS section was found in the pasted text: paste the findings, "
+                         "or a report with a FINDINGS: section.")
+    sections = reports.split_sections(text)
+    if "findings" in sections:
+        note = f"Using the FINDINGS section of the pasted report ({len(found):,} characters)."
+    elif "full report" in sections:
+        note = "Using the pasted text as the findings."
+    else:
+        note = "No FINDINGS header found; using the report's last paragraph."
+    return found, note
+
+
+def draft(ctx: AppContext, text: str, model: str | None, max_new_tokens: Any, temperature: Any,
+          fmt: str | None) -> Iterator[tuple[str, str, str]]:
+    """Yields (findings sent to the model, draft impression, status HTML)."""
+    try:
+        text = check_fields({"findings": text}, {"findings": "The findings"}, ctx.settings.max_chars)["findings"]
+        findings, note = findings_of(text)
+    except RadphiError as exc:
+        yield "", "", failed(str(exc)).status
+        return
+    for step in stream_task(ctx, model, "impression_prediction", {"findings": findings}, max_new_tokens,
+                            temperature, fmt):
+        status = step.status
+        if step.generation is not None:
+            status = status_html(f"{note} {latency_text(step.generation)}")
+        yield findings, step.text, status
+
+
+def build(ctx: AppContext) -> None:
+    with gr.Tab("Impression", id="impression"):
+        controls = common.model_controls(ctx, "impression")
+        text = gr.Textbox(label="Findings or full report", lines=8, elem_id="impression-input",
+                          info=f"paste the findings, or a whole report (its FINDINGS section is used); "
+                               f"up to {ctx.settings.max_chars:,} characters")
+        gr.Examples([[EXAMPLE_REPORT]], inputs=[text], label="Example (synthetic)")
+        run, stop = common.run_stop("impression", "Draft impression")
+        with gr.Row():
+            used = gr.Textbox(label="Findings sent to the model", lines=6, interactive=False,
+                              elem_id="impression-findings")
+            out = gr.Textbox(label="Draft impression (editable)", lines=6, interactive=True, buttons=["copy"],
+                             elem_id="impression-draft")
+        status = common.status_line("impression")
+        common.wire(run, stop, functools.partial(draft, ctx), [text, *controls.inputs], [used, out, status],
+                    api_name="impression", status=status)

@@ -1,0 +1,72 @@
+"""Labels tab: a report in; abnormality labels and tubes/lines/devices labels out, as
+two groups of chips. Names the model gave that are not in the vocabulary are shown
+apart; the raw answers are in a collapsed panel.
+
+Two generations, one per label task, in order on the same model.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Iterator
+
+import gradio as gr
+
+from radphi import tasks
+from radphi.errors import RadphiError
+from radphi.ui import common
+from radphi.ui.context import AppContext
+from radphi.ui.render import label_chips, latency_text, status_html
+from radphi.ui.streaming import check_fields, failed, stream_task
+
+LABEL_TASKS = ("abnormality_labels", "tubes_lines_devices_labels")
+EXAMPLE_REPORT = (
+    "FINDINGS: Endotracheal tube terminates 4 cm above the carina. A nasogastric tube courses below the "
+    "diaphragm. Moderate cardiomegaly. Small bilateral pleural effusions with bibasilar atelectasis.\n"
+    "IMPRESSION: Support devices as above. Cardiomegaly and small effusions."
+)
+
+
+def raw_text(raws: dict[str, str]) -> str:
+    return "\n\n".join(f"{tasks.TASKS[t].title}:\n{raws[t]}" for t in LABEL_TASKS if t in raws)
+
+
+def tag(ctx: AppContext, report: str, model: str | None, max_new_tokens: Any, temperature: Any,
+        fmt: str | None) -> Iterator[tuple[str, str, str]]:
+    """Yields (chips HTML, raw answers, status HTML)."""
+    try:
+        fields = check_fields({"report": report}, {"report": "The report"}, ctx.settings.max_chars)
+    except RadphiError as exc:
+        yield label_chips(None, None), "", failed(str(exc)).status
+        return
+    raws: dict[str, str] = {}
+    parsed: dict[str, Any] = {}
+    lines: list[str] = []
+    for task in LABEL_TASKS:
+        for step in stream_task(ctx, model, task, fields, max_new_tokens, temperature, fmt):
+            raws[task] = step.text
+            if step.generation is not None:
+                parsed[task] = tasks.TASKS[task].parse(step.text)
+                lines.append(f"{tasks.TASKS[task].title}: {latency_text(step.generation)}")
+            chips = label_chips(parsed.get(LABEL_TASKS[0]), parsed.get(LABEL_TASKS[1]))
+            if step.error is not None:
+                yield chips, raw_text(raws), step.status
+                return
+            status = status_html(" | ".join(lines)) if step.generation is not None else step.status
+            yield chips, raw_text(raws), status
+
+
+def build(ctx: AppContext) -> None:
+    with gr.Tab("Labels", id="labels"):
+        controls = common.model_controls(ctx, "labels", max_new_tokens=96)
+        report = gr.Textbox(label="Report", lines=8, elem_id="labels-input",
+                            info=f"up to {ctx.settings.max_chars:,} characters")
+        gr.Examples([[EXAMPLE_REPORT]], inputs=[report], label="Example (synthetic)")
+        run, stop = common.run_stop("labels", "Tag labels")
+        chips = gr.HTML(label_chips({"labels": [], "unknown": []}, {"labels": [], "unknown": []}),
+                        elem_id="labels-chips", js_on_load=None)
+        status = common.status_line("labels")
+        with gr.Accordion("Raw model answers", open=False):
+            raw = gr.Textbox(label="Raw answers", lines=6, interactive=False, elem_id="labels-raw")
+        common.wire(run, stop, functools.partial(tag, ctx), [report, *controls.inputs], [chips, raw, status],
+                    api_name="labels", status=status)

@@ -1,0 +1,72 @@
+"""Radiology Q&A tab: a question in, a streamed answer out.
+
+The body-system selector is record metadata (`meta.system`) for review and
+stratified evaluation; it never enters the prompt, as the task defines. The record
+shown under the answer is in `radphi run`'s shape.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Iterator
+
+import gradio as gr
+
+from radphi import runner
+from radphi.errors import RadphiError
+from radphi.ui import common
+from radphi.ui.context import AppContext
+from radphi.ui.streaming import check_fields, failed, gen_params, stream_task
+
+SYSTEMS = ["(none)", "chest", "cardiac", "abdominal", "neuro", "musculoskeletal", "breast",
+           "vascular", "head and neck", "genitourinary", "pediatric", "general"]
+EXAMPLES = [
+    "What is the silhouette sign on a chest radiograph?",
+    "What are the radiographic signs of a tension pneumothorax?",
+    "How is an endotracheal tube position assessed on a chest X-ray?",
+    "What distinguishes cardiogenic from non-cardiogenic pulmonary edema on a radiograph?",
+]
+
+
+def answer(ctx: AppContext, question: str, system: str | None, model: str | None, max_new_tokens: Any,
+           temperature: Any, fmt: str | None) -> Iterator[tuple[str, str, dict]]:
+    """Yields (answer text, status HTML, record)."""
+    try:
+        fields = check_fields({"question": question}, {"question": "The question"}, ctx.settings.max_chars)
+    except RadphiError as exc:
+        step = failed(str(exc))
+        yield "", step.status, {}
+        return
+    for step in stream_task(ctx, model, "radiology_qa", fields, max_new_tokens, temperature, fmt):
+        record: dict = {}
+        if step.generation is not None:
+            record = _record(ctx, fields["question"], system, model, step, max_new_tokens, temperature, fmt)
+        yield step.text, step.status, record
+
+
+def _record(ctx: AppContext, question: str, system: str | None, model: str | None, step: Any,
+            max_new_tokens: Any, temperature: Any, fmt: str | None) -> dict:
+    record: dict[str, Any] = {"task": "radiology_qa", "question": question.strip()}
+    if system and system != "(none)":
+        record["meta"] = {"system": system}
+    backend = ctx.backends.backend(model)
+    info = runner.model_info(backend, fmt or ctx.backends.format_of(model), gen_params(max_new_tokens, temperature))
+    return runner.output_record(record, "radiology_qa", step.generation, str(model), info)
+
+
+def build(ctx: AppContext) -> None:
+    with gr.Tab("Radiology Q&A", id="qa"):
+        controls = common.model_controls(ctx, "qa")
+        with gr.Row():
+            question = gr.Textbox(label="Question", lines=3, scale=3, elem_id="qa-question",
+                                  info=f"up to {ctx.settings.max_chars:,} characters")
+            system = gr.Dropdown(SYSTEMS, value="(none)", label="Body system", scale=1, elem_id="qa-system",
+                                 info="kept with the record for review; not sent to the model")
+        gr.Examples(EXAMPLES, inputs=[question], label="Example questions")
+        run, stop = common.run_stop("qa", "Answer")
+        out = gr.Textbox(label="Answer", lines=6, interactive=False, buttons=["copy"], elem_id="qa-answer")
+        status = common.status_line("qa")
+        with gr.Accordion("Record (for review and evaluation)", open=False):
+            record = gr.JSON(label="Record", elem_id="qa-record")
+        common.wire(run, stop, functools.partial(answer, ctx), [question, system, *controls.inputs],
+                    [out, status, record], api_name="qa", status=status)

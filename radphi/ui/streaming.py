@@ -1,0 +1,200 @@
+"""Streaming a backend's answer into the page, with Stop, errors and a latency line.
+
+Why a pump thread: gradio runs each `next()` of a sync generator handler on whatever
+worker thread is free, and closes the generator (Stop) from its event-loop thread.
+The llama.cpp backend holds a `threading.RLock` inside its stream for the whole
+answer; released from another thread it raises "cannot release un-acquired lock"
+and stays locked for good, and a reused worker thread could re-enter it and
+interleave two answers. So every `Stream` here is opened, iterated and closed on
+one dedicated thread, and the handler only reads a queue. A side effect that suits
+the latency goal: decoding never waits for the UI. The first piece goes out at once;
+after it, pieces are sent together, at most 20 updates a second.
+
+Logs record lengths and short hashes of patient text, never the text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import queue
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Mapping
+
+from radphi.backends import Generation, GenParams, Request, Stream
+from radphi.errors import InputError, RadphiError
+from radphi.ui.context import AppContext
+from radphi.ui.render import latency_text, status_html
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 0.25  # how often a waiting handler hands control back (keeps Stop responsive)
+# At most this many page updates a second after the first piece: each update costs the
+# server CPU (diff, JSON, SSE) that a small CPU box would rather spend decoding.
+UPDATE_SECONDS = 0.05
+MAX_NEW_TOKENS_LIMIT = 2048
+
+_PIECE, _END = "piece", "end"
+
+
+def fingerprint(text: str) -> str:
+    """What the logs may say about patient text: its length and a short hash."""
+    text = text or ""
+    return f"{len(text)} chars sha256:{hashlib.sha256(text.encode('utf-8', 'replace')).hexdigest()[:12]}"
+
+
+def error_message(exc: BaseException) -> str:
+    """A message for the page: ours as they are; anything else by type only (no stack trace)."""
+    if isinstance(exc, RadphiError):
+        return str(exc)
+    # The message of a foreign exception may quote patient text; log frames and type only.
+    frames = " <- ".join(f"{f.filename}:{f.lineno} {f.name}" for f in reversed(traceback.extract_tb(exc.__traceback__)))
+    log.error("unexpected %s at %s", type(exc).__name__, frames)
+    return f"Unexpected error ({type(exc).__name__}); the app is still running and the server log has details."
+
+
+def check_fields(fields: Mapping[str, Any], labels: Mapping[str, str], max_chars: int) -> dict[str, str]:
+    """Each field as text, or InputError naming the empty field or the size limit."""
+    out = {}
+    for name, value in fields.items():
+        text = "" if value is None else str(value)
+        label = labels.get(name, name)
+        if not text.strip():
+            raise InputError(f"{label} is empty: type or paste some text first.")
+        if len(text) > max_chars:
+            raise InputError(f"{label} is {len(text):,} characters long; "
+                             f"the limit is {max_chars:,} characters per field.")
+        out[name] = text
+    return out
+
+
+def gen_params(max_new_tokens: Any, temperature: Any) -> GenParams:
+    try:
+        n = int(max_new_tokens)
+        t = float(temperature)
+    except (TypeError, ValueError):
+        raise InputError("max new tokens must be a whole number and temperature a number") from None
+    if not 1 <= n <= MAX_NEW_TOKENS_LIMIT:
+        raise InputError(f"max new tokens must be between 1 and {MAX_NEW_TOKENS_LIMIT}, got {n}")
+    if not 0.0 <= t <= 2.0:
+        raise InputError(f"temperature must be between 0 and 2, got {t}")
+    return GenParams(max_new_tokens=n, temperature=t)
+
+
+class StreamPump:
+    """Runs `open_stream()` and iterates the Stream on one thread; hands pieces over a queue."""
+
+    def __init__(self, open_stream: Callable[[], Stream]):
+        self._open = open_stream
+        self._queue: queue.Queue[tuple[str, str]] = queue.Queue()
+        self._cancel = threading.Event()
+        self.generation: Generation | None = None
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="radphi-stream", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            stream = self._open()
+            try:
+                for piece in stream:
+                    self._queue.put((_PIECE, piece))
+                    if self._cancel.is_set():
+                        break
+            finally:
+                if stream.generation is None:
+                    stream.close()  # on this thread, the one that holds the model's lock
+            self.generation = stream.generation
+        except BaseException as exc:  # handed to the reader, which shows it in the page
+            self.error = exc
+        finally:
+            self._queue.put((_END, ""))
+
+    def cancel(self) -> None:
+        """Stop after the current token; the model is released by the pump thread."""
+        self._cancel.set()
+
+    def chunks(self, heartbeat: float = HEARTBEAT_SECONDS, interval: float = UPDATE_SECONDS) -> Iterator[str]:
+        """Text as it arrives: the first piece at once, then what came in each `interval`
+        joined into one update; "" when nothing came for `heartbeat` seconds. Raises the
+        stream's error, if any, at the end."""
+        last_update = 0.0
+        while True:
+            try:
+                kind, piece = self._queue.get(timeout=heartbeat)
+            except queue.Empty:
+                yield ""
+                continue
+            parts = []
+            while kind == _PIECE:
+                parts.append(piece)
+                wait = last_update + interval - time.monotonic()
+                try:
+                    kind, piece = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            if parts:
+                last_update = time.monotonic()
+                yield "".join(parts)
+            if kind == _END:
+                if self.error is not None:
+                    raise self.error
+                return
+
+
+@dataclass
+class Step:
+    """One update of a streamed answer, for a tab's handler to turn into its outputs."""
+
+    text: str = ""
+    status: str = ""  # HTML of the status line
+    generation: Generation | None = None
+    error: str | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.generation is not None or self.error is not None
+
+
+def failed(message: str, text: str = "") -> Step:
+    return Step(text=text, status=status_html(message, "error"), error=message)
+
+
+def stream_task(ctx: AppContext, model: str | None, task: str, fields: Mapping[str, str],
+                max_new_tokens: Any, temperature: Any, fmt: str | None, *,
+                heartbeat: float = HEARTBEAT_SECONDS) -> Iterator[Step]:
+    """Stream one task's answer as Steps; the last one has `generation` or `error`.
+
+    Fields must already be checked (`check_fields`). Closing this generator (gradio's
+    Stop) stops the model after its current token.
+    """
+    try:
+        params = gen_params(max_new_tokens, temperature)
+        backend = ctx.backends.backend(model)
+        request = Request.build(task, fields, fmt or ctx.backends.format_of(model))
+    except RadphiError as exc:
+        yield failed(str(exc))
+        return
+    log.info("%s on %s: input %s", task, model,
+             ", ".join(f"{k} {fingerprint(v)}" for k, v in request.fields.items()))
+    pump = StreamPump(lambda: backend.stream(request, params))
+    text = ""
+    try:
+        for chunk in pump.chunks(heartbeat):
+            text += chunk
+            yield Step(text=text, status=status_html("Generating…" if text else "Waiting for the model…"))
+    except Exception as exc:
+        message = error_message(exc)
+        log.info("%s on %s failed: %s", task, model, type(exc).__name__)
+        yield failed(message, text)
+        return
+    finally:
+        pump.cancel()  # a no-op after the end; on Stop (GeneratorExit) it frees the model
+    gen = pump.generation
+    assert gen is not None
+    log.info("%s on %s: answer %s, %d tokens, %.2f s (%s)", task, model, fingerprint(text),
+             gen.completion_tokens, gen.seconds, gen.finish_reason)
+    yield Step(text=text, status=status_html(latency_text(gen)), generation=gen)
