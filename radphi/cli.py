@@ -5,6 +5,7 @@
     radphi run TASK --model SPEC --input IN.jsonl --output OUT.jsonl
     radphi export-gguf SRC_DIR OUT.gguf [--quant f32|f16|q8_0|q4_k_m] [--adapter DIR]
     radphi eval PRED.jsonl [PRED2.jsonl ...] --out DIR   (radphi eval --help for its options)
+    radphi review import|export|stats|sets|close|role ...   human reviews (radphi review --help)
     radphi serve [--model SPEC ...] [--models FILE] [--host 127.0.0.1] [--port 7860]   (= python app.py)
 
 This module is the composition root: `training` and `evaluation` are imported only
@@ -78,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="start the workbench app (the same as python app.py)")
     ui_server.add_arguments(p)
+
+    from radphi import reviews_cli
+
+    p = sub.add_parser("review", help="import, export and summarise human reviews")
+    reviews_cli.add_arguments(p)
     return parser
 
 
@@ -163,8 +169,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return server.main(args)
 
 
+def cmd_review(args: argparse.Namespace) -> int:
+    from radphi import reviews_cli
+
+    return reviews_cli.main(args)
+
+
 COMMANDS = {"tasks": cmd_tasks, "prompt": cmd_prompt, "run": cmd_run, "export-gguf": cmd_export_gguf,
-            "eval": cmd_eval, "serve": cmd_serve}
+            "eval": cmd_eval, "serve": cmd_serve, "review": cmd_review}
 
 
 def main(argv: list[str] | None = None) -> int:

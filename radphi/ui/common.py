@@ -1,5 +1,6 @@
 """Controls every tab has: the model picker with its facts line, the generation
-settings accordion, and the Run/Stop pair with a status line.
+settings accordion, the Run/Stop pair with a status line, and the one-click
+"Send to review set" button for a tab's answer (`send_to_review`).
 
 Builders here create gradio components inside the caller's Blocks context; the
 handlers they wire (`model_changed`) are plain functions of the context and values.
@@ -13,11 +14,11 @@ from typing import Any, Callable
 
 import gradio as gr
 
-from radphi import tasks
-from radphi.errors import ModelLoadError
+from radphi import runner, tasks
+from radphi.errors import InputError, ModelLoadError, RadphiError
 from radphi.ui.context import AppContext
 from radphi.ui.render import model_info_html, status_html
-from radphi.ui.streaming import MAX_NEW_TOKENS_LIMIT
+from radphi.ui.streaming import MAX_NEW_TOKENS_LIMIT, check_fields, gen_params
 
 log = logging.getLogger(__name__)
 
@@ -110,3 +111,50 @@ def wire(run: gr.Button, stop: gr.Button, fn: Callable[..., Any], inputs: list[A
     event = run.click(fn, inputs=inputs, outputs=outputs, api_name=api_name, show_progress="minimal")
     wire_stop(stop, [event], status)
     return event
+
+
+# ---------------------------------------------------------------- send to a review set
+
+def send_generation(ctx: AppContext, task: str, field_names: list[str], set_name: str | None, *values: Any,
+                    request: Any = None) -> str:
+    """Put the answer on the page into a review set (created if new), with its model, prompt
+    hash and parameters in the audit log. `values`: the task's fields, the answer, then the
+    model controls (model, max new tokens, temperature, format)."""
+    fields_in, answer = values[:len(field_names)], values[len(field_names)]
+    model, max_new_tokens, temperature, fmt = values[len(field_names) + 1:]
+    if ctx.store is None:
+        return status_html("The review store is not available in this app.", "error")
+    try:
+        if not (answer or "").strip():
+            raise InputError("There is no answer to send yet: generate one first.")
+        fields = check_fields(dict(zip(field_names, fields_in)), {}, ctx.settings.max_chars)
+        fmt = fmt or ctx.backends.format_of(model)
+        info = runner.model_info(ctx.backends.backend(model), fmt, gen_params(max_new_tokens, temperature))
+        user = getattr(request, "username", None)
+        item = ctx.store.add_generation(
+            (set_name or "").strip() or f"live-{task}", task=task, fields=fields, prediction=answer, model=str(model),
+            actor=user or "app user (not signed in)", authenticated=bool(user), model_info=info,
+            prompt=tasks.render_prompt(task, fields, fmt))
+        cases = len(ctx.store.cases(item.set_id))
+    except RadphiError as exc:
+        return status_html(str(exc), "error")
+    return status_html(f"Sent to review set {ctx.store.get_set(item.set_id).name} ({cases} case"
+                       f"{'s' if cases != 1 else ''} in the set).")
+
+
+def send_to_review(ctx: AppContext, key: str, task: str, fields: dict[str, Any], answer: Any,
+                   controls: ModelControls) -> None:
+    """The one-click "Send to review set" button under a tab's answer (one line in the tab)."""
+    with gr.Row():
+        set_name = gr.Textbox(value=f"live-{task}", label="Review set", scale=3, max_lines=1,
+                              elem_id=f"{key}-review-set", info="the answer as shown goes to this set, blinded")
+        button = gr.Button("Send to review set", scale=1, elem_id=f"{key}-send-review")
+    note = gr.HTML(status_html(""), elem_id=f"{key}-review-note", js_on_load=None)
+    names = list(fields)
+
+    # A closure, not a partial: gradio finds the gr.Request parameter by its type hint.
+    def send(request: gr.Request, set_value: str, *values: Any) -> str:
+        return send_generation(ctx, task, names, set_value, *values, request=request)
+
+    button.click(send, inputs=[set_name, *fields.values(), answer, *controls.inputs], outputs=note,
+                 api_name=f"{key}_send_to_review")

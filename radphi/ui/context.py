@@ -17,6 +17,7 @@ import ipaddress
 import logging
 import os
 import shutil
+import sqlite3
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,7 @@ class UISettings:
     threads: int = 0  # llama.cpp threads; 0: one per physical core
     concurrency: int = 4  # requests gradio runs at once; the model's lock serialises generation
     max_upload_mb: int = 50
+    reviews_db: Path | None = None  # the review store; default $RADPHI_HOME/reviews.db
 
 
 def is_loopback_host(host: str) -> bool:
@@ -205,7 +207,7 @@ class AppContext:
     settings: UISettings
     backends: ModelRegistry
     workdir: Path
-    store: Any = None  # the reviewer issue's ReviewStore, when it lands
+    store: Any = None  # radphi.reviews_store.ReviewStore: the Reviewer and Dashboard tabs' storage
 
     def private_dir(self, prefix: str) -> Path:
         """A fresh owner-only directory inside the workdir (one per upload or batch run)."""
@@ -225,6 +227,14 @@ def create_context(settings: UISettings, *, loader: Loader | None = None, store:
     if settings.max_chars < 1:
         raise InputError(f"--max-chars must be at least 1, got {settings.max_chars}")
     registry = registry_from_settings(settings, loader=loader)
+    if store is None:
+        from radphi.reviews_store import ReviewStore
+
+        try:
+            store = ReviewStore(settings.reviews_db)
+        except (OSError, sqlite3.Error) as exc:
+            raise InputError(f"cannot open the review database {settings.reviews_db or 'in RADPHI_HOME'}: {exc}") \
+                from None
     workdir = Path(tempfile.mkdtemp(prefix="radphi-app-"))  # mkdtemp: mode 0700
     os.chmod(workdir, 0o700)
     uploads = workdir / "gradio"

@@ -77,3 +77,4 @@ def build(ctx: AppContext) -> None:
         status = common.status_line("impression")
         common.wire(run, stop, functools.partial(draft, ctx), [text, *controls.inputs], [used, out, status],
                     api_name="impression", status=status)
+        common.send_to_review(ctx, "impression", "impression_prediction", {"findings": used}, out, controls)

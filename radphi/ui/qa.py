@@ -70,3 +70,4 @@ def build(ctx: AppContext) -> None:
             record = gr.JSON(label="Record", elem_id="qa-record")
         common.wire(run, stop, functools.partial(answer, ctx), [question, system, *controls.inputs],
                     [out, status, record], api_name="qa", status=status)
+        common.send_to_review(ctx, "qa", "radiology_qa", {"question": question}, out, controls)

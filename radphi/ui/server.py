@@ -68,12 +68,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--concurrency", type=int, default=d.concurrency,
                         help="requests handled at once (generation itself is serialised per model)")
     parser.add_argument("--max-upload-mb", type=int, default=d.max_upload_mb)
+    parser.add_argument("--reviews-db", type=Path, metavar="FILE",
+                        help="review database for the Reviewer and Dashboard tabs (default: $RADPHI_HOME/reviews.db)")
 
 
 def settings_from_args(args: argparse.Namespace) -> UISettings:
     return UISettings(host=args.host, port=args.port, models=list(args.model or []), models_file=args.models,
                       max_chars=args.max_chars, auth_file=args.auth, n_ctx=args.n_ctx, threads=max(0, args.threads),
-                      concurrency=max(1, args.concurrency), max_upload_mb=args.max_upload_mb)
+                      concurrency=max(1, args.concurrency), max_upload_mb=args.max_upload_mb,
+                      reviews_db=getattr(args, "reviews_db", None))
 
 
 def host_problem(settings: UISettings) -> str | None:
@@ -86,10 +89,10 @@ def host_problem(settings: UISettings) -> str | None:
 
 
 def build_app(ctx: AppContext) -> "gr.Blocks":
-    """The Blocks app: banner, then one tab per module. Reviewer/Dashboard come with their issue."""
+    """The Blocks app: banner, then one tab per module."""
     import gradio as gr
 
-    from radphi.ui import batch, compare, impression, labels_tab, qa, report_tools
+    from radphi.ui import batch, compare, dashboard, impression, labels_tab, qa, report_tools, review
 
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         gr.HTML(banner_html(), elem_id="banner", js_on_load=None)
@@ -102,6 +105,8 @@ def build_app(ctx: AppContext) -> "gr.Blocks":
             compare.build(ctx)
             report_tools.build(ctx)
             batch.build(ctx)
+            review.build(ctx)
+            dashboard.build(ctx)
     return demo
 
 
@@ -117,7 +122,10 @@ def theme() -> "gr.themes.Base":
 def launch_app(demo: "gr.Blocks", ctx: AppContext, *, block: bool = True, quiet: bool = False) -> Any:
     """Queue and launch with the safety settings; `block=False` returns at once (tests)."""
     s = ctx.settings
-    auth_fn = auth.authenticator(auth.load_users(s.auth_file)) if s.auth_file is not None else None
+    users = auth.load_users(s.auth_file) if s.auth_file is not None else {}
+    auth_fn = auth.authenticator(users) if s.auth_file is not None else None
+    if auth_fn is not None and ctx.store is not None:
+        auth_fn = audited_logins(auth_fn, ctx.store, set(users))
     demo.queue(default_concurrency_limit=s.concurrency)
     return demo.launch(
         server_name=s.host, server_port=s.port, share=False, auth=auth_fn,
@@ -126,6 +134,20 @@ def launch_app(demo: "gr.Blocks", ctx: AppContext, *, block: bool = True, quiet:
         theme=theme(), css=CSS, enable_monitoring=False, mcp_server=False, ssr_mode=False, pwa=False,
         run_history=False, footer_links=[], max_file_size=f"{s.max_upload_mb}mb",
     )
+
+
+def audited_logins(check: Any, store: Any, known: set[str]) -> Any:
+    """The sign-in check, with each attempt in the review store's audit log. An unknown name
+    is logged as "(unknown)": it may be a password typed into the wrong box."""
+    def audited(user: str, password: str) -> bool:
+        ok = check(user, password)
+        try:
+            store.log_event("login" if ok else "login_refused", user if user in known else "(unknown)", ok)
+        except Exception as exc:  # the audit log failing must not lock everyone out
+            log.warning("could not record the login in the audit log: %s", type(exc).__name__)
+        return ok
+
+    return audited
 
 
 def warm_up(ctx: AppContext) -> threading.Thread:

@@ -163,6 +163,26 @@ def failed(message: str, text: str = "") -> Step:
     return Step(text=text, status=status_html(message, "error"), error=message)
 
 
+def audit_generation(ctx: AppContext, model: str | None, backend: Any, request: Request, params: Any,
+                     gen: Any) -> None:
+    """Record a generation in the review store's audit log: model, prompt hash, parameters.
+
+    Only a hash of the prompt is kept, never its text. A store that cannot write must
+    not cost the user their answer, so failures are logged and dropped."""
+    store = getattr(ctx, "store", None)
+    if store is None:
+        return
+    try:
+        store.log_event("generation", "app", detail={
+            "task": request.task, "model": model, "spec": getattr(backend, "spec", None),
+            "format": request.format, "prompt_sha256": hashlib.sha256(request.prompt.encode()).hexdigest(),
+            "params": params.to_dict(), "prompt_tokens": gen.prompt_tokens,
+            "completion_tokens": gen.completion_tokens, "finish_reason": gen.finish_reason,
+        })
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        log.warning("could not write the generation to the audit log: %s", type(exc).__name__)
+
+
 def stream_task(ctx: AppContext, model: str | None, task: str, fields: Mapping[str, str],
                 max_new_tokens: Any, temperature: Any, fmt: str | None, *,
                 heartbeat: float = HEARTBEAT_SECONDS) -> Iterator[Step]:
@@ -197,4 +217,5 @@ def stream_task(ctx: AppContext, model: str | None, task: str, fields: Mapping[s
     assert gen is not None
     log.info("%s on %s: answer %s, %d tokens, %.2f s (%s)", task, model, fingerprint(text),
              gen.completion_tokens, gen.seconds, gen.finish_reason)
+    audit_generation(ctx, model, backend, request, params, gen)
     yield Step(text=text, status=status_html(latency_text(gen)), generation=gen)

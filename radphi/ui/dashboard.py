@@ -1,0 +1,161 @@
+"""Dashboard tab: the review set's errors per model and category (the paper's table) with
+bootstrap CIs, a chart, the per-reviewer breakdown, inter-rater agreement and the blinded
+A/B result; downloads as CSV and as an HTML report.
+
+Who sees what (checked in every handler, not only by hiding controls):
+- With --auth, only admins see the dashboard, and only admins can unblind the model
+  names of an open set; each unblinding is written to the audit log.
+- Without --auth nobody is an admin: the dashboard shows blinded names ("Model 1", ...)
+  until the set is closed (`radphi review close SET`), and says that its reviewer names
+  were typed, not verified.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+from radphi.errors import RadphiError
+from radphi.review_report import figure, summary_line, write_report
+from radphi.review_stats import Dashboard, dashboard, dashboard_csv
+from radphi.reviews import ReviewError
+from radphi.ui.context import AppContext
+from radphi.ui.render import status_html
+from radphi.ui.streaming import error_message
+
+log = logging.getLogger(__name__)
+
+NO_AUTH_NOTE = ("Sign-in is off: anyone who can open this page sees this dashboard, reviewer names were typed, "
+                "not verified, and model names stay hidden until the set is closed.")
+
+
+def access(ctx: AppContext, request: Any) -> tuple[str, bool, bool]:
+    """(who, may view, may unblind) for this request."""
+    if ctx.settings.auth_file is None:
+        return "app user (not signed in)", True, False
+    user = getattr(request, "username", None) or ""
+    admin = bool(user) and ctx.store is not None and ctx.store.role(user) == "admin"
+    return user, admin, admin
+
+
+def _rounded(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.round(3) if len(frame) else frame
+
+
+def _build(ctx: AppContext, set_name: str | None, unblind: bool, request: Any) -> tuple[Dashboard, str, str]:
+    """The dashboard for this request, or ReviewError saying why not; (d, who, summary HTML)."""
+    if ctx.store is None:
+        raise ReviewError("The review store is not available in this app.")
+    who, may_view, may_unblind = access(ctx, request)
+    if not may_view:
+        raise ReviewError("Only admins can see the dashboard. Ask an admin to run: radphi review role USER admin")
+    if not set_name:
+        raise ReviewError("Choose a review set.")
+    if unblind and not may_unblind:
+        raise ReviewError("Only a signed-in admin can unblind model names; or close the set "
+                          "(radphi review close SET) to show them to everyone who can see the dashboard.")
+    d = dashboard(ctx.store, set_name, unblind=unblind)
+    if unblind and not d.review_set.closed:
+        ctx.store.log_event("unblind", who, True, set_id=d.review_set.id, detail={"via": "dashboard"})
+    lines = [status_html(summary_line(d))] + [status_html(n) for n in d.notes]
+    return d, who, "".join(lines)
+
+
+def show(ctx: AppContext, set_name: str | None, unblind: bool, request: Any = None) -> list[Any]:
+    """(summary HTML, paper table, chart, per reviewer, agreement, A/B)."""
+    empty = pd.DataFrame()
+    try:
+        d, _, summary = _build(ctx, set_name, unblind, request)
+    except RadphiError as exc:
+        return [status_html(str(exc), "error"), empty, None, empty, empty, empty]
+    except Exception as exc:  # a broken set must not take the page down
+        return [status_html(error_message(exc), "error"), empty, None, empty, empty, empty]
+    fig = figure(d) if len(d.errors) else None
+    models = len(d.paper.columns) - 1
+    # Fixed widths let the long cells wrap instead of running off the page.
+    widths = ["16%", *[f"{84 / models:.1f}%"] * models] if models else None
+    paper = gr.update(value=d.paper, column_widths=widths)
+    return [summary, paper, fig, _rounded(d.per_reviewer), _rounded(d.agreement), _rounded(d.ab)]
+
+
+def download(ctx: AppContext, set_name: str | None, unblind: bool, request: Any = None) -> list[Any]:
+    """(CSV file, HTML report file, status) in the app's private directory; logged as an export."""
+    try:
+        d, who, _ = _build(ctx, set_name, unblind, request)
+    except RadphiError as exc:
+        return [None, None, status_html(str(exc), "error")]
+    out = ctx.private_dir("dashboard-")
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", d.review_set.name)[:60] or "set"
+    csv_path = out / f"review-{stem}.csv"
+    csv_path.write_text(dashboard_csv(d), encoding="utf-8")
+    html_path = write_report(d, out / f"review-{stem}.html")
+    ctx.store.log_event("export", who, ctx.settings.auth_file is not None, set_id=d.review_set.id,
+                        detail={"format": "dashboard csv+html", "unblinded": d.unblinded})
+    return [str(csv_path), str(html_path), status_html(f"Dashboard of {d.review_set.name} ready to download.")]
+
+
+def close_set(ctx: AppContext, set_name: str | None, request: Any = None) -> str:
+    """Close a set (admins, with --auth): it takes no more reviews and its model names show."""
+    who, _, may_unblind = access(ctx, request)
+    if ctx.store is None or not may_unblind:
+        return status_html("Only a signed-in admin can close a set here (or use: radphi review close SET).", "error")
+    try:
+        rs = ctx.store.close_set(set_name or "", actor=who, authenticated=True)
+    except RadphiError as exc:
+        return status_html(str(exc), "error")
+    return status_html(f"Set {rs.name} is closed.")
+
+
+def all_sets(ctx: AppContext) -> Any:
+    names = [s.name for s in ctx.store.sets()] if ctx.store is not None else []
+    return gr.update(choices=names, value=names[-1] if names else None)
+
+
+def build(ctx: AppContext) -> None:
+    auth = ctx.settings.auth_file is not None
+    with gr.Tab("Dashboard", id="dashboard") as tab:
+        gr.HTML(status_html("Admins only: reviewers see nothing here." if auth else NO_AUTH_NOTE),
+                elem_id="dashboard-access", js_on_load=None)
+        with gr.Row():
+            sets = all_sets(ctx)
+            set_pick = gr.Dropdown(choices=sets["choices"], value=sets["value"], label="Review set",
+                                   elem_id="dashboard-set", scale=3, allow_custom_value=True)
+            unblind = gr.Checkbox(value=False, label="Show model names (admins)", elem_id="dashboard-unblind",
+                                  interactive=auth, scale=1)
+            refresh = gr.Button("Show", variant="primary", elem_id="dashboard-show", scale=1)
+        summary = gr.HTML(status_html(""), elem_id="dashboard-summary", js_on_load=None)
+        paper = gr.Dataframe(label="Errors per model and category: errors (significant) · per case [95% CI] · "
+                                   "per finding [95% CI]", interactive=False, wrap=True, elem_id="dashboard-table")
+        plot = gr.Plot(label="Errors per case", elem_id="dashboard-plot")
+        reviewers = gr.Dataframe(label="Per reviewer", interactive=False, elem_id="dashboard-reviewers")
+        agreement = gr.Dataframe(label="Inter-rater agreement (outputs scored by two or more reviewers)",
+                                 interactive=False, wrap=True, elem_id="dashboard-agreement")
+        ab = gr.Dataframe(label="Blinded A/B: which model had fewer errors", interactive=False, elem_id="dashboard-ab")
+        with gr.Row():
+            get = gr.Button("Prepare downloads (CSV, HTML report)", elem_id="dashboard-download")
+            csv_file = gr.File(label="CSV", interactive=False, elem_id="dashboard-csv")
+            html_file = gr.File(label="HTML report", interactive=False, elem_id="dashboard-html")
+        with gr.Row(visible=auth):
+            close = gr.Button("Close this set (no more reviews; names shown)", variant="stop",
+                              elem_id="dashboard-close")
+        note = gr.HTML(status_html(""), elem_id="dashboard-note", js_on_load=None)
+
+        def _show(request: gr.Request, set_name: str, blind_off: bool) -> list[Any]:
+            return show(ctx, set_name, blind_off, request)
+
+        def _download(request: gr.Request, set_name: str, blind_off: bool) -> list[Any]:
+            return download(ctx, set_name, blind_off, request)
+
+        def _close(request: gr.Request, set_name: str) -> str:
+            return close_set(ctx, set_name, request)
+
+        refresh.click(_show, inputs=[set_pick, unblind], outputs=[summary, paper, plot, reviewers, agreement, ab],
+                      api_name="dashboard")
+        get.click(_download, inputs=[set_pick, unblind], outputs=[csv_file, html_file, note],
+                  api_name="dashboard_download")
+        close.click(_close, inputs=[set_pick], outputs=[note], api_name="dashboard_close")
+        tab.select(lambda: all_sets(ctx), outputs=set_pick, api_visibility="private", queue=False)

@@ -1,0 +1,288 @@
+"""Reviewer tab: blinded scoring of model outputs in the error categories.
+
+- Sign-in: with --auth the reviewer is the login; without it a name is asked once per
+  session and the reviews are stored as unauthenticated (the dashboard says so).
+- A case shows the input, the reference when the set has one, and each model's output
+  as "Output A", "Output B", ... in an order shuffled per case and reviewer. Which item
+  is behind which label lives only in the session's server-side state: nothing sent to
+  the page, and no API answer, names a model.
+- Per output: a count of clinically significant and of not significant errors for each
+  category of the set's taxonomy, a comment and an optional corrected text. Type the
+  numbers (Tab between them) and press Enter, or click Submit: the case is stored in
+  one transaction and the next one opens.
+- Finished cases can be reopened and revised (a new version; the old one stays).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import random
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import gradio as gr
+
+from radphi.errors import RadphiError
+from radphi.reviews import Case, ErrorCategory, ErrorCount, ReviewDraft, ReviewError, check_name
+from radphi.ui.context import AppContext
+from radphi.ui.render import status_html
+
+log = logging.getLogger(__name__)
+
+MAX_OUTPUTS = 4  # outputs shown per case (models per set); more are refused at start
+LABELS = "ABCDEFGH"
+CATEGORIES = tuple(ErrorCategory)  # every category has inputs; a set's taxonomy shows its own
+NUMBERS_PER_SLOT = 2 * len(CATEGORIES)
+NO_STORE = "The review store is not available in this app."
+
+
+@dataclass
+class Session:
+    """What the server remembers about one reviewer's page (gradio keeps State server-side)."""
+
+    reviewer: str = ""
+    authenticated: bool = False
+    set_name: str | None = None
+    input_id: str | None = None
+    slots: list[tuple[str, int]] = field(default_factory=list)  # (label, item id) in display order
+    shown_at: float = 0.0
+
+
+def identity(ctx: AppContext, typed: str | None, request: Any) -> tuple[str, bool]:
+    """(reviewer, authenticated): the login with --auth, else the typed name."""
+    if ctx.settings.auth_file is not None:
+        user = getattr(request, "username", None)
+        if not user:
+            raise ReviewError("Sign in first: this app requires a login to review.")
+        return user, True
+    return check_name(typed), False
+
+
+def blinded_order(case: Case, reviewer: str) -> list[int]:
+    """Item ids in the order shown: shuffled per case and reviewer, the same on every visit."""
+    seed = hashlib.sha256(f"{case.set_id}\0{case.input_id}\0{reviewer}".encode()).hexdigest()
+    ids = [i.id for i in case.items]
+    random.Random(seed).shuffle(ids)
+    return ids
+
+
+def _text_of(inputs: dict[str, Any]) -> tuple[str, str]:
+    """(label, text) for a case's input fields."""
+    fields = [k for k, v in inputs.items() if isinstance(v, str) and v]
+    if len(fields) == 1:
+        return f"Input ({fields[0].replace('_', ' ')})", inputs[fields[0]]
+    return "Input", "\n\n".join(f"{k.replace('_', ' ').upper()}:\n{inputs[k]}" for k in fields)
+
+
+def _hidden_slot() -> list[Any]:
+    return [gr.update(visible=False), gr.update(value="", label="Output"), gr.update(visible=False),
+            *([gr.update(value=0)] * NUMBERS_PER_SLOT), gr.update(value=""), gr.update(value="")]
+
+
+def view(ctx: AppContext, session: Session, case: Case | None, status: str) -> list[Any]:
+    """Every output of the tab, in `outputs_of` order, for a session showing `case` (or none)."""
+    store = ctx.store
+    who = ("" if not session.reviewer else
+           f"Reviewing as {session.reviewer} (signed in, role {store.role(session.reviewer)})." if session.authenticated
+           else f"Reviewing as {session.reviewer}: not signed in, so the name is recorded as typed and the "
+                f"dashboard marks these reviews unauthenticated.")
+    if session.set_name is None:
+        return [session, status_html(who), status_html(""), gr.update(value="", label="Input"), "",
+                gr.update(choices=[], value=None), status, *(_hidden_slot() * MAX_OUTPUTS)]
+    rs = store.get_set(session.set_name)
+    cases = store.cases(rs.id)
+    finished = store.reviewed_inputs(rs.id, session.reviewer, session.authenticated)
+    position = {c.input_id: n for n, c in enumerate(cases, start=1)}
+    done_choices = [(f"Case {position[c.input_id]}", c.input_id) for c in cases if c.input_id in finished]
+    if case is None:
+        progress = f"Set {rs.name}: all {len(cases)} cases done ({len(finished)} finished). Thank you."
+        return [replace(session, input_id=None, slots=[]), status_html(who), status_html(progress),
+                gr.update(value="", label="Input"), "", gr.update(choices=done_choices, value=None), status,
+                *(_hidden_slot() * MAX_OUTPUTS)]
+    order = blinded_order(case, session.reviewer)
+    by_id = {i.id: i for i in case.items}
+    session = replace(session, input_id=case.input_id, slots=list(zip(LABELS, order)), shown_at=time.monotonic())
+    progress = (f"Set {rs.name} · case {position[case.input_id]} of {len(cases)} · {len(finished)} finished"
+                f"{' · revising your review' if case.input_id in finished else ''}")
+    label, text = _text_of(case.inputs)
+    slots: list[Any] = []
+    for n in range(MAX_OUTPUTS):
+        if n >= len(order):
+            slots += _hidden_slot()
+            continue
+        item = by_id[order[n]]
+        past = store.history(item.id, session.reviewer, session.authenticated)
+        last = past[-1] if past else None
+        numbers = []
+        for c in CATEGORIES:
+            count = last.count(c) if last else ErrorCount()
+            numbers += [gr.update(value=count.significant), gr.update(value=count.insignificant)]
+        slots += [gr.update(visible=True), gr.update(value=item.prediction, label=f"Output {LABELS[n]}"),
+                  gr.update(visible=len(rs.taxonomy.categories) > 4), *numbers,
+                  gr.update(value=(last.corrected_text or "") if last else ""),
+                  gr.update(value=last.comment if last else "")]
+    return [session, status_html(who), status_html(progress), gr.update(value=text, label=label),
+            case.reference or "(this set has no reference text)", gr.update(choices=done_choices, value=None),
+            status, *slots]
+
+
+def start(ctx: AppContext, typed: str | None, set_name: str | None, session: Session | None,
+          request: gr.Request = None) -> list[Any]:
+    """Sign in (once per session without --auth) and open the set's next unfinished case."""
+    session = session or Session()
+    if ctx.store is None:
+        return view(ctx, session, None, status_html(NO_STORE, "error"))
+    try:
+        if not session.reviewer:
+            reviewer, authenticated = identity(ctx, typed, request)
+            session = replace(session, reviewer=reviewer, authenticated=authenticated)
+        if not set_name:
+            raise ReviewError("Choose a review set.")
+        rs = ctx.store.get_set(set_name)
+        if rs.closed:
+            raise ReviewError(f"Set {rs.name} is closed: it takes no more reviews.")
+        cases = ctx.store.cases(rs.id)
+        if any(len(c.items) > MAX_OUTPUTS for c in cases):
+            raise ReviewError(f"Set {rs.name} has cases with more than {MAX_OUTPUTS} outputs; this panel shows "
+                              f"at most {MAX_OUTPUTS}.")
+        session = replace(session, set_name=rs.name)
+        case = ctx.store.next_case(rs.id, session.reviewer, session.authenticated)
+        return view(ctx, session, case, status_html(""))
+    except RadphiError as exc:
+        return view(ctx, replace(session, set_name=None), None, status_html(str(exc), "error"))
+
+
+def submit(ctx: AppContext, session: Session | None, *values: Any, request: gr.Request = None) -> list[Any]:
+    """Store the shown case's reviews (one transaction) and open the next unfinished case.
+    `values` are, per slot, the category numbers (significant, not significant) then the
+    corrected text and the comment. A refused submission changes nothing and keeps the page."""
+    session = session or Session()
+    if ctx.store is None or not session.slots:
+        message = NO_STORE if ctx.store is None else "Start reviewing first: choose a set and click Start."
+        return [session, *([gr.update()] * 5), status_html(message, "error"), *([gr.update()] * (17 * MAX_OUTPUTS))]
+    per_slot = NUMBERS_PER_SLOT + 2
+    elapsed = max(0.0, time.monotonic() - session.shown_at) / len(session.slots)
+    try:
+        if session.authenticated and getattr(request, "username", session.reviewer) != session.reviewer:
+            raise ReviewError("The signed-in user changed; reload the page.")
+        drafts = []
+        for n, (label, item_id) in enumerate(session.slots):
+            v = values[n * per_slot:(n + 1) * per_slot]
+            counts = {c: (_number(v[2 * k]), _number(v[2 * k + 1])) for k, c in enumerate(CATEGORIES)}
+            drafts.append(ReviewDraft(item_id=item_id, reviewer=session.reviewer, authenticated=session.authenticated,
+                                      counts=_taxonomy_counts(ctx, session, counts), corrected_text=v[-2] or None,
+                                      comment=v[-1] or "", seconds=elapsed, label=label))
+        ctx.store.submit_case(drafts)
+    except RadphiError as exc:
+        return [session, *([gr.update()] * 5), status_html(f"Not saved: {exc}", "error"),
+                *([gr.update()] * (17 * MAX_OUTPUTS))]
+    done = session.input_id
+    case = ctx.store.next_case(session.set_name, session.reviewer, session.authenticated)
+    return view(ctx, session, case, status_html(f"Saved ({len(drafts)} output{'s' if len(drafts) != 1 else ''})."
+                                                if case is None or case.input_id != done else "Saved."))
+
+
+def _number(value: Any) -> Any:
+    """An empty number box counts as 0; anything else goes to the store's checks as it is."""
+    return 0 if value is None or value == "" else value
+
+
+def _taxonomy_counts(ctx: AppContext, session: Session, counts: dict[ErrorCategory, Any]) -> dict[ErrorCategory, Any]:
+    # Hidden category boxes (a paper-taxonomy set) are not the reviewer's input.
+    scored = ctx.store.get_set(session.set_name).taxonomy.categories
+    return {c: v for c, v in counts.items() if c in scored}
+
+
+def reopen(ctx: AppContext, session: Session | None, input_id: str | None) -> list[Any]:
+    """Open one of this reviewer's finished cases again, with their latest answers filled in."""
+    session = session or Session()
+    if ctx.store is None or not session.set_name:
+        return view(ctx, session, None, status_html("Start reviewing first.", "error"))
+    try:
+        if not input_id:
+            raise ReviewError("Choose one of your finished cases.")
+        if input_id not in ctx.store.reviewed_inputs(session.set_name, session.reviewer, session.authenticated):
+            raise ReviewError("You can reopen only cases you have finished.")
+        return view(ctx, session, ctx.store.case(session.set_name, input_id), status_html(""))
+    except RadphiError as exc:
+        return view(ctx, session, None, status_html(str(exc), "error"))
+
+
+def open_sets(ctx: AppContext) -> Any:
+    names = [s.name for s in ctx.store.sets(include_closed=False)] if ctx.store is not None else []
+    return gr.update(choices=names, value=names[0] if len(names) == 1 else None)
+
+
+def build(ctx: AppContext) -> None:
+    auth = ctx.settings.auth_file is not None
+    with gr.Tab("Reviewer", id="review") as tab:
+        state = gr.State(Session())
+        with gr.Row():
+            name = gr.Textbox(label="Your name", visible=not auth, elem_id="review-name", scale=2,
+                              info="asked once per session; without sign-in it is recorded as typed")
+            sets = open_sets(ctx)
+            set_pick = gr.Dropdown(choices=sets["choices"], value=sets["value"], label="Review set",
+                                   elem_id="review-set", scale=2,
+                                   # New sets appear after the page was built; the handler checks the name.
+                                   allow_custom_value=True)
+            go = gr.Button("Start reviewing", variant="primary", elem_id="review-start", scale=1)
+        who = gr.HTML(status_html(""), elem_id="review-who", js_on_load=None)
+        progress = gr.HTML(status_html(""), elem_id="review-progress", js_on_load=None)
+        with gr.Row():
+            source = gr.Textbox(label="Input", lines=6, interactive=False, elem_id="review-input")
+            reference = gr.Textbox(label="Reference", lines=6, interactive=False, elem_id="review-reference")
+        slot_components: list[Any] = []
+        enter_targets: list[Any] = []
+        slot_inputs: list[Any] = []
+        for n in range(MAX_OUTPUTS):
+            key = LABELS[n].lower()
+            with gr.Group(visible=False, elem_id=f"review-slot-{key}") as group:
+                output = gr.Textbox(label=f"Output {LABELS[n]}", lines=4, interactive=False,
+                                    elem_id=f"review-output-{key}")
+                numbers: list[Any] = []
+                with gr.Row():
+                    for c in CATEGORIES[:4]:
+                        numbers += _category_inputs(key, c)
+                with gr.Row(visible=False) as extras:
+                    for c in CATEGORIES[4:]:
+                        numbers += _category_inputs(key, c)
+                with gr.Row():
+                    comment = gr.Textbox(label="Comment", lines=1, max_lines=1, elem_id=f"review-comment-{key}",
+                                         scale=2, info="Enter submits the case")
+                    corrected = gr.Textbox(label="Corrected text (optional)", lines=2,
+                                           elem_id=f"review-corrected-{key}", scale=3)
+            slot_components += [group, output, extras, *numbers, corrected, comment]
+            slot_inputs += [*numbers, corrected, comment]
+            enter_targets += [*numbers, comment]
+        with gr.Row():
+            send = gr.Button("Submit and next case", variant="primary", elem_id="review-submit")
+            finished = gr.Dropdown(choices=[], label="Your finished cases", elem_id="review-finished", scale=2,
+                                   allow_custom_value=True)  # filled per session; `reopen` checks ownership
+            again = gr.Button("Reopen", elem_id="review-reopen", scale=1)
+        status = gr.HTML(status_html(""), elem_id="review-status", js_on_load=None)
+        outputs = [state, who, progress, source, reference, finished, status, *slot_components]
+        focus = "() => { setTimeout(() => document.querySelector('#review-slot-a input[type=number]')?.focus(), 50); }"
+        # Closures, not functools.partial: gradio finds the gr.Request parameter by its type hint,
+        # which a partial object hides.
+        def _start(request: gr.Request, typed: str, set_name: str, session: Session) -> list[Any]:
+            return start(ctx, typed, set_name, session, request)
+
+        def _submit(request: gr.Request, session: Session, *values: Any) -> list[Any]:
+            return submit(ctx, session, *values, request=request)
+
+        go.click(_start, inputs=[name, set_pick, state], outputs=outputs, api_name="review_start").then(None, js=focus)
+        gr.on([send.click, *[t.submit for t in enter_targets]], _submit, inputs=[state, *slot_inputs],
+              outputs=outputs, api_name="review_submit").then(None, js=focus)
+        again.click(functools.partial(reopen, ctx), inputs=[state, finished], outputs=outputs,
+                    api_name="review_reopen").then(None, js=focus)
+        tab.select(lambda: open_sets(ctx), outputs=set_pick, api_visibility="private", queue=False)
+
+
+def _category_inputs(key: str, c: ErrorCategory) -> list[Any]:
+    with gr.Column(min_width=150):
+        sig = gr.Number(value=0, precision=0, label=f"{c.title}: significant", elem_id=f"review-{key}-{c.value}-sig")
+        insig = gr.Number(value=0, precision=0, label="not significant", elem_id=f"review-{key}-{c.value}-insig")
+    return [sig, insig]
