@@ -5,6 +5,8 @@
     radphi run TASK --model SPEC --input IN.jsonl --output OUT.jsonl
     radphi export-gguf SRC_DIR OUT.gguf [--quant f32|f16|q8_0|q4_k_m] [--adapter DIR]
     radphi eval PRED.jsonl [PRED2.jsonl ...] --out DIR   (radphi eval --help for its options)
+    radphi train --config FILE [--set KEY=VALUE ...]    one SFT stage (training/configs/)
+    radphi cleanup-targets --model SPEC --reports DIR --out pairs.jsonl
     radphi review import|export|stats|sets|close|role ...   human reviews (radphi review --help)
     radphi serve [--model SPEC ...] [--models FILE] [--host 127.0.0.1] [--port 7860]   (= python app.py)
 
@@ -84,6 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("review", help="import, export and summarise human reviews")
     reviews_cli.add_arguments(p)
+
+    # The training modules import torch, transformers and trl only inside main.
+    from training import cleanup_targets, sft
+
+    p = sub.add_parser("train", help="run one supervised fine-tuning stage from a config file")
+    sft.add_arguments(p)
+    p = sub.add_parser("cleanup-targets", help="write clean-up targets for reports through a model SPEC (resumable)")
+    cleanup_targets.add_arguments(p)
     return parser
 
 
@@ -175,8 +185,21 @@ def cmd_review(args: argparse.Namespace) -> int:
     return reviews_cli.main(args)
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from training import sft
+
+    return sft.main_from_args(args)
+
+
+def cmd_cleanup_targets(args: argparse.Namespace) -> int:
+    from training import cleanup_targets
+
+    return cleanup_targets.main_from_args(args)
+
+
 COMMANDS = {"tasks": cmd_tasks, "prompt": cmd_prompt, "run": cmd_run, "export-gguf": cmd_export_gguf,
-            "eval": cmd_eval, "serve": cmd_serve, "review": cmd_review}
+            "eval": cmd_eval, "serve": cmd_serve, "review": cmd_review,
+            "train": cmd_train, "cleanup-targets": cmd_cleanup_targets}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,65 @@
+"""The shipped stage configs and accelerate configs load, chain, and say what the paper did;
+the CLI entry points parse them."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from training.sft import TrainConfig, add_arguments, cli, load_config
+
+CONFIGS = Path(__file__).resolve().parent.parent / "training" / "configs"
+
+
+def test_stage_configs_load_and_chain():
+    s1 = load_config(CONFIGS / "stage1_supernatural.toml")
+    s2a = load_config(CONFIGS / "stage2a_radiopaedia.toml")
+    s2b = load_config(CONFIGS / "stage2b_cxr_tasks.toml")
+    mistral = load_config(CONFIGS / "stage2b_cxr_tasks_mistral.toml")
+    assert s1.model == "microsoft/phi-2" and s1.prompt_format == "token"
+    assert [s["loader"] for s in s1.sources] == ["supernatural"]
+    assert s2a.model == s2b.model == s1.output_dir  # stage 2 starts from stage 1's output
+    assert [s["loader"] for s in s2a.sources] == ["radiopaedia"]
+    assert {s["loader"] for s in s2b.sources} == {"mimic_cxr", "imagenome", "diff_vqa", "cleanup"}
+    # Table 3's capped tasks.
+    assert s2b.task_caps == {"qa_temporal_progression": 50000, "qa_temporal_findings": 100000,
+                             "extract_findings": 50000, "extract_impression": 50000, "cleanup_report_text": 75000}
+    assert all(s.get("split_csv", "").endswith("mimic-cxr-2.0.0-split.csv.gz") for s in s2b.sources)
+    assert mistral.model == "mistralai/Mistral-7B-Instruct-v0.2" and mistral.finetune == "lora"
+    assert mistral.sources == s2b.sources and mistral.output_dir != s2b.output_dir
+    assert s2a.gguf_quant == "q4_k_m"
+
+
+def test_unknown_keys_and_bad_values_are_refused(tmp_path: Path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('modle = "x"\n')
+    with pytest.raises(ValueError, match="unknown config key"):
+        load_config(bad)
+    with pytest.raises(ValueError, match="finetune"):
+        load_config(None, ["finetune=partial"])
+    assert load_config(None, ["max_steps=7", "finetune=full", "gguf_quant=q4_k_m"]).max_steps == 7
+
+
+def test_cli_prints_the_resolved_config_with_overrides(capsys: pytest.CaptureFixture):
+    assert cli(["--config", str(CONFIGS / "stage2a_radiopaedia.toml"), "--max-steps", "5", "--output-dir", "runs/x",
+                "--set", "lora_r=8", "--print-config"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["max_steps"] == 5 and printed["output_dir"] == "runs/x" and printed["lora_r"] == 8
+    import argparse
+
+    help_text = add_arguments(argparse.ArgumentParser()).format_help()
+    for f in ("task_caps", "new_token_training", "gguf_quant"):
+        assert f in help_text
+    assert TrainConfig().model == "microsoft/phi-2"
+
+
+@pytest.mark.parametrize("name,kind", [("accelerate_ddp.yaml", "MULTI_GPU"), ("accelerate_fsdp.yaml", "FSDP")])
+def test_accelerate_configs_parse(name: str, kind: str):
+    from accelerate.commands.config.config_args import load_config_from_file
+
+    config = load_config_from_file(str(CONFIGS / name))
+    assert config.distributed_type.name == kind
+    if kind == "FSDP":
+        assert config.fsdp_config["fsdp_version"] == 2
+        assert config.fsdp_config["fsdp_state_dict_type"] == "FULL_STATE_DICT"
