@@ -10,7 +10,17 @@ checks both.
 from __future__ import annotations
 
 from training.synthetic.finding_types import (
-    ALL_LOBES, BOTH_LUNGS, GRADE, LOWER_LOBES, LR, LRB, SIZE, UPPER_LOBES, FindingSpec as F,
+    ALL_LOBES,
+    BOTH_LUNGS,
+    GRADE,
+    LOWER_LOBES,
+    LR,
+    LRB,
+    SIZE,
+    UPPER_LOBES,
+)
+from training.synthetic.finding_types import (
+    FindingSpec as F,
 )
 
 LUNG_SPECS: tuple[F, ...] = (

@@ -8,7 +8,15 @@ states the side, level and severity whenever the finding has them.
 from __future__ import annotations
 
 from training.synthetic.finding_types import (
-    GRADE, LEVELS, LR, LRB, RIBS, SIZE, FindingSpec as F,
+    GRADE,
+    LEVELS,
+    LR,
+    LRB,
+    RIBS,
+    SIZE,
+)
+from training.synthetic.finding_types import (
+    FindingSpec as F,
 )
 
 OTHER_SPECS: tuple[F, ...] = (

@@ -17,7 +17,12 @@ import random
 from training.synthetic.devices import DEVICES, Device
 from training.synthetic.finding_types import Finding
 from training.synthetic.findings import BY_LABEL, negatable
-from training.synthetic.impressions import capitalized, describe, describe_device, join_list
+from training.synthetic.impressions import (
+    capitalized,
+    describe,
+    describe_device,
+    join_list,
+)
 from training.synthetic.phrasing import Phrasebook, fill
 from training.synthetic.studies import Study
 

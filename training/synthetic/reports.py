@@ -16,6 +16,7 @@ import random
 import textwrap
 
 from training.synthetic.devices import DEVICES, is_malpositioned
+from training.synthetic.findings import BY_LABEL
 from training.synthetic.impressions import describe, describe_device
 from training.synthetic.studies import Study
 
@@ -102,8 +103,9 @@ def noisy_findings(rng: random.Random, study: Study, changes: dict[str, str]) ->
     if study.has_comparison and rng.random() < 0.1:
         out.append("Comparison is made to the prior study from ___.")
     rate = 0.8 if study.order > 0 else 0.4
-    gone = [f"Previously seen {describe(f)} has resolved." if rng.random() < 0.5 else
-            f"Interval resolution of the previously noted {describe(f)}." for f in study.resolved]
+    gone = [f"Previously seen {describe(f)} {'have' if f.side == 'bilateral' else 'has'} resolved."
+            if rng.random() < 0.5 else f"Interval resolution of the previously noted {describe(f)}."
+            for f in study.resolved]
     gone += [rng.choice(("The previously seen {} has been removed.", "Interval removal of the {}."))
              .format(describe_device(d)) for d in study.removed_devices]
     placed = False
@@ -115,7 +117,7 @@ def noisy_findings(rng: random.Random, study: Study, changes: dict[str, str]) ->
         out.append(with_change(rng, sentence.text, change) if change and rng.random() < rate else sentence.text)
     if not placed:
         out.extend(gone)
-    if rng.random() < 0.05:
+    if rng.random() < 0.05 and any(BY_LABEL[f.label].acute for f in study.findings):
         out.append(rng.choice(ADVICE))
     if rng.random() < 0.03:
         out.append(f"Dr. {_name(rng)} was informed of this finding.")
@@ -133,7 +135,7 @@ def noisy_impression(rng: random.Random, study: Study, changes: dict[str, str]) 
     for device in study.devices:
         if is_malpositioned(device):
             items.append(f"Recommend repositioning of the {describe_device(device)}.")
-    if rng.random() < 0.2:
+    if rng.random() < 0.2 and any(BY_LABEL[f.label].acute for f in study.findings):
         items.append(rng.choice(ADVICE))
     notification = ""
     roll = rng.random()

@@ -19,7 +19,14 @@ from radphi import labels as vocab
 from training.synthetic.devices import DEVICE_SPECS, DEVICES, Device, sample_device
 from training.synthetic.finding_types import Finding, sample_finding
 from training.synthetic.findings import (
-    BY_LABEL, COMBO_NAMES, COMBO_TEMPLATES, GROUPS, NEGATIONS, NORMALS, SPECS, negatable,
+    BY_LABEL,
+    COMBO_NAMES,
+    COMBO_TEMPLATES,
+    GROUPS,
+    NEGATIONS,
+    NORMALS,
+    SPECS,
+    negatable,
 )
 from training.synthetic.phrasing import Phrasebook, fill
 
@@ -113,7 +120,9 @@ def draw_label(rng: random.Random, present: set[str], acute_only: bool = False) 
     choices = [s for s in SPECS if compatible(s.label, present) and (s.acute or not acute_only)]
     if not choices:
         return None
-    return rng.choices(choices, weights=[s.weight for s in choices])[0].label
+    # The square root flattens prevalence: rare labels (pneumomediastinum, a goiter) still
+    # get enough training reports for a small model to learn their wording.
+    return rng.choices(choices, weights=[s.weight ** 0.5 for s in choices])[0].label
 
 
 def sample_content(rng: random.Random) -> tuple[list[Finding], list[Device]]:
@@ -140,15 +149,18 @@ def sample_content(rng: random.Random) -> tuple[list[Finding], list[Device]]:
             present.add(label)
             findings.append(sample_finding(BY_LABEL[label], rng))
     device_labels = [label for label, p in device_probs.items() if rng.random() < p]
-    if rng.random() < 0.12:
-        device_labels.append(rng.choice(("cardiac pacer and wires", "chest port", "picc", "sternotomy wires")))
+    if "endotracheal tube" in device_probs and "endotracheal tube" not in device_labels and rng.random() < 0.3:
+        device_labels.append("tracheostomy tube")
+    if rng.random() < 0.25:  # any device, by flattened prevalence, so every label turns up
+        device_labels.append(rng.choices(DEVICE_SPECS, weights=[d.weight ** 0.5 for d in DEVICE_SPECS])[0].label)
     devices = [sample_device(DEVICES[label], rng) for label in dict.fromkeys(device_labels)]
     return findings, devices
 
 
-def _sort_key(sentence: Sentence) -> tuple[int, int]:
+def _sort_key(sentence: Sentence) -> tuple[bool, int, int]:
+    # Positives first, in dictation order; then normal anatomy and denials, group by group.
     rank = {"device": 0, "finding": 0, "normal": 1, "negative": 2}[sentence.kind]
-    return GROUPS.index(sentence.group), rank
+    return rank > 0, GROUPS.index(sentence.group), rank
 
 
 def compose_findings(rng: random.Random, findings: list[Finding], devices: list[Device],
