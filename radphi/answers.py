@@ -142,6 +142,18 @@ _DIFF_ADDED = re.compile(r"additional findings? of (.*?) than the reference", re
 _DIFF_REMOVED = re.compile(r"missing the findings?(?:\(s\))? of (.*?) than the reference", re.I | re.S)
 
 
+def _split_and(text: str) -> list[str]:
+    """Split on " and ", keeping together the longest runs that form a label."""
+    atoms = re.split(r"\s+and\s+", text)
+    out, i = [], 0
+    while i < len(atoms):
+        j = next((j for j in range(min(len(atoms), i + 4), i + 1, -1)  # labels hold at most 3 "and"s
+                  if label_vocab.canonical(_clean_item(" and ".join(atoms[i:j])))), i + 1)
+        out.append(" and ".join(atoms[i:j]))
+        i = j
+    return out
+
+
 def _finding_items(text: str) -> list[str]:
     text = text.strip().rstrip(".").strip()
     if not text or _NO_LABELS.match(text.lower()):
@@ -149,8 +161,11 @@ def _finding_items(text: str) -> list[str]:
     if ";" in text or "\n" in text:
         parts = re.split(r"[;\n]", text)
     else:
-        # Medical-Diff-VQA joins lists with commas and a final ", and".
-        parts = re.split(r",\s*(?:and\s+)?|\s+and\s+", text)
+        # Medical-Diff-VQA joins lists with commas and a final ", and"; a part is split
+        # on " and " only when it is not itself a label ("cardiac pacer and wires").
+        parts = []
+        for part in re.split(r",\s*(?:and\s+)?", text):
+            parts.extend(_split_and(part))
     items = [_clean_item(p) for p in parts]
     return _dedupe([i for i in items if i and not _NO_LABELS.match(i.lower())])
 

@@ -53,6 +53,13 @@ def test_temporal_findings_roundtrip():
     assert answers.parse_temporal_findings(answers.format_temporal_findings(empty)) == empty
 
 
+def test_temporal_findings_keep_labels_that_contain_and():
+    s = {"added": ["cardiac pacer and wires"], "removed": ["atelectasis"]}
+    assert answers.parse_temporal_findings(answers.format_temporal_findings(s)) == s
+    diff = "the main image has additional findings of edema and cardiac pacer and wires than the reference image. "
+    assert answers.parse_temporal_findings(diff)["added"] == ["edema", "cardiac pacer and wires"]
+
+
 def test_temporal_findings_reads_medical_diff_vqa_style():
     text = ("the main image has additional findings of atelectasis, edema, and pleural effusion than the reference image. "
             "the main image is missing the finding of pneumothorax than the reference image. ")
