@@ -7,6 +7,7 @@
     radphi eval PRED.jsonl [PRED2.jsonl ...] --out DIR   (radphi eval --help for its options)
     radphi train --config FILE [--set KEY=VALUE ...]    one SFT stage (training/configs/)
     radphi cleanup-targets --model SPEC --reports DIR --out pairs.jsonl
+    radphi synth --out DIR [--seed 0] [--studies 2000]   the synthetic chest X-ray corpus
     radphi review import|export|stats|sets|close|role ...   human reviews (radphi review --help)
     radphi serve [--model SPEC ...] [--models FILE] [--host 127.0.0.1] [--port 7860]   (= python app.py)
 
@@ -94,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
     sft.add_arguments(p)
     p = sub.add_parser("cleanup-targets", help="write clean-up targets for reports through a model SPEC (resumable)")
     cleanup_targets.add_arguments(p)
+
+    # The corpus generator has its own parser; its arguments pass through untouched.
+    p = sub.add_parser("synth", help="write the synthetic chest X-ray corpus (radphi synth --help)", add_help=False)
+    p.add_argument("synth_args", nargs=argparse.REMAINDER)
     return parser
 
 
@@ -197,9 +202,16 @@ def cmd_cleanup_targets(args: argparse.Namespace) -> int:
     return cleanup_targets.main_from_args(args)
 
 
+def cmd_synth(args: argparse.Namespace) -> int:
+    from training.synthetic.cli import main as synth_main
+
+    return synth_main(args.synth_args)
+
+
 COMMANDS = {"tasks": cmd_tasks, "prompt": cmd_prompt, "run": cmd_run, "export-gguf": cmd_export_gguf,
             "eval": cmd_eval, "serve": cmd_serve, "review": cmd_review,
-            "train": cmd_train, "cleanup-targets": cmd_cleanup_targets}
+            "train": cmd_train, "cleanup-targets": cmd_cleanup_targets,
+            "synth": cmd_synth}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -96,3 +96,10 @@ def test_export_gguf_errors_are_one_line(tmp_path, capsys):
     assert main(["export-gguf", str(tmp_path / "no-such-dir"), str(tmp_path / "o.gguf")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "no-such-dir" in err and len(err.splitlines()) == 1
+
+
+def test_synth_writes_a_corpus_that_run_accepts(tmp_path, capsys):
+    assert main(["synth", "--out", str(tmp_path / "corpus"), "--studies", "12", "--seed", "3"]) == 0
+    files = sorted((tmp_path / "corpus" / "test").glob("*.jsonl"))
+    assert {f.stem for f in files} >= {"impression_prediction", "abnormality_labels", "qa_temporal_findings"}
+    assert all(r["split"] == "test" for r in records.read_jsonl(tmp_path / "corpus" / "test" / "impression_prediction.jsonl"))
