@@ -96,9 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("cleanup-targets", help="write clean-up targets for reports through a model SPEC (resumable)")
     cleanup_targets.add_arguments(p)
 
-    # The corpus generator has its own parser; its arguments pass through untouched.
-    p = sub.add_parser("synth", help="write the synthetic chest X-ray corpus (radphi synth --help)", add_help=False)
-    p.add_argument("synth_args", nargs=argparse.REMAINDER)
+    from training.synthetic import cli as synth_cli
+
+    p = sub.add_parser("synth", help="write the synthetic chest X-ray corpus")
+    synth_cli.add_arguments(p)
     return parser
 
 
@@ -203,9 +204,9 @@ def cmd_cleanup_targets(args: argparse.Namespace) -> int:
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    from training.synthetic.cli import main as synth_main
+    from training.synthetic import cli as synth_cli
 
-    return synth_main(args.synth_args)
+    return synth_cli.run(args)
 
 
 COMMANDS = {"tasks": cmd_tasks, "prompt": cmd_prompt, "run": cmd_run, "export-gguf": cmd_export_gguf,

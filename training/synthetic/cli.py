@@ -20,6 +20,11 @@ from training.synthetic.corpus import DEFAULT_STUDIES, build_corpus
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m training.synthetic", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--studies", type=int, default=DEFAULT_STUDIES,
@@ -31,12 +36,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--general", type=int, default=None,
                         help="general-instruction records (default: as many as studies)")
     parser.add_argument("--questions", type=int, default=3, help="qa_comprehension questions per study")
-    return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    return run(parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     counts = build_corpus(args.out, seed=args.seed, n_studies=args.studies, test_fraction=args.test_fraction,
                           validation_fraction=args.validation_fraction,
