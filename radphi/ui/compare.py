@@ -12,22 +12,17 @@ from typing import Any, Iterator
 
 import gradio as gr
 
-from radphi import tasks
 from radphi.errors import RadphiError
 from radphi.ui import common
 from radphi.ui.context import AppContext
-from radphi.ui.render import comparison_html, latency_text, status_html
-from radphi.ui.streaming import check_fields, failed, stream_task
+from radphi.ui.render import comparison_html
+from radphi.ui.streaming import check_fields, failed, stream_tasks
 
 COMPARE_TASKS = ("qa_temporal_findings", "qa_temporal_progression")
 EXAMPLE_CURRENT = ("FINDINGS: Moderate left pleural effusion, increased. New right lower lobe opacity. "
                    "The endotracheal tube has been removed.")
 EXAMPLE_PRIOR = ("FINDINGS: Small left pleural effusion. Endotracheal tube terminates 4 cm above the carina. "
                  "Lungs otherwise clear.")
-
-
-def raw_text(raws: dict[str, str]) -> str:
-    return "\n\n".join(f"{tasks.TASKS[t].title}:\n{raws[t]}" for t in COMPARE_TASKS if t in raws)
 
 
 def compare(ctx: AppContext, current: str, prior: str, model: str | None, max_new_tokens: Any,
@@ -40,21 +35,7 @@ def compare(ctx: AppContext, current: str, prior: str, model: str | None, max_ne
     except RadphiError as exc:
         yield comparison_html(None, None), "", failed(str(exc)).status
         return
-    raws: dict[str, str] = {}
-    parsed: dict[str, Any] = {}
-    lines: list[str] = []
-    for task in COMPARE_TASKS:
-        for step in stream_task(ctx, model, task, fields, max_new_tokens, temperature, fmt):
-            raws[task] = step.text
-            if step.generation is not None:
-                parsed[task] = tasks.TASKS[task].parse(step.text)
-                lines.append(f"{tasks.TASKS[task].title}: {latency_text(step.generation)}")
-            view = comparison_html(parsed.get(COMPARE_TASKS[0]), parsed.get(COMPARE_TASKS[1]))
-            if step.error is not None:
-                yield view, raw_text(raws), step.status
-                return
-            status = status_html(" | ".join(lines)) if step.generation is not None else step.status
-            yield view, raw_text(raws), status
+    yield from stream_tasks(ctx, model, COMPARE_TASKS, fields, max_new_tokens, temperature, fmt, comparison_html)
 
 
 def build(ctx: AppContext) -> None:

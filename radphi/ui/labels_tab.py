@@ -12,12 +12,11 @@ from typing import Any, Iterator
 
 import gradio as gr
 
-from radphi import tasks
 from radphi.errors import RadphiError
 from radphi.ui import common
 from radphi.ui.context import AppContext
-from radphi.ui.render import label_chips, latency_text, status_html
-from radphi.ui.streaming import check_fields, failed, stream_task
+from radphi.ui.render import label_chips
+from radphi.ui.streaming import check_fields, failed, stream_tasks
 
 LABEL_TASKS = ("abnormality_labels", "tubes_lines_devices_labels")
 EXAMPLE_REPORT = (
@@ -25,10 +24,6 @@ EXAMPLE_REPORT = (
     "diaphragm. Moderate cardiomegaly. Small bilateral pleural effusions with bibasilar atelectasis.\n"
     "IMPRESSION: Support devices as above. Cardiomegaly and small effusions."
 )
-
-
-def raw_text(raws: dict[str, str]) -> str:
-    return "\n\n".join(f"{tasks.TASKS[t].title}:\n{raws[t]}" for t in LABEL_TASKS if t in raws)
 
 
 def tag(ctx: AppContext, report: str, model: str | None, max_new_tokens: Any, temperature: Any,
@@ -39,21 +34,7 @@ def tag(ctx: AppContext, report: str, model: str | None, max_new_tokens: Any, te
     except RadphiError as exc:
         yield label_chips(None, None), "", failed(str(exc)).status
         return
-    raws: dict[str, str] = {}
-    parsed: dict[str, Any] = {}
-    lines: list[str] = []
-    for task in LABEL_TASKS:
-        for step in stream_task(ctx, model, task, fields, max_new_tokens, temperature, fmt):
-            raws[task] = step.text
-            if step.generation is not None:
-                parsed[task] = tasks.TASKS[task].parse(step.text)
-                lines.append(f"{tasks.TASKS[task].title}: {latency_text(step.generation)}")
-            chips = label_chips(parsed.get(LABEL_TASKS[0]), parsed.get(LABEL_TASKS[1]))
-            if step.error is not None:
-                yield chips, raw_text(raws), step.status
-                return
-            status = status_html(" | ".join(lines)) if step.generation is not None else step.status
-            yield chips, raw_text(raws), status
+    yield from stream_tasks(ctx, model, LABEL_TASKS, fields, max_new_tokens, temperature, fmt, label_chips)
 
 
 def build(ctx: AppContext) -> None:

@@ -24,6 +24,7 @@ import traceback
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping
 
+from radphi import tasks
 from radphi.backends import Generation, GenParams, Request, Stream
 from radphi.errors import InputError, RadphiError
 from radphi.ui.context import AppContext
@@ -219,3 +220,31 @@ def stream_task(ctx: AppContext, model: str | None, task: str, fields: Mapping[s
              gen.completion_tokens, gen.seconds, gen.finish_reason)
     audit_generation(ctx, model, backend, request, params, gen)
     yield Step(text=text, status=status_html(latency_text(gen)), generation=gen)
+
+
+def stream_tasks(ctx: AppContext, model: str | None, task_names: tuple[str, ...], fields: Mapping[str, str],
+                 max_new_tokens: Any, temperature: Any, fmt: str | None,
+                 render: Callable[..., str]) -> Iterator[tuple[str, str, str]]:
+    """Several tasks on the same input, one after the other, as (view HTML, raw answers,
+    status HTML) updates; `render` gets each task's parsed answer so far (None until done).
+    Stops at the first error, keeping what was shown."""
+    raws: dict[str, str] = {}
+    parsed: dict[str, Any] = {}
+    lines: list[str] = []
+
+    def raw_text() -> str:
+        return "\n\n".join(f"{tasks.TASKS[t].title}:\n{raws[t]}" for t in task_names if t in raws)
+
+    for task in task_names:
+        for step in stream_task(ctx, model, task, fields, max_new_tokens, temperature, fmt):
+            raws[task] = step.text
+            if step.generation is not None:
+                parsed[task] = tasks.TASKS[task].parse(step.text)
+                lines.append(f"{tasks.TASKS[task].title}: {latency_text(step.generation)}")
+            view = render(*(parsed.get(t) for t in task_names))
+            if step.error is not None:
+                yield view, raw_text(), step.status
+                return
+            status = status_html(" | ".join(lines)) if step.generation is not None else step.status
+            yield view, raw_text(), status
+
