@@ -4,7 +4,7 @@
 
 Without --gguf it builds (once, cached in bench/out/) a Phi-2-shaped Q4_K_M with
 random weights (bench/phi2_shaped.py). In one process, on the same file and prompt
-(a ~400-token report and a question), runs alternate between:
+(impression_prediction on a short findings paragraph), runs alternate between:
 
 - raw:    `Llama.generate` on the token ids, greedy, counting tokens
 - radphi: `radphi run`'s path (`runner.run_file` over a one-record JSONL with the
@@ -72,12 +72,12 @@ def raw_run(llm, prompt: str, n_new: int) -> dict[str, float]:
     return {"prefill_tps": len(ids) / (first - t0), "decode_tps": (n - 1) / (end - first), "tokens": n}
 
 
-def radphi_run(backend: LlamaCppBackend, record: dict, n_new: int, workdir: Path) -> dict[str, float]:
+def radphi_run(backend: LlamaCppBackend, task: str, record: dict, n_new: int, workdir: Path) -> dict[str, float]:
     backend._ensure_loaded().reset()  # a cold start for the prefill figure, as in raw_run
     inp, out = workdir / "in.jsonl", workdir / "out.jsonl"
     records.write_jsonl(inp, [record])
     out.unlink(missing_ok=True)
-    runner.run_file("qa_comprehension", backend, inp, out, name="bench", params=GenParams(max_new_tokens=n_new),
+    runner.run_file(task, backend, inp, out, name="bench", params=GenParams(max_new_tokens=n_new),
                     progress=False)
     rec = records.read_jsonl(out)[0]
     # The record stores the whole time (prefill + decode); the split comes from the
@@ -102,22 +102,24 @@ def main() -> None:
     llm = load_llama(a.gguf, use_extra_bufts=bufts, n_ctx=2048, n_threads=a.threads, n_threads_batch=a.threads,
                      verbose=False)
     report = make_report(backend)
-    record = {"id": "r1", "report": report, "question": "Is there a pleural effusion, and on which side?"}
-    prompt = Request.build("qa_comprehension", record).prompt
+    task = "impression_prediction"
+    record = {"id": "r1", "findings": " ".join(SENTENCES[:4])}
+    prompt = Request.build(task, record).prompt
     n_prompt = backend.count_tokens(prompt)
+    n_report = backend.count_tokens(report)
     print(f"model {a.gguf.name} ({quant}, {a.gguf.stat().st_size / 1e9:.2f} GB), {a.threads} threads, "
-          f"extra buffer types {'on' if bufts else 'off'}; prompt {n_prompt} tokens, {a.new_tokens} new tokens, "
-          f"{a.runs} runs each")
+          f"extra buffer types {'on' if bufts else 'off'}; decode prompt {n_prompt} tokens, {a.new_tokens} new "
+          f"tokens, {a.runs} runs each")
 
     raw, ours, ours_wall = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(a.runs):
             raw.append(raw_run(llm, prompt, a.new_tokens))
             # radphi run's path, end to end (file in, file out) ...
-            ours_wall.append(radphi_run(backend, record, a.new_tokens, Path(tmp)))
+            ours_wall.append(radphi_run(backend, task, record, a.new_tokens, Path(tmp)))
             # ... and the same backend call with its own timing split.
             backend._ensure_loaded().reset()
-            stream = backend.stream(Request.build("qa_comprehension", record), GenParams(max_new_tokens=a.new_tokens))
+            stream = backend.stream(Request.build(task, record), GenParams(max_new_tokens=a.new_tokens))
             stream.text()
             g = stream.generation
             ours.append({"prefill_tps": g.prompt_tokens / g.first_token_seconds,
@@ -144,7 +146,7 @@ def main() -> None:
     print(f"radphi decode vs raw: {100 * (our_dec / raw_dec - 1):+.1f}%")
     print(f"radphi run end to end (file in/out, prefill included): {wall_tps:.2f} new tok/s, "
           f"median {statistics.median(r['seconds'] for r in ours_wall):.1f} s per record")
-    print(f"time to first token, first question on a {n_prompt}-token report: {statistics.median(first_ttft):.2f} s; "
+    print(f"time to first token, first question on a {n_report}-token report: {statistics.median(first_ttft):.2f} s; "
           f"second question on the same report: {statistics.median(second_ttft):.3f} s")
     print(json.dumps({"raw": raw, "radphi": ours, "first_ttft": first_ttft, "second_ttft": second_ttft}))
 
