@@ -4,6 +4,7 @@
     openai:MODEL@http://host:port/v1      -> openai_api (completions endpoint, raw prompts)
     openai-chat:MODEL@https://host/v1     -> openai_api (chat endpoint, e.g. GPT-4 baselines)
     fake[:TEXT]                           -> fake       (echoes; for tests and UI work)
+    keyword                               -> keyword    (a rule-based baseline to beat)
     an HF model directory or hub id       -> hf         (transformers [+ peft adapter])
 
 Backend modules are imported only when a SPEC needs them, so the GGUF path never
@@ -32,6 +33,7 @@ BACKENDS: dict[str, str] = {
     "hf": "radphi.backends.hf:HFBackend",
     "openai_api": "radphi.backends.openai_api:OpenAIBackend",
     "fake": "radphi.backends.fake:FakeBackend",
+    "keyword": "radphi.backends.keyword:KeywordBackend",
 }
 
 _cache: dict[tuple, Backend] = {}
@@ -47,6 +49,8 @@ def backend_kind(spec: str) -> str:
         return "openai_api"
     if spec == "fake" or spec.startswith("fake:"):
         return "fake"
+    if spec == "keyword":
+        return "keyword"
     if spec.lower().endswith(".gguf"):
         return "llamacpp"
     return "hf"
