@@ -1,7 +1,8 @@
 """Paths and defaults that come from the environment.
 
 RADPHI_HOME   where radphi keeps its state (hash cache, reviews): default ~/.radphi
-RADPHI_MODEL  the default model SPEC when none is given
+RADPHI_MODEL  the default model SPEC when none is given ("none": no default model,
+              even where the embedded demo model is present)
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ def radphi_home() -> Path:
 def default_model_spec() -> str | None:
     """RADPHI_MODEL, else the embedded demo model if it is there, else None."""
     env = os.environ.get("RADPHI_MODEL")
+    if env and env.lower() == "none":
+        return None
     if env:
         return env
     return str(DEMO_MODEL) if DEMO_MODEL.is_file() else None

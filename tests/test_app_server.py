@@ -224,6 +224,7 @@ def test_no_outside_connection_at_start_up_or_while_serving(tiny_phi_gguf, monke
 def _spawn(args: list[str], tmp_path: Path) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k not in ("RADPHI_MODEL", "GRADIO_TEMP_DIR")}
     env["RADPHI_HOME"] = str(tmp_path / "home")
+    env["RADPHI_MODEL"] = "none"  # as if the embedded demo model were absent
     return subprocess.Popen([sys.executable, "app.py", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
 

@@ -103,3 +103,17 @@ def test_synth_writes_a_corpus_that_run_accepts(tmp_path, capsys):
     files = sorted((tmp_path / "corpus" / "test").glob("*.jsonl"))
     assert {f.stem for f in files} >= {"impression_prediction", "abnormality_labels", "qa_temporal_findings"}
     assert all(r["split"] == "test" for r in records.read_jsonl(tmp_path / "corpus" / "test" / "impression_prediction.jsonl"))
+
+
+def test_default_model_follows_radphi_model(monkeypatch, tmp_path):
+    from radphi import settings
+
+    demo = tmp_path / "demo.gguf"
+    demo.write_bytes(b"GGUF")
+    monkeypatch.setattr("radphi.settings.DEMO_MODEL", demo)
+    monkeypatch.delenv("RADPHI_MODEL", raising=False)
+    assert settings.default_model_spec() == str(demo)
+    monkeypatch.setenv("RADPHI_MODEL", "openai:m@http://127.0.0.1:1/v1")
+    assert settings.default_model_spec() == "openai:m@http://127.0.0.1:1/v1"
+    monkeypatch.setenv("RADPHI_MODEL", "none")
+    assert settings.default_model_spec() is None
