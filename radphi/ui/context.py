@@ -110,6 +110,9 @@ class ModelRegistry:
         if not self.entries:
             raise ModelLoadError(NO_MODEL_MESSAGE)
         if not name:
+            # API callers (gradio_client) may leave the model out: use the default one.
+            name = self.default
+        if not name:
             raise ModelLoadError("Choose a model in the model picker.")
         try:
             return self.entries[name]

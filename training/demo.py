@@ -1,0 +1,219 @@
+"""Rebuild the embedded demo model from a seed, end to end, on CPU (or a GPU if present):
+
+    python -m training.demo                       # the shipped recipe -> assets/radphi-demo.gguf
+    python -m training.demo --out runs/demo --max-steps 600 --studies 2000
+    python -m training.demo --quick --out /tmp/demo --no-install   # a smoke run: tiny everything
+
+synthetic corpus (training.synthetic) -> byte-level BPE tokenizer trained on the train
+split (<|endoftext|>, <instruct>, <output> as special tokens) -> a randomly initialised
+PhiForCausalLM saved as an HF directory -> training.sft (token format, full fine-tune,
+packing) -> final/ -> GGUF q8_0 (training.export_gguf) -> assets/radphi-demo.gguf.
+
+Outputs under OUT: corpus/, base/ (tokenizer + untrained model, also the "untrained"
+baseline), sft/ (training.sft's run dir: data/, checkpoints, final/, run_summary.json),
+radphi-demo.gguf and demo_summary.json (sizes, timings). Rerunning resumes training
+from the last checkpoint; the corpus and base model are rebuilt only when missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+EOS = "<|endoftext|>"
+MAX_GGUF_BYTES = 25 * 1024 * 1024
+ASSET_DIR = Path(__file__).resolve().parent.parent / "assets"
+
+
+@dataclass
+class DemoRecipe:
+    """Everything that decides the demo model; `quick()` is the smoke-test version."""
+
+    seed: int = 0
+    studies: int = 2000
+    vocab_size: int = 6000
+    hidden: int = 256
+    layers: int = 4
+    heads: int = 8
+    intermediate: int = 1024
+    max_position: int = 1024
+    max_length: int = 768  # the longest pair (two reports and a question) is ~610 tokens
+    # One packed row per micro-batch: trl's padding-free collator concatenates the rows
+    # of a micro-batch into one sequence, and without flash attention (CPU) attention
+    # then costs (batch x max_length)^2 -- 16 rows ran ~5x slower than 1 row x 16 accum.
+    batch_size: int = 1
+    grad_accum: int = 16
+    max_steps: int = 330
+    learning_rate: float = 2e-3
+    warmup: float = 20
+    eval_steps: int = 60
+    save_steps: int = 30
+    # Comprehension QA is the largest task by far; thin it and repeat the label and
+    # impression tasks, so that the ~3M-token budget goes where the metrics are.
+    task_caps: dict[str, int] = field(default_factory=lambda: {"qa_comprehension": 2500})
+    task_weights: dict[str, float] = field(default_factory=lambda: {"abnormality_labels": 2.0,
+                                                                    "impression_prediction": 2.0})
+
+    @classmethod
+    def quick(cls, seed: int = 0) -> "DemoRecipe":
+        return cls(seed=seed, studies=40, vocab_size=400, hidden=64, layers=2, heads=4, intermediate=128,
+                   max_position=1024, max_length=1024, batch_size=1, grad_accum=2, max_steps=3, warmup=1, eval_steps=1000,
+                   save_steps=1000, task_caps={"*": 8}, task_weights={})
+
+
+def corpus_texts(corpus_dir: Path) -> list[str]:
+    """The train split's prompts and completions in the token format (what training sees)."""
+    from radphi.records import iter_numbered
+    from radphi.tasks import END_OF_TEXT, TASKS, training_text, wrap_prompt
+
+    texts: list[str] = []
+    for path in sorted((corpus_dir / "train").glob("*.jsonl")):
+        for _, rec in iter_numbered(str(path), []):
+            if rec["task"] in TASKS:
+                prompt, completion = training_text(rec["task"], rec, rec["reference"])
+            else:
+                prompt, completion = wrap_prompt(rec["instruction"]), rec["reference"] + END_OF_TEXT
+            texts.append(prompt + completion)
+    return texts
+
+
+def train_tokenizer(texts: list[str], vocab_size: int) -> Any:
+    """A byte-level BPE (GPT-2 style, no prefix space) with the format's special tokens."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    from radphi.tasks import SPECIAL_TOKENS
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=[EOS, *SPECIAL_TOKENS],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    # The special tokens are learned as tokens of their own, never split into merges.
+    tok.add_special_tokens([EOS, *SPECIAL_TOKENS])
+    tok.train_from_iterator(texts, trainer=trainer)
+    hf = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=EOS, eos_token=EOS, unk_token=EOS, pad_token=EOS)
+    hf.add_special_tokens({"additional_special_tokens": list(SPECIAL_TOKENS)})
+    hf.model_max_length = 1 << 30
+    return hf
+
+
+def build_base(recipe: DemoRecipe, corpus_dir: Path, out: Path) -> dict[str, Any]:
+    """Tokenizer + untrained PhiForCausalLM saved to OUT (an HF directory)."""
+    import torch
+    from transformers import PhiConfig, PhiForCausalLM
+
+    tok = train_tokenizer(corpus_texts(corpus_dir), recipe.vocab_size)
+    eos_id = tok.convert_tokens_to_ids(EOS)
+    rows = -(-len(tok) // 64) * 64
+    config = PhiConfig(vocab_size=rows, hidden_size=recipe.hidden, intermediate_size=recipe.intermediate,
+                       num_hidden_layers=recipe.layers, num_attention_heads=recipe.heads,
+                       num_key_value_heads=recipe.heads, partial_rotary_factor=0.5,
+                       max_position_embeddings=recipe.max_position, initializer_range=0.02,
+                       resid_pdrop=0.0, embd_pdrop=0.0, attention_dropout=0.0,
+                       bos_token_id=eos_id, eos_token_id=eos_id, pad_token_id=eos_id, tie_word_embeddings=False)
+    rope = getattr(config, "rope_parameters", None)
+    if isinstance(rope, dict):  # transformers 5 keeps these inside rope_parameters
+        rope.setdefault("partial_rotary_factor", 0.5)
+    torch.manual_seed(recipe.seed)
+    model = PhiForCausalLM(config)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out, safe_serialization=True)
+    tok.save_pretrained(out)
+    params = sum(p.numel() for p in model.parameters())
+    info = {"tokenizer_len": len(tok), "embedding_rows": rows, "parameters": params}
+    (out / "demo_base.json").write_text(json.dumps(info, indent=2))
+    log.info("base model: %s", info)
+    return info
+
+
+def sft_config(recipe: DemoRecipe, corpus_dir: Path, base: Path, sft_dir: Path) -> Any:
+    from training.sft import TrainConfig
+
+    sources = [{"loader": "records", "path": str(p), "default_split": split}
+               for split in ("train", "validation") for p in sorted((corpus_dir / split).glob("*.jsonl"))]
+    return TrainConfig(model=str(base), output_dir=str(sft_dir), sources=sources, task_caps=dict(recipe.task_caps),
+                       task_weights=dict(recipe.task_weights),
+                       eval_cap=40, prompt_format="token", finetune="full", max_length=recipe.max_length,
+                       packing=True, max_steps=recipe.max_steps, batch_size=recipe.batch_size,
+                       grad_accum=recipe.grad_accum,
+                       learning_rate=recipe.learning_rate, lr_scheduler="cosine", warmup=recipe.warmup,
+                       weight_decay=0.01, logging_steps=5, eval_steps=recipe.eval_steps,
+                       save_steps=recipe.save_steps, save_total_limit=1, seed=recipe.seed, merge=True,
+                       gguf_quant=None)
+
+
+def build(recipe: DemoRecipe, out: Path, *, install: bool = True, asset_dir: Path = ASSET_DIR) -> dict[str, Any]:
+    """Run the whole chain; returns (and writes OUT/demo_summary.json) what happened."""
+    from training import sft
+    from training.export_gguf import export_gguf
+    from training.synthetic import build_corpus
+
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    out.mkdir(parents=True, exist_ok=True)
+    corpus_dir, base, sft_dir = out / "corpus", out / "base", out / "sft"
+    if not (corpus_dir / "manifest.json").is_file():
+        build_corpus(corpus_dir, seed=recipe.seed, n_studies=recipe.studies)
+    timings["corpus_s"] = time.perf_counter() - t0
+    if not (base / "demo_base.json").is_file():
+        build_base(recipe, corpus_dir, base)
+    base_info = json.loads((base / "demo_base.json").read_text())
+    timings["base_s"] = time.perf_counter() - t0 - sum(timings.values())
+    summary = sft.main(sft_config(recipe, corpus_dir, base, sft_dir))
+    timings["train_s"] = time.perf_counter() - t0 - sum(timings.values())
+    gguf = export_gguf(sft_dir / "final", out / "radphi-demo.gguf", quant="q8_0")
+    timings["export_s"] = time.perf_counter() - t0 - sum(timings.values())
+    size = gguf.stat().st_size
+    if size >= MAX_GGUF_BYTES:
+        raise RuntimeError(f"{gguf} is {size} bytes, over the 25 MB limit")
+    result = {"recipe": recipe.__dict__, "base": base_info, "gguf": str(gguf), "gguf_bytes": size,
+              "global_step": summary.get("global_step"), "train_loss": summary.get("train_loss"),
+              "eval_loss": summary.get("eval_loss"), "throughput": summary.get("throughput"),
+              "train_pairs": summary.get("data", {}).get("rows", {}).get("train"),
+              "timings_s": timings, "total_s": time.perf_counter() - t0, "command": " ".join(sys.argv)}
+    if install:
+        asset_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(gguf, asset_dir / "radphi-demo.gguf")
+        result["installed"] = str(asset_dir / "radphi-demo.gguf")
+    (out / "demo_summary.json").write_text(json.dumps(result, indent=2, default=str))
+    log.info("demo model: %s", {k: result[k] for k in ("gguf", "gguf_bytes", "global_step", "eval_loss", "total_s")})
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m training.demo", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", type=Path, default=Path("runs/demo"), help="work directory (default runs/demo)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--studies", type=int, help="synthetic studies (default 2000)")
+    p.add_argument("--max-steps", type=int, help="optimizer steps of batch x max_length packed tokens")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--grad-accum", type=int)
+    p.add_argument("--max-length", type=int)
+    p.add_argument("--learning-rate", type=float)
+    p.add_argument("--quick", action="store_true", help="tiny corpus, model and run (a smoke test)")
+    p.add_argument("--no-install", action="store_true", help="do not copy the GGUF to assets/")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    recipe = DemoRecipe.quick(args.seed) if args.quick else DemoRecipe(seed=args.seed)
+    for key in ("studies", "max_steps", "batch_size", "grad_accum", "max_length", "learning_rate"):
+        if getattr(args, key) is not None:
+            setattr(recipe, key, getattr(args, key))
+    result = build(recipe, args.out, install=not args.no_install and not args.quick)
+    print(json.dumps({k: result.get(k) for k in ("gguf", "gguf_bytes", "global_step", "train_loss", "eval_loss",
+                                                 "total_s", "installed")}, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
