@@ -63,3 +63,12 @@ def test_accelerate_configs_parse(name: str, kind: str):
     if kind == "FSDP":
         assert config.fsdp_config["fsdp_version"] == 2
         assert config.fsdp_config["fsdp_state_dict_type"] == "FULL_STATE_DICT"
+
+
+def test_packed_cpu_runs_use_one_row_micro_batches():
+    from training.sft import TrainConfig, micro_batches
+
+    cfg = TrainConfig(batch_size=16, grad_accum=2, packing=True)
+    assert micro_batches(cfg, gpu=False) == (1, 32)  # same tokens per optimizer step
+    assert micro_batches(cfg, gpu=True) == (16, 2)
+    assert micro_batches(TrainConfig(batch_size=16, grad_accum=2, packing=False), gpu=False) == (16, 2)
