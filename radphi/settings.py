@@ -12,7 +12,7 @@ from pathlib import Path
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 ASSETS = PACKAGE_ROOT / "assets"
-# The embedded demo model, once it is trained and shipped (see the demo-model issue).
+# The embedded demo model (built by `python -m training.demo`; see assets/MODEL_CARD.md).
 DEMO_MODEL = ASSETS / "radphi-demo.gguf"
 
 
