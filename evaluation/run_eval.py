@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from radphi.errors import InputError, RadphiError
+from radphi.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -122,18 +122,9 @@ def main(args: argparse.Namespace) -> int:
 
 def cli(argv: list[str] | None = None) -> int:
     """`python -m evaluation.run_eval`: the same as `radphi eval`."""
-    parser = argparse.ArgumentParser(prog="python -m evaluation.run_eval", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(parser)
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return main(args)
-    except RadphiError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    from radphi.entry import run_module
+
+    return run_module("python -m evaluation.run_eval", __doc__, add_arguments, main, argv)
 
 
 if __name__ == "__main__":

@@ -176,8 +176,6 @@ def main(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    _parser = argparse.ArgumentParser(prog="python -m radphi.reviews_cli", description=__doc__,
-                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(_parser)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    sys.exit(main(_parser.parse_args()))
+    from radphi.entry import run_module
+
+    sys.exit(run_module("python -m radphi.reviews_cli", __doc__, add_arguments, main, level=logging.WARNING))

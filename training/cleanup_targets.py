@@ -163,15 +163,9 @@ def main_from_args(args: argparse.Namespace) -> int:
 
 
 def cli(argv: list[str] | None = None) -> int:
-    parser = add_arguments(argparse.ArgumentParser(prog="python -m training.cleanup_targets", description=__doc__,
-                                                   formatter_class=argparse.RawDescriptionHelpFormatter))
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return main_from_args(args)
-    except RadphiError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    from radphi.entry import run_module
+
+    return run_module("python -m training.cleanup_targets", __doc__, add_arguments, main_from_args, argv)
 
 
 if __name__ == "__main__":

@@ -352,10 +352,9 @@ def main_from_args(args: argparse.Namespace) -> int:
 
 
 def cli(argv: list[str] | None = None) -> int:
-    parser = add_arguments(argparse.ArgumentParser(prog="python -m training.sft", description=__doc__))
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    return main_from_args(args)
+    from radphi.entry import run_module
+
+    return run_module("python -m training.sft", __doc__, add_arguments, main_from_args, argv)
 
 
 if __name__ == "__main__":
