@@ -100,6 +100,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("synth", help="write the synthetic chest X-ray corpus")
     synth_cli.add_arguments(p)
+
+    from evaluation import demo_results
+    from training import demo
+
+    p = sub.add_parser("train-demo", help="rebuild the embedded demo model from a seed (python -m training.demo)")
+    demo.add_arguments(p)
+    p = sub.add_parser("demo-results", help="the paper's tables in miniature for the demo model (docs/demo-results)")
+    demo_results.add_arguments(p)
     return parser
 
 
@@ -203,6 +211,18 @@ def cmd_cleanup_targets(args: argparse.Namespace) -> int:
     return cleanup_targets.main_from_args(args)
 
 
+def cmd_train_demo(args: argparse.Namespace) -> int:
+    from training import demo
+
+    return demo.main(args)
+
+
+def cmd_demo_results(args: argparse.Namespace) -> int:
+    from evaluation import demo_results
+
+    return demo_results.main(args)
+
+
 def cmd_synth(args: argparse.Namespace) -> int:
     from training.synthetic import cli as synth_cli
 
@@ -212,7 +232,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
 COMMANDS = {"tasks": cmd_tasks, "prompt": cmd_prompt, "run": cmd_run, "export-gguf": cmd_export_gguf,
             "eval": cmd_eval, "serve": cmd_serve, "review": cmd_review,
             "train": cmd_train, "cleanup-targets": cmd_cleanup_targets,
-            "synth": cmd_synth}
+            "synth": cmd_synth, "train-demo": cmd_train_demo, "demo-results": cmd_demo_results}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -60,3 +60,56 @@ def test_gguf_generates_through_the_llamacpp_backend(quick_build: dict) -> None:
     assert 0 < gen.completion_tokens <= 8 or gen.finish_reason == "stop"
     pieces = list(backend.stream(req, GenParams(max_new_tokens=8)))
     assert "".join(pieces) == gen.text
+
+
+def test_demo_results_writes_the_tables_and_reruns_without_regenerating(quick_build: dict, tmp_path: Path) -> None:
+    """`python -m evaluation.demo_results --quick`: main tables for the three models on all ten
+    tasks, the two ablations (tiny runs), and scores equal to ones computed directly."""
+    import pandas as pd
+
+    from evaluation import demo_results, labels_metrics
+    from evaluation.aggregate import pair_name
+    from radphi.tasks import TASKS
+
+    out, work = tmp_path / "results", tmp_path / "work"
+    argv = ["--quick", "--demo-dir", str(quick_build["out"]), "--model", str(quick_build["asset_dir"] / "radphi-demo.gguf"),
+            "--limit", "3", "--bootstrap", "10", "--out", str(out), "--work", str(work), "--no-progress"]
+    assert demo_results.cli(argv) == 0
+
+    readme = (out / "README.md").read_text(encoding="utf-8")
+    for heading in ("Table 6 shape", "Table 10 shape", "Table 13 shape", "Table 14 shape", "Table 15 shape",
+                    "Table 16 shape", "Table 17 shape", "## Verdict"):
+        assert heading in readme, heading
+    main = pd.read_csv(out / "main" / "metrics.csv")
+    assert (out / "main" / "report.html").is_file()
+    for task in TASKS:
+        models = set(main[main["task"] == task]["model"])
+        assert {"radphi-demo", "keyword", "untrained", pair_name("radphi-demo", "keyword"),
+                pair_name("radphi-demo", "untrained")} <= models, task
+
+    # The keyword baseline's label F1 in the table is the mean of the per-record scores.
+    preds = [json.loads(line) for line in (work / "predictions" / "keyword" / "abnormality_labels.jsonl").open()]
+    direct = sum(labels_metrics.label_scores("abnormality_labels", p["prediction"], p["reference"])["label_f1"]
+                 for p in preds) / len(preds)
+    row = main[(main["model"] == "keyword") & (main["task"] == "abnormality_labels") & (main["metric"] == "label_f1")]
+    assert row["value"].iloc[0] == pytest.approx(direct)
+
+    fmt = pd.read_csv(out / "ablation_format" / "metrics.csv")
+    assert pair_name("token", "default") in set(fmt["model"])
+    stage1 = pd.read_csv(out / "ablation_stage1" / "metrics.csv")
+    assert pair_name("token+stage1", "token") in set(stage1["model"])
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["ablations"] == {"format": ["token", "default"], "stage1": ["token+stage1", "token"]}
+
+    # A rerun reuses the predictions (no record generated twice) and the ablation models.
+    lines = {p: len(p.read_text().splitlines()) for p in (work / "predictions").rglob("*.jsonl")}
+    assert demo_results.cli(argv) == 0
+    assert {p: len(p.read_text().splitlines()) for p in lines} == lines
+
+
+def test_demo_results_refuses_a_missing_model(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from evaluation import demo_results
+
+    rc = demo_results.cli(["--model", str(tmp_path / "nope.gguf"), "--out", str(tmp_path / "o"), "--work", str(tmp_path / "w")])
+    assert rc == 2
+    assert "demo model not found" in capsys.readouterr().err
