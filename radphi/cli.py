@@ -58,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", required=True, type=Path)
     p.add_argument("--batch-size", type=int, default=1)
     p.add_argument("--n-ctx", type=int, default=0, help="llama.cpp context size (0: the model's own)")
+    p.add_argument("--threads", type=int, default=0,
+                   help="llama.cpp threads (0: one per physical core; use fewer when other work shares the CPU)")
     p.add_argument("--allow-remote", action="store_true",
                    help="allow sending PHI-scrubbed report text to a non-loopback API server")
     p.add_argument("--no-progress", action="store_true")
@@ -155,6 +157,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     kind = backend_kind(spec)
     if kind == "llamacpp" and args.n_ctx:
         options["n_ctx"] = args.n_ctx
+    if kind == "llamacpp" and args.threads:
+        options["n_threads"] = args.threads
     if kind == "openai_api" and args.allow_remote:
         options["allow_remote"] = True
     backend = load_backend(spec, adapter=args.adapter, **options)

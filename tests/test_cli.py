@@ -117,3 +117,17 @@ def test_default_model_follows_radphi_model(monkeypatch, tmp_path):
     assert settings.default_model_spec() == "openai:m@http://127.0.0.1:1/v1"
     monkeypatch.setenv("RADPHI_MODEL", "none")
     assert settings.default_model_spec() is None
+
+
+def test_run_threads_reach_the_llamacpp_backend(tmp_path, tiny_phi_gguf, capsys):
+    from radphi import backends
+
+    backends.clear_cache()
+    inp = tmp_path / "in.jsonl"
+    records.write_jsonl(inp, [{"id": "1", "findings": "Small left pleural effusion."}])
+    assert main(["run", "impression_prediction", "--model", str(tiny_phi_gguf), "--threads", "1", "--input", str(inp),
+                 "--output", str(tmp_path / "o.jsonl"), "--max-new-tokens", "4", "--no-progress"]) == 0
+    # The run created (and cached) a backend with one thread.
+    made = [b for key, b in backends._cache.items() if key[1] == str(tiny_phi_gguf)]
+    assert [b.n_threads for b in made] == [1]
+    assert records.read_jsonl(tmp_path / "o.jsonl")[0]["completion_tokens"] <= 4
