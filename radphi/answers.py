@@ -115,10 +115,14 @@ def parse_tubes_lines_devices_labels(text: Any) -> dict[str, list[str]]:
 def format_labels(structure: Any) -> str:
     """Canonical labels in vocabulary order, then unknown names, comma-separated; `none` when empty.
 
-    Accepts the label structure or a plain list of labels (gold data from a loader).
+    Accepts the label structure or a plain list of labels (gold data from a loader). A
+    structure with `"keep_order": True` keeps the labels in the order given (e.g. the
+    order a report mentions them, which the synthetic corpus uses as training targets).
     """
+    keep_order = False
     if isinstance(structure, dict):
         names = list(structure.get("labels") or []) + list(structure.get("unknown") or [])
+        keep_order = bool(structure.get("keep_order"))
     else:
         names = list(structure or [])
     known: list[str] = []
@@ -126,7 +130,7 @@ def format_labels(structure: Any) -> str:
     for name in names:
         canon = label_vocab.canonical(str(name))
         (known if canon else other).append(canon or str(name).strip())
-    items = _dedupe(_sort_known(known) + other)
+    items = _dedupe((known if keep_order else _sort_known(known)) + other)
     return ", ".join(items) if items else NONE_WORD
 
 

@@ -98,9 +98,11 @@ def study_records(rng: random.Random, study: Study, book: Phrasebook, questions:
     """The single-study tasks' records of one study."""
     sid, report = study.study_id, study.report
     records = [
-        _record(f"synthetic-{sid}-abnormality_labels", "abnormality_labels", {"report": report}, study.labels, study),
+        # Labels in reading order (Study.labels says why); scoring compares them as sets.
+        _record(f"synthetic-{sid}-abnormality_labels", "abnormality_labels", {"report": report},
+                {"labels": study.labels, "keep_order": True}, study),
         _record(f"synthetic-{sid}-tubes_lines_devices_labels", "tubes_lines_devices_labels", {"report": report},
-                study.device_labels, study),
+                {"labels": study.device_labels, "keep_order": True}, study),
         _record(f"synthetic-{sid}-extract_findings", "extract_findings", {"report": report}, study.findings_clean, study),
         _record(f"synthetic-{sid}-extract_impression", "extract_impression", {"report": report},
                 study.impression_clean, study),

@@ -92,15 +92,34 @@ class Study:
     def heldout(self) -> bool:
         return self.split == "test"
 
+    def _in_mention_order(self, kind: str, present: set[str], vocabulary: tuple[str, ...] | list[str]) -> list[str]:
+        """Present labels in the order the findings section first asserts them (then any
+        it does not, in vocabulary order). The label sets are what is scored; the order is
+        the reading order, which a small model learns far more easily than a global one
+        (a 6M-parameter model trained on vocabulary-ordered targets reached label F1 ~0.4)."""
+        text = " ".join((self.findings_noisy or self.findings_clean).split())
+
+        def position(sentence: Sentence) -> int:
+            # Sentences are reordered and reworded when the report is written; find each
+            # by its opening words in the report as printed.
+            for probe in (sentence.text.rstrip("."), sentence.text[:30], sentence.text[:15]):
+                at = text.find(" ".join(probe.split()))
+                if at >= 0:
+                    return at
+            return len(text)
+
+        mentioned = sorted((s for s in self.sentences if s.kind == kind), key=position)
+        ordered = [lab for s in mentioned for lab in s.labels if lab in present]
+        ordered += [lab for lab in vocabulary if lab in present]
+        return list(dict.fromkeys(ordered))
+
     @property
     def labels(self) -> list[str]:
-        present = {f.label for f in self.findings}
-        return [label for label in vocab.ABNORMALITY_LABELS if label in present]
+        return self._in_mention_order("finding", {f.label for f in self.findings}, vocab.ABNORMALITY_LABELS)
 
     @property
     def device_labels(self) -> list[str]:
-        present = {d.label for d in self.devices}
-        return [label for label in vocab.TUBES_LINES_DEVICES_LABELS if label in present]
+        return self._in_mention_order("device", {d.label for d in self.devices}, vocab.TUBES_LINES_DEVICES_LABELS)
 
     @property
     def findings_clean(self) -> str:
