@@ -153,7 +153,8 @@ def score(paths: list[Path], out: Path, *, bootstrap: int, seed: int, heading: s
     out.mkdir(parents=True, exist_ok=True)
     frame[[c for c in frame.columns if not c.startswith("_")]].to_csv(out / "records.csv", index=False)
     table.to_csv(out / "metrics.csv", index=False)
-    report.write_report(table, out / "report.html", heading=heading, notes=notes)
+    # The reports share one offline copy of plotly's JS (OUT/../plotly.min.js), not ~4.6 MB each.
+    report.write_report(table, out / "report.html", heading=heading, notes=notes, plotlyjs="../plotly.min.js")
     return table
 
 
@@ -262,6 +263,9 @@ def main(args: argparse.Namespace) -> int:
     if not Path(model).is_file():
         raise InputError(f"demo model not found: {model} (build it with `python -m training.demo`)")
     work, out = args.work, args.out
+    from evaluation.report import write_plotlyjs
+
+    write_plotlyjs(out)
     corpus, base = ensure_demo_inputs(args.demo_dir, args.quick)
     all_tasks = list(task_mod.TASKS)
     inputs = test_inputs(corpus, work, all_tasks, args.limit)
@@ -330,7 +334,7 @@ def main(args: argparse.Namespace) -> int:
            f"Machine: {platform.machine()}, {platform.system()}, Python {platform.python_version()}. "
            "Times (s): " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()) + ".",
            "", "Each directory holds `metrics.csv` (every metric, CI and paired difference), `records.csv` "
-           "(per-record scores) and `report.html` (charts).", ""]
+           "(per-record scores) and `report.html` (charts; it loads `../plotly.min.js`, so open it from this folder).", ""]
     out.mkdir(parents=True, exist_ok=True)
     (out / "README.md").write_text("\n".join(md), encoding="utf-8")
     summary = {"model": str(model), "corpus": str(corpus), "limit": args.limit, "bootstrap": args.bootstrap,

@@ -200,8 +200,13 @@ def heatmap_figure(table: pd.DataFrame, task: str, models: Sequence[str], metric
 
 
 def write_report(table: pd.DataFrame, path: str | Path, *, heading: str = "radphi evaluation",
-                 heatmap_metric: str | None = None, notes: Sequence[str] = (), by: str | None = None) -> Path:
-    """Write the self-contained HTML report of a metrics table; returns its path."""
+                 heatmap_metric: str | None = None, notes: Sequence[str] = (), by: str | None = None,
+                 plotlyjs: str | None = None) -> Path:
+    """Write the HTML report of a metrics table; returns its path.
+
+    Self-contained (plotly's JS inlined, ~4.6 MB) unless `plotlyjs` names a script to load
+    instead, e.g. "../plotly.min.js" for reports that share one copy (see `write_plotlyjs`).
+    """
     from plotly.colors import qualitative
 
     path = Path(path)
@@ -214,7 +219,8 @@ def write_report(table: pd.DataFrame, path: str | Path, *, heading: str = "radph
 
     def fig_html(fig) -> str:
         nonlocal js_done
-        out = fig.to_html(full_html=False, include_plotlyjs=not js_done, config={"responsive": True})
+        first = plotlyjs if plotlyjs else True
+        out = fig.to_html(full_html=False, include_plotlyjs=False if js_done else first, config={"responsive": True})
         js_done = True
         return out
 
@@ -236,4 +242,14 @@ def write_report(table: pd.DataFrame, path: str | Path, *, heading: str = "radph
     page = (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{_esc(heading)}</title>'
             f"<style>{_STYLE}</style></head><body>{''.join(parts)}</body></html>")
     path.write_text(page, encoding="utf-8")
+    return path
+
+
+def write_plotlyjs(directory: str | Path) -> Path:
+    """plotly.min.js (the installed plotly's, offline) into DIRECTORY, for `write_report(plotlyjs=...)`."""
+    from plotly.offline import get_plotlyjs
+
+    path = Path(directory) / "plotly.min.js"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(get_plotlyjs(), encoding="utf-8")
     return path

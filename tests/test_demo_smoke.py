@@ -81,7 +81,10 @@ def test_demo_results_writes_the_tables_and_reruns_without_regenerating(quick_bu
                     "Table 16 shape", "Table 17 shape", "## Verdict"):
         assert heading in readme, heading
     main = pd.read_csv(out / "main" / "metrics.csv")
-    assert (out / "main" / "report.html").is_file()
+    page = (out / "main" / "report.html").read_text(encoding="utf-8")
+    # One shared offline copy of plotly's JS, loaded by each report, not inlined in each.
+    assert 'src="../plotly.min.js"' in page and len(page) < 1_000_000
+    assert (out / "plotly.min.js").stat().st_size > 1_000_000
     for task in TASKS:
         models = set(main[main["task"] == task]["model"])
         assert {"radphi-demo", "keyword", "untrained", pair_name("radphi-demo", "keyword"),
