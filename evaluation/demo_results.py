@@ -123,8 +123,10 @@ def untrained_gguf(base: Path, work: Path) -> Path:
 # -- predictions and scores -------------------------------------------------------------------
 
 def predict(models: dict[str, tuple[str, str]], inputs: dict[str, Path], pred_dir: Path, progress: bool,
-            threads: int = 1) -> list[Path]:
-    """`radphi run` for each model (name -> (SPEC, prompt format)) and task; resumable."""
+            threads: int = 1, counts: dict[str, int] | None = None) -> list[Path]:
+    """`radphi run` for each model (name -> (SPEC, prompt format)) and task; resumable.
+    `counts` collects how many records were generated now and how many were reused."""
+    counts = counts if counts is not None else {}
     from radphi import runner
     from radphi.backends import GenParams, load_backend
 
@@ -136,6 +138,8 @@ def predict(models: dict[str, tuple[str, str]], inputs: dict[str, Path], pred_di
             dst.parent.mkdir(parents=True, exist_ok=True)
             summary = runner.run_file(task, backend, src, dst, name=name, fmt=fmt, progress=progress,
                                       params=GenParams(max_new_tokens=MAX_NEW_TOKENS.get(task, 128)))
+            counts["generated"] = counts.get("generated", 0) + summary.written
+            counts["reused"] = counts.get("reused", 0) + summary.skipped_done
             if summary.failed:
                 log.warning("%s %s: %d record(s) failed, e.g. %s", name, task, len(summary.failed), summary.failed[0])
             paths.append(dst)
@@ -275,7 +279,8 @@ def main(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     main_models = {DEMO: (str(model), "token"), KEYWORD: ("keyword", "token"),
                    UNTRAINED: (str(untrained_gguf(base, work)), "token")}
-    paths = predict(main_models, inputs, work / "predictions", progress, args.threads)
+    counts: dict[str, int] = {}
+    paths = predict(main_models, inputs, work / "predictions", progress, args.threads, counts)
     table = score(paths, out / "main", bootstrap=args.bootstrap, seed=args.seed,
                   heading="radphi demo model against two baselines (synthetic test split)")
     timings["main_s"] = time.perf_counter() - t0
@@ -304,12 +309,12 @@ def main(args: argparse.Namespace) -> int:
     if not args.skip_ablations:
         t0 = time.perf_counter()
         recipe = demo_ablations.AblationRecipe.quick() if args.quick else demo_ablations.AblationRecipe()
-        ggufs = demo_ablations.train_ablations(corpus, base, work / "ablations", recipe)
+        ggufs, trained = demo_ablations.train_ablations(corpus, base, work / "ablations", recipe)
         timings["ablation_training_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         ab_inputs = {t: inputs[t] for t in recipe.tasks}
         runs = {r.name: (str(ggufs[r.name]), r.prompt_format) for r in demo_ablations.RUNS}
-        ab_paths = predict(runs, ab_inputs, work / "ablation-predictions", progress, args.threads)
+        ab_paths = predict(runs, ab_inputs, work / "ablation-predictions", progress, args.threads, counts)
         note = (f"Reduced recipe (training.demo_ablations): tasks {', '.join(recipe.tasks)}; "
                 f"{recipe.steps} steps x {recipe.tokens_per_step():,} packed tokens "
                 f"(~{recipe.steps * recipe.tokens_per_step() / 1e6:.1f}M tokens) per run from the untrained base; "
@@ -327,18 +332,23 @@ def main(args: argparse.Namespace) -> int:
                 heading = "Table 17 shape: with and without the general-instruction stage"
             md += ablation_section(ab_table, heading, [a, b], labels, list(recipe.tasks), note)
             ablations[key] = [a, b]
+        ablations["trained_now"] = trained
         timings["ablation_eval_s"] = time.perf_counter() - t0
 
     timings["total_s"] = time.perf_counter() - started
     md += ["## How this was made", "",
            f"Machine: {platform.machine()}, {platform.system()}, Python {platform.python_version()}. "
-           "Times (s): " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()) + ".",
+           "Times of this run (s): " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()) + "; it generated "
+           f"{counts.get('generated', 0):,} predictions and reused {counts.get('reused', 0):,} from an earlier run"
+           + (f", and trained the ablation models {', '.join(ablations['trained_now']) or 'none (all reused)'}"
+              if "trained_now" in ablations else "") + ".",
            "", "Each directory holds `metrics.csv` (every metric, CI and paired difference), `records.csv` "
            "(per-record scores) and `report.html` (charts; it loads `../plotly.min.js`, so open it from this folder).", ""]
     out.mkdir(parents=True, exist_ok=True)
     (out / "README.md").write_text("\n".join(md), encoding="utf-8")
     summary = {"model": str(model), "corpus": str(corpus), "limit": args.limit, "bootstrap": args.bootstrap,
                "quick": args.quick, "test_records": n_test, "ablations": ablations, "timings_s": timings,
+               "predictions": counts,
                "command": " ".join(["python -m evaluation.demo_results", *sys.argv[1:]])}
     (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     print(f"wrote {out / 'README.md'} and the reports under {out} in {timings['total_s']:.0f} s", file=sys.stderr)

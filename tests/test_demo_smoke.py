@@ -102,12 +102,18 @@ def test_demo_results_writes_the_tables_and_reruns_without_regenerating(quick_bu
     stage1 = pd.read_csv(out / "ablation_stage1" / "metrics.csv")
     assert pair_name("token+stage1", "token") in set(stage1["model"])
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["ablations"] == {"format": ["token", "default"], "stage1": ["token+stage1", "token"]}
+    assert summary["ablations"] == {"format": ["token", "default"], "stage1": ["token+stage1", "token"],
+                                    "trained_now": ["stage1", "token", "default", "token+stage1"]}
+    assert summary["predictions"]["reused"] == 0 and summary["predictions"]["generated"] > 0
 
     # A rerun reuses the predictions (no record generated twice) and the ablation models.
     lines = {p: len(p.read_text().splitlines()) for p in (work / "predictions").rglob("*.jsonl")}
     assert demo_results.cli(argv) == 0
     assert {p: len(p.read_text().splitlines()) for p in lines} == lines
+    again = json.loads((out / "summary.json").read_text())
+    assert again["ablations"]["trained_now"] == [] and again["predictions"]["generated"] == 0
+    assert again["predictions"]["reused"] == summary["predictions"]["generated"]
+    assert "trained the ablation models none (all reused)" in (out / "README.md").read_text(encoding="utf-8")
 
 
 def test_demo_results_refuses_a_missing_model(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

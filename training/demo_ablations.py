@@ -81,7 +81,7 @@ def _config(recipe: AblationRecipe, *, model: Path, out: Path, sources: list[dic
                        save_total_limit=1, seed=recipe.seed, merge=True, gguf_quant=None)
 
 
-def _train(cfg: Any, gguf: Path) -> Path:
+def _train(cfg: Any, gguf: Path, trained: list[str], name: str) -> Path:
     """One sft run (resumable) and its q8_0 GGUF; skipped when the GGUF exists."""
     from training import sft
     from training.export_gguf import export_gguf
@@ -90,16 +90,20 @@ def _train(cfg: Any, gguf: Path) -> Path:
         log.info("reusing %s", gguf)
         return gguf
     sft.main(cfg)
+    trained.append(name)
     return export_gguf(Path(cfg.output_dir) / "final", gguf, quant="q8_0")
 
 
-def train_ablations(corpus: Path, base: Path, work: Path, recipe: AblationRecipe | None = None) -> dict[str, Path]:
-    """Train (or reuse) every run; returns {run name: GGUF path}."""
+def train_ablations(corpus: Path, base: Path, work: Path,
+                    recipe: AblationRecipe | None = None) -> tuple[dict[str, Path], list[str]]:
+    """Train (or reuse) every run; returns ({run name: GGUF path}, the names trained now)."""
     recipe = recipe or AblationRecipe()
     work.mkdir(parents=True, exist_ok=True)
+    trained: list[str] = []
     stage1_dir = work / "stage1"
     stage1_gguf = _train(_config(recipe, model=base, out=stage1_dir, sources=_sources(corpus, ("instruction",)),
-                                 fmt="token", steps=recipe.stage1_steps, weights={}), work / "stage1.q8_0.gguf")
+                                 fmt="token", steps=recipe.stage1_steps, weights={}), work / "stage1.q8_0.gguf",
+                         trained, "stage1")
     ggufs = {"stage1": stage1_gguf}
     sources = _sources(corpus, recipe.tasks)
     for run in RUNS:
@@ -107,5 +111,5 @@ def train_ablations(corpus: Path, base: Path, work: Path, recipe: AblationRecipe
         slug = run.name.replace("+", "_")
         cfg = _config(recipe, model=start, out=work / slug, sources=sources, fmt=run.prompt_format,
                       steps=recipe.steps, weights=dict(recipe.task_weights))
-        ggufs[run.name] = _train(cfg, work / f"{slug}.q8_0.gguf")
-    return ggufs
+        ggufs[run.name] = _train(cfg, work / f"{slug}.q8_0.gguf", trained, run.name)
+    return ggufs, trained
