@@ -113,7 +113,11 @@ def test_demo_results_writes_the_tables_and_reruns_without_regenerating(quick_bu
     again = json.loads((out / "summary.json").read_text())
     assert again["ablations"]["trained_now"] == [] and again["predictions"]["generated"] == 0
     assert again["predictions"]["reused"] == summary["predictions"]["generated"]
-    assert "trained the ablation models none (all reused)" in (out / "README.md").read_text(encoding="utf-8")
+    readme = (out / "README.md").read_text(encoding="utf-8")
+    assert "trained the ablation models none (all reused)" in readme
+    # Each ablation says, per task, which side its paired CI favours, next to the paper's result.
+    assert readme.count("Here, by the paired 95% CI:") == 2 and "The paper (Table 16" in readme
+    assert readme.count("- abnormality_labels (F1-Score): ") == 2
 
 
 def test_demo_results_refuses_a_missing_model(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
