@@ -297,7 +297,9 @@ def main(args: argparse.Namespace) -> int:
     from training import demo_ablations
 
     started = time.perf_counter()
-    model = args.model or settings.DEMO_MODEL
+    model = Path(args.model or settings.DEMO_MODEL)
+    if model.is_absolute() and model.is_relative_to(Path.cwd()):
+        model = model.relative_to(Path.cwd())  # shown in the tables; no home-directory paths
     if not Path(model).is_file():
         raise InputError(f"demo model not found: {model} (build it with `python -m training.demo`)")
     work, out = args.work, args.out
@@ -370,19 +372,30 @@ def main(args: argparse.Namespace) -> int:
         timings["ablation_eval_s"] = time.perf_counter() - t0
 
     timings["total_s"] = time.perf_counter() - started
+    # What doing the work took, kept in WORK/timings.json by the run that did it (a rerun
+    # that reuses everything would otherwise report only its own seconds).
+    recorded_path = work / "timings.json"
+    recorded = json.loads(recorded_path.read_text()) if recorded_path.is_file() else {}
+    if counts.get("generated"):
+        recorded["predictions_s"] = timings["main_s"] + timings.get("ablation_eval_s", 0.0)
+    if ablations.get("trained_now"):
+        recorded["ablation_training_s"] = timings["ablation_training_s"]
+    recorded_path.write_text(json.dumps(recorded, indent=2))
     md += ["## How this was made", "",
            f"Machine: {platform.machine()}, {platform.system()}, Python {platform.python_version()}. "
            "Times of this run (s): " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()) + "; it generated "
            f"{counts.get('generated', 0):,} predictions and reused {counts.get('reused', 0):,} from an earlier run"
            + (f", and trained the ablation models {', '.join(ablations['trained_now']) or 'none (all reused)'}"
-              if "trained_now" in ablations else "") + ".",
+              if "trained_now" in ablations else "") + ". "
+           + ("Recorded by the runs that did the work (s): "
+              + ", ".join(f"{k} {v:.0f}" for k, v in recorded.items()) + "." if recorded else ""),
            "", "Each directory holds `metrics.csv` (every metric, CI and paired difference), `records.csv` "
            "(per-record scores) and `report.html` (charts; it loads `../plotly.min.js`, so open it from this folder).", ""]
     out.mkdir(parents=True, exist_ok=True)
     (out / "README.md").write_text("\n".join(md), encoding="utf-8")
     summary = {"model": str(model), "corpus": str(corpus), "limit": args.limit, "bootstrap": args.bootstrap,
                "quick": args.quick, "test_records": n_test, "ablations": ablations, "timings_s": timings,
-               "predictions": counts,
+               "predictions": counts, "recorded_timings_s": recorded,
                "command": " ".join(["python -m evaluation.demo_results", *sys.argv[1:]])}
     (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     print(f"wrote {out / 'README.md'} and the reports under {out} in {timings['total_s']:.0f} s", file=sys.stderr)
