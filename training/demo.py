@@ -143,11 +143,22 @@ def build_base(recipe: DemoRecipe, corpus_dir: Path, out: Path) -> dict[str, Any
     return info
 
 
+def corpus_sources(corpus_dir: Path, tasks: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+    """training.sft `sources` for a synthetic corpus's train and validation files: all of them
+    (sorted), or those of TASKS in the order given (the order feeds the seeded mix)."""
+    def files(split: str) -> list[Path]:
+        if tasks is None:
+            return sorted((corpus_dir / split).glob("*.jsonl"))
+        return [p for p in (corpus_dir / split / f"{task}.jsonl" for task in tasks) if p.is_file()]
+
+    return [{"loader": "records", "path": str(p), "default_split": split}
+            for split in ("train", "validation") for p in files(split)]
+
+
 def sft_config(recipe: DemoRecipe, corpus_dir: Path, base: Path, sft_dir: Path) -> Any:
     from training.sft import TrainConfig
 
-    sources = [{"loader": "records", "path": str(p), "default_split": split}
-               for split in ("train", "validation") for p in sorted((corpus_dir / split).glob("*.jsonl"))]
+    sources = corpus_sources(corpus_dir)
     return TrainConfig(model=str(base), output_dir=str(sft_dir), sources=sources, task_caps=dict(recipe.task_caps),
                        task_weights=dict(recipe.task_weights),
                        eval_cap=40, prompt_format="token", finetune="full", max_length=recipe.max_length,

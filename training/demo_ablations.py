@@ -63,12 +63,6 @@ class AblationRecipe:
         return self.batch_size * self.grad_accum * self.max_length
 
 
-def _sources(corpus: Path, tasks: tuple[str, ...]) -> list[dict[str, Any]]:
-    return [{"loader": "records", "path": str(p), "default_split": split}
-            for split in ("train", "validation") for task in tasks
-            for p in [corpus / split / f"{task}.jsonl"] if p.is_file()]
-
-
 def _config(recipe: AblationRecipe, *, model: Path, out: Path, sources: list[dict[str, Any]], fmt: str,
             steps: int, weights: dict[str, float]) -> Any:
     from training.sft import TrainConfig
@@ -97,15 +91,17 @@ def _train(cfg: Any, gguf: Path, trained: list[str], name: str) -> Path:
 def train_ablations(corpus: Path, base: Path, work: Path,
                     recipe: AblationRecipe | None = None) -> tuple[dict[str, Path], list[str]]:
     """Train (or reuse) every run; returns ({run name: GGUF path}, the names trained now)."""
+    from training.demo import corpus_sources
+
     recipe = recipe or AblationRecipe()
     work.mkdir(parents=True, exist_ok=True)
     trained: list[str] = []
     stage1_dir = work / "stage1"
-    stage1_gguf = _train(_config(recipe, model=base, out=stage1_dir, sources=_sources(corpus, ("instruction",)),
+    stage1_gguf = _train(_config(recipe, model=base, out=stage1_dir, sources=corpus_sources(corpus, ("instruction",)),
                                  fmt="token", steps=recipe.stage1_steps, weights={}), work / "stage1.q8_0.gguf",
                          trained, "stage1")
     ggufs = {"stage1": stage1_gguf}
-    sources = _sources(corpus, recipe.tasks)
+    sources = corpus_sources(corpus, recipe.tasks)
     for run in RUNS:
         start = stage1_dir / "final" if run.after_stage1 else base
         slug = run.name.replace("+", "_")
