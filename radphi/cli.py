@@ -18,9 +18,11 @@ inside the subcommands that need them.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 from pathlib import Path
+from typing import Callable
 
 from radphi import settings, tasks
 from radphi.errors import InputError, ModelLoadError, RadphiError
@@ -185,58 +187,22 @@ def cmd_export_gguf(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
-    from evaluation import run_eval
-
-    return run_eval.main(args)
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    from radphi.ui import server
-
-    return server.main(args)
+# Subcommands that hand their parsed flags to another module's entry point, imported only
+# when the subcommand runs (so `radphi --help` stays cheap): name -> "module:function".
+DELEGATED = {"eval": "evaluation.run_eval:main", "serve": "radphi.ui.server:main",
+             "review": "radphi.reviews_cli:main", "train": "training.sft:main_from_args",
+             "cleanup-targets": "training.cleanup_targets:main_from_args", "synth": "training.synthetic.cli:run",
+             "train-demo": "training.demo:main", "demo-results": "evaluation.demo_results:main"}
 
 
-def cmd_review(args: argparse.Namespace) -> int:
-    from radphi import reviews_cli
-
-    return reviews_cli.main(args)
-
-
-def cmd_train(args: argparse.Namespace) -> int:
-    from training import sft
-
-    return sft.main_from_args(args)
+def _delegate(target: str) -> Callable[[argparse.Namespace], int]:
+    module, func = target.split(":")
+    return lambda args: getattr(importlib.import_module(module), func)(args)
 
 
-def cmd_cleanup_targets(args: argparse.Namespace) -> int:
-    from training import cleanup_targets
-
-    return cleanup_targets.main_from_args(args)
-
-
-def cmd_train_demo(args: argparse.Namespace) -> int:
-    from training import demo
-
-    return demo.main(args)
-
-
-def cmd_demo_results(args: argparse.Namespace) -> int:
-    from evaluation import demo_results
-
-    return demo_results.main(args)
-
-
-def cmd_synth(args: argparse.Namespace) -> int:
-    from training.synthetic import cli as synth_cli
-
-    return synth_cli.run(args)
-
-
-COMMANDS = {"tasks": cmd_tasks, "prompt": cmd_prompt, "run": cmd_run, "export-gguf": cmd_export_gguf,
-            "eval": cmd_eval, "serve": cmd_serve, "review": cmd_review,
-            "train": cmd_train, "cleanup-targets": cmd_cleanup_targets,
-            "synth": cmd_synth, "train-demo": cmd_train_demo, "demo-results": cmd_demo_results}
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "tasks": cmd_tasks, "prompt": cmd_prompt, "run": cmd_run, "export-gguf": cmd_export_gguf,
+    **{name: _delegate(target) for name, target in DELEGATED.items()}}
 
 
 def main(argv: list[str] | None = None) -> int:

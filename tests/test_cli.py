@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import subprocess
@@ -131,3 +132,16 @@ def test_run_threads_reach_the_llamacpp_backend(tmp_path, tiny_phi_gguf, capsys)
     made = [b for key, b in backends._cache.items() if key[1] == str(tiny_phi_gguf)]
     assert [b.n_threads for b in made] == [1]
     assert records.read_jsonl(tmp_path / "o.jsonl")[0]["completion_tokens"] <= 4
+
+
+def test_every_subcommand_has_a_handler_that_resolves():
+    import importlib
+
+    from radphi.cli import COMMANDS, DELEGATED, build_parser
+
+    parser = build_parser()
+    choices = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    assert set(choices) == set(COMMANDS)
+    for name, target in DELEGATED.items():
+        module, func = target.split(":")
+        assert callable(getattr(importlib.import_module(module), func)), name
