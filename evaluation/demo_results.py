@@ -142,17 +142,15 @@ def predict(models: dict[str, tuple[str, str]], inputs: dict[str, Path], pred_di
 
 def score(paths: list[Path], out: Path, *, bootstrap: int, seed: int, heading: str) -> Any:
     """`radphi eval` on PATHS into OUT; returns the metrics table."""
-    from evaluation import aggregate, report, scoring
+    from evaluation import aggregate, scoring
+    from evaluation.run_eval import write_outputs
 
     loaded = scoring.load_predictions(paths)
     notes: list[str] = []
     frame = scoring.score_records(loaded.records, notes=notes)
     table = aggregate.summarize(frame, n_resamples=bootstrap, seed=seed)
-    out.mkdir(parents=True, exist_ok=True)
-    frame[[c for c in frame.columns if not c.startswith("_")]].to_csv(out / "records.csv", index=False)
-    table.to_csv(out / "metrics.csv", index=False)
     # The reports share one offline copy of plotly's JS (OUT/../plotly.min.js), not ~4.6 MB each.
-    report.write_report(table, out / "report.html", heading=heading, notes=notes, plotlyjs="../plotly.min.js")
+    write_outputs(frame, table, out, heading=heading, notes=notes, plotlyjs="../plotly.min.js")
     return table
 
 

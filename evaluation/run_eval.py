@@ -61,7 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Run the evaluation; returns the exit status. User errors raise RadphiError."""
-    from evaluation import aggregate, judge as judge_mod, report, scoring
+    from evaluation import aggregate, judge as judge_mod, scoring
 
     if args.purge_cache:
         removed = judge_mod.purge_cache()
@@ -108,16 +108,24 @@ def main(args: argparse.Namespace) -> int:
     for note in notes:
         print(note, file=sys.stderr)
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    public = [c for c in frame.columns if not c.startswith("_")]
-    frame[public].to_csv(args.out / "records.csv", index=False)
-    table.to_csv(args.out / "metrics.csv", index=False)
     models = ", ".join(dict.fromkeys(frame["model"]))
-    report.write_report(table, args.out / "report.html", heading=f"radphi evaluation: {models}",
-                        heatmap_metric=args.heatmap_metric, notes=notes, by=args.by)
+    write_outputs(frame, table, args.out, heading=f"radphi evaluation: {models}", notes=notes, by=args.by,
+                  heatmap_metric=args.heatmap_metric)
     print(f"scored {len(frame)} records ({models}) in {time.perf_counter() - started:.1f} s; wrote "
           f"{args.out / 'records.csv'}, {args.out / 'metrics.csv'}, {args.out / 'report.html'}", file=sys.stderr)
     return 0
+
+
+def write_outputs(frame, table, out: Path, *, heading: str, notes: list[str], by: str | None = None,
+                  heatmap_metric: str | None = None, plotlyjs: str | None = None) -> None:
+    """OUT/records.csv (per-record scores), OUT/metrics.csv (the tidy table) and OUT/report.html."""
+    from evaluation import report
+
+    out.mkdir(parents=True, exist_ok=True)
+    frame[[c for c in frame.columns if not c.startswith("_")]].to_csv(out / "records.csv", index=False)
+    table.to_csv(out / "metrics.csv", index=False)
+    report.write_report(table, out / "report.html", heading=heading, heatmap_metric=heatmap_metric, notes=notes,
+                        by=by, plotlyjs=plotlyjs)
 
 
 def cli(argv: list[str] | None = None) -> int:
