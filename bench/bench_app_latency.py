@@ -26,7 +26,6 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from radphi.localhost import free_port  # noqa: E402  (after the path insert)
 
 FINDINGS = ("Case {i:03d}. There is a small left pleural effusion with adjacent atelectasis. No pneumothorax. "
             "The endotracheal tube terminates 3.4 cm above the carina. Heart size is normal.")
@@ -59,12 +60,6 @@ def build_small(out_dir: Path, hidden: int = 768, layers: int = 6) -> Path:
     model.save_pretrained(small)
     tok.save_pretrained(small)
     return Path(export_gguf(small, out_dir / "small-f16.gguf", quant="f16"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def direct_run(backend, findings: str, tokens: int) -> dict:

@@ -12,37 +12,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_up(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"the app exited with {proc.returncode}")
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except OSError:
-            time.sleep(0.5)
-    raise SystemExit(f"the app did not answer at {url} within {timeout:.0f} s")
-
-
 def main() -> int:
     from playwright.sync_api import sync_playwright
+
+    from radphi.localhost import free_port, wait_until_serving
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "app.png")
@@ -53,7 +33,7 @@ def main() -> int:
     url = f"http://127.0.0.1:{port}/"
     proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT)
     try:
-        wait_up(url, proc)
+        wait_until_serving(proc, url, timeout=120)
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
             page = browser.new_page(viewport={"width": 1280, "height": 900})

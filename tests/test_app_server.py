@@ -21,6 +21,7 @@ import pytest
 
 from radphi.backends import GenParams, Request
 from radphi.backends.llamacpp import LlamaCppBackend
+from radphi.localhost import free_port, wait_until_serving
 from radphi.models_file import ModelEntry
 from radphi.ui.context import UISettings, create_context
 from radphi.ui.server import build_app, launch_app
@@ -30,12 +31,6 @@ ROOT = Path(__file__).resolve().parent.parent
 FINDINGS = "There is a small left pleural effusion. No pneumothorax."
 REPORT = f"FINDINGS: {FINDINGS}\nIMPRESSION: Small left effusion."
 N = 24  # max new tokens for the tiny model
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_app(settings: UISettings, mp: pytest.MonkeyPatch, extra: dict | None = None):
@@ -230,16 +225,11 @@ def _spawn(args: list[str], tmp_path: Path) -> subprocess.Popen:
 
 
 def _wait_up(proc: subprocess.Popen, url: str, timeout: float = 90) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"app exited with {proc.returncode}: {proc.stdout.read()}")
-        try:
-            if httpx.get(url, timeout=2).status_code in (200, 401):
-                return
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    raise AssertionError("app did not come up")
+    try:
+        wait_until_serving(proc, url, timeout, ok=(200, 401))
+    except RuntimeError as exc:
+        out = proc.stdout.read() if proc.poll() is not None else ""
+        raise AssertionError(f"app did not come up: {exc}\n{out}") from exc
 
 
 def test_app_py_refuses_a_non_loopback_host_without_auth(tmp_path):

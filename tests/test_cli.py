@@ -145,3 +145,21 @@ def test_every_subcommand_has_a_handler_that_resolves():
     for name, target in DELEGATED.items():
         module, func = target.split(":")
         assert callable(getattr(importlib.import_module(module), func)), name
+
+
+def test_wait_until_serving_reports_an_exited_process_and_a_silent_port():
+    import pytest as _pytest
+
+    from radphi.localhost import free_port, wait_until_serving
+
+    done = subprocess.Popen([sys.executable, "-c", "pass"])
+    done.wait()
+    with _pytest.raises(RuntimeError, match="exited with 0"):
+        wait_until_serving(done, f"http://127.0.0.1:{free_port()}/", timeout=5)
+    idle = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        with _pytest.raises(RuntimeError, match="did not answer within 1 s"):
+            wait_until_serving(idle, f"http://127.0.0.1:{free_port()}/", timeout=1)
+    finally:
+        idle.kill()
+        idle.wait()
