@@ -8,6 +8,7 @@ llama.cpp backend loads and generates from. Takes ~10-20 s on 2 CPU cores.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -72,7 +73,9 @@ def test_demo_results_writes_the_tables_and_reruns_without_regenerating(quick_bu
     from radphi.tasks import TASKS
 
     out, work = tmp_path / "results", tmp_path / "work"
-    argv = ["--quick", "--demo-dir", str(quick_build["out"]), "--model", str(quick_build["asset_dir"] / "radphi-demo.gguf"),
+    model = tmp_path / "radphi-demo.gguf"
+    shutil.copyfile(quick_build["asset_dir"] / "radphi-demo.gguf", model)
+    argv = ["--quick", "--demo-dir", str(quick_build["out"]), "--model", str(model),
             "--limit", "3", "--bootstrap", "10", "--out", str(out), "--work", str(work), "--no-progress"]
     assert demo_results.cli(argv) == 0
 
@@ -121,6 +124,17 @@ def test_demo_results_writes_the_tables_and_reruns_without_regenerating(quick_bu
     # Each ablation says, per task, which side its paired CI favours, next to the paper's result.
     assert readme.count("Here, by the paired 95% CI:") == 2 and "The paper (Table 16" in readme
     assert readme.count("- abnormality_labels (F1-Score): ") == 2
+
+    # A rebuilt model at the same path is not scored with the old model's answers: its
+    # predictions are generated again, and only its.
+    demo_lines = sum(n for p, n in lines.items() if p.parent.name == "radphi-demo")
+    shutil.copyfile(work / "untrained.q8_0.gguf", model)
+    assert demo_results.cli(argv) == 0
+    third = json.loads((out / "summary.json").read_text())
+    assert third["predictions"]["generated"] == demo_lines > 0
+    assert third["predictions"]["reused"] == summary["predictions"]["generated"] - demo_lines
+    assert json.loads((work / "predictions" / "radphi-demo" / "model.json").read_text())["sha256"] == \
+        json.loads((work / "predictions" / "untrained" / "model.json").read_text())["sha256"]
 
 
 def test_demo_results_refuses_a_missing_model(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -190,3 +190,29 @@ def test_default_size_is_about_four_million_training_tokens_and_quick():
     train_chars = sum(training_chars(r) for r in records if r["split"] == "train")
     assert 3.5e6 <= train_chars / 4 <= 4.5e6, train_chars
     assert seconds < 60, seconds  # about 2 s on a 2-core machine
+
+
+def test_extra_train_studies_are_new_train_only_and_never_repeat_a_held_out_input(corpus, tmp_path: Path):
+    from training.synthetic.corpus import build_extra_train, input_key
+
+    out, _, records = corpus
+    counts = build_extra_train(tmp_path / "extra", out, seed=SMALL["seed"], n_studies=120)
+    extra = [r for path in sorted((tmp_path / "extra").glob("*/*.jsonl")) for r in read_jsonl(path)]
+    assert sum(counts.values()) == len(extra) > 120 and {p.parent.name for p in (tmp_path / "extra").glob("*/*")} == {"train"}
+    assert {r["split"] for r in extra} == {"train"} and {r["meta"]["phrasing"] for r in extra} == {"train"}
+    assert {r["task"] for r in extra} == {t for t in TASKS if t != "radiology_qa"}
+    # new patients: no id or report of the corpus comes back
+    assert not {r["id"] for r in extra} & {r["id"] for r in records}
+    assert not {r["meta"]["patient_id"] for r in extra} & {r["meta"].get("patient_id") for r in records}
+    held_out = {input_key(r) for r in records if r["split"] != "train" and r["task"] in TASKS}
+    assert not {input_key(r) for r in extra} & held_out
+    # only training phrasings, as the corpus's own train split
+    regexes = phrasing_regexes(Phrasebook(0.25))
+    for r in extra:
+        if r["task"] == "extract_findings":
+            for text in split_sentences(r["reference"]):
+                assert set().union(*(phrasing_of(text, regexes, p) for p in ("pos:", "neg:", "normal:", "dev:"))) == {"train"}
+    # deterministic from the seed
+    build_extra_train(tmp_path / "again", out, seed=SMALL["seed"], n_studies=120)
+    for path in sorted((tmp_path / "extra" / "train").glob("*.jsonl")):
+        assert path.read_bytes() == (tmp_path / "again" / "train" / path.name).read_bytes()

@@ -42,7 +42,7 @@ DEFAULT_STUDIES = 2000
 SERIES_LENGTHS = (1, 1, 1, 2, 2, 3)  # studies per patient: about half come as prior/current pairs
 
 
-def plan_patients(seed: int, n_studies: int) -> list[int]:
+def plan_patients(seed: int | str, n_studies: int) -> list[int]:
     """How many studies each patient has; they sum to `n_studies`."""
     rng = random.Random(f"{seed}:plan")
     lengths: list[int] = []
@@ -170,9 +170,7 @@ def drop_shared_inputs(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     Reports are drawn independently per patient, so this almost never fires (short
     normal findings can coincide); it makes "the splits share no report" a guarantee.
     """
-    def key(record: dict[str, Any]) -> tuple[str, ...]:
-        return (record["task"], *(record[f] for f in TASKS[record["task"]].fields))
-
+    key = input_key
     train = {key(r) for r in records if r["split"] == "train"}
     validation = {key(r) for r in records if r["split"] == "validation"} - train
     kept = [r for r in records if r["split"] == "train" or (r["split"] == "validation" and key(r) not in train)
@@ -180,6 +178,62 @@ def drop_shared_inputs(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     if len(kept) < len(records):
         log.info("dropped %d validation/test records whose inputs a train record has", len(records) - len(kept))
     return kept
+
+
+# Extra train-only patients are numbered from here: their ids and random streams never
+# meet those of a corpus's own patients (ids are printed with six digits).
+EXTRA_PATIENT_BASE = 500_000
+
+
+def input_key(record: dict[str, Any]) -> tuple[str, ...]:
+    """What a model sees of a record: its task and input fields."""
+    return (record["task"], *(record[f] for f in TASKS[record["task"]].fields))
+
+
+def build_extra_train(out_dir: str | Path, corpus_dir: str | Path, *, seed: int = 0, n_studies: int,
+                      questions_per_study: int = 3) -> dict[str, int]:
+    """More training studies for the corpus at CORPUS_DIR, written to OUT_DIR/train/{task}.jsonl.
+
+    New patients (numbered from EXTRA_PATIENT_BASE), training phrasings only, the
+    report tasks only (knowledge QA and general instructions have no new material).
+    A record whose inputs equal a validation or test record of CORPUS_DIR is dropped,
+    so the held-out splits stay held out. CORPUS_DIR itself is not touched: its test
+    split, and any model evaluated on it, stay as they were.
+    """
+    from radphi.records import iter_numbered
+
+    lengths = plan_patients(f"{seed}:extra", n_studies)
+    if len(lengths) > 999_999 - EXTRA_PATIENT_BASE:
+        raise ValueError(f"too many extra studies: {n_studies}")
+    held_out = {input_key(rec) for split in ("validation", "test")
+                for path in sorted((Path(corpus_dir) / split).glob("*.jsonl"))
+                for _, rec in iter_numbered(str(path), []) if rec["task"] in TASKS}
+    # The corpus's own held-out share, so that exactly its test phrasings stay unseen.
+    fraction = json.loads((Path(corpus_dir) / "manifest.json").read_text())["heldout_phrasing_fraction"]
+    book = Phrasebook(fraction)
+    records: list[dict[str, Any]] = []
+    for i, length in enumerate(lengths):
+        patient = EXTRA_PATIENT_BASE + i
+        studies = patient_series(seed, patient, length, "train", book)
+        rng = random.Random(f"{seed}:records:{patient}")
+        for study in studies:
+            records.extend(study_records(rng, study, book, questions_per_study))
+        for prior, current in pairwise(studies):
+            records.extend(pair_records(prior, current))
+    kept = [r for r in records if input_key(r) not in held_out]
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for record in kept:
+        grouped.setdefault(record["task"], []).append(record)
+    out = Path(out_dir)
+    (out / "train").mkdir(parents=True, exist_ok=True)
+    counts = {f"train/{task}": write_jsonl(out / "train" / f"{task}.jsonl", items)
+              for task, items in sorted(grouped.items())}
+    manifest = {"generator": "training.synthetic.build_extra_train", "seed": seed, "n_studies": n_studies,
+                "corpus": str(corpus_dir), "dropped_as_held_out": len(records) - len(kept), "counts": counts}
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    log.info("extra training studies: %d records in %s (%d dropped as held out)", len(kept), out,
+             len(records) - len(kept))
+    return counts
 
 
 def build_corpus(out_dir: str | Path, *, seed: int = 0, n_studies: int = DEFAULT_STUDIES, test_fraction: float = 0.1,
