@@ -4,12 +4,12 @@
     python -m training.demo --out runs/demo --max-steps 600 --studies 2000
     python -m training.demo --quick --out /tmp/demo --no-install   # a smoke run: tiny everything
 
-synthetic corpus (training.synthetic) -> byte-level BPE tokenizer trained on the train
+synthetic corpus (training.synthetic, plus extra train-only studies) -> byte-level BPE tokenizer trained on the train
 split (<|endoftext|>, <instruct>, <output> as special tokens) -> a randomly initialised
 PhiForCausalLM saved as an HF directory -> training.sft (token format, full fine-tune,
 packing) -> final/ -> GGUF q8_0 (training.export_gguf) -> assets/radphi-demo.gguf.
 
-Outputs under OUT: corpus/, base/ (tokenizer + untrained model, also the "untrained"
+Outputs under OUT: corpus/, corpus-extra/ (more train-only studies), base/ (tokenizer + untrained model, also the "untrained"
 baseline), sft/ (training.sft's run dir: data/, checkpoints, final/, run_summary.json),
 radphi-demo.gguf and demo_summary.json (sizes, timings). Rerunning resumes training
 from the last checkpoint; the corpus and base model are rebuilt only when missing.
