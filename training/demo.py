@@ -179,8 +179,7 @@ def sft_config(recipe: DemoRecipe, corpus_dir: Path, base: Path, sft_dir: Path) 
                        packing=True, max_steps=recipe.max_steps, batch_size=recipe.batch_size,
                        grad_accum=recipe.grad_accum,
                        learning_rate=recipe.learning_rate, lr_scheduler="cosine", warmup=recipe.warmup,
-                       weight_decay=0.01, logging_steps=5, precision=recipe.precision,
- eval_steps=recipe.eval_steps,
+                       weight_decay=0.01, logging_steps=5, precision=recipe.precision, eval_steps=recipe.eval_steps,
                        save_steps=recipe.save_steps, save_total_limit=1, seed=recipe.seed, merge=True,
                        gguf_quant=None)
 

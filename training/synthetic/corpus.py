@@ -137,6 +137,17 @@ def pair_records(prior: Study, current: Study) -> list[dict[str, Any]]:
     ]
 
 
+def patient_records(seed: int, patient: int, length: int, split: str, book: Phrasebook,
+                    questions: int) -> list[dict[str, Any]]:
+    """Every record of one patient: each study's single-study tasks, then each pair's."""
+    studies = patient_series(seed, patient, length, split, book)
+    rng = random.Random(f"{seed}:records:{patient}")
+    records = [r for study in studies for r in study_records(rng, study, book, questions)]
+    for prior, current in pairwise(studies):
+        records.extend(pair_records(prior, current))
+    return records
+
+
 def generate(seed: int = 0, n_studies: int = DEFAULT_STUDIES, test_fraction: float = 0.1,
              validation_fraction: float = 0.05, heldout_phrasing_fraction: float = 0.25,
              n_general: int | None = None, questions_per_study: int = 3) -> list[dict[str, Any]]:
@@ -146,12 +157,7 @@ def generate(seed: int = 0, n_studies: int = DEFAULT_STUDIES, test_fraction: flo
     splits = assign_splits(seed, len(lengths), test_fraction, validation_fraction)
     records: list[dict[str, Any]] = []
     for patient, (length, split) in enumerate(zip(lengths, splits)):
-        studies = patient_series(seed, patient, length, split, book)
-        rng = random.Random(f"{seed}:records:{patient}")
-        for study in studies:
-            records.extend(study_records(rng, study, book, questions_per_study))
-        for prior, current in pairwise(studies):
-            records.extend(pair_records(prior, current))
+        records.extend(patient_records(seed, patient, length, split, book, questions_per_study))
     records = drop_shared_inputs(records)
     records.extend(knowledge_records(book))
     n_general = n_studies if n_general is None else n_general
@@ -170,11 +176,10 @@ def drop_shared_inputs(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     Reports are drawn independently per patient, so this almost never fires (short
     normal findings can coincide); it makes "the splits share no report" a guarantee.
     """
-    key = input_key
-    train = {key(r) for r in records if r["split"] == "train"}
-    validation = {key(r) for r in records if r["split"] == "validation"} - train
-    kept = [r for r in records if r["split"] == "train" or (r["split"] == "validation" and key(r) not in train)
-            or (r["split"] == "test" and key(r) not in train and key(r) not in validation)]
+    train = {input_key(r) for r in records if r["split"] == "train"}
+    validation = {input_key(r) for r in records if r["split"] == "validation"} - train
+    kept = [r for r in records if r["split"] == "train" or (r["split"] == "validation" and input_key(r) not in train)
+            or (r["split"] == "test" and input_key(r) not in train and input_key(r) not in validation)]
     if len(kept) < len(records):
         log.info("dropped %d validation/test records whose inputs a train record has", len(records) - len(kept))
     return kept
@@ -213,13 +218,7 @@ def build_extra_train(out_dir: str | Path, corpus_dir: str | Path, *, seed: int 
     book = Phrasebook(fraction)
     records: list[dict[str, Any]] = []
     for i, length in enumerate(lengths):
-        patient = EXTRA_PATIENT_BASE + i
-        studies = patient_series(seed, patient, length, "train", book)
-        rng = random.Random(f"{seed}:records:{patient}")
-        for study in studies:
-            records.extend(study_records(rng, study, book, questions_per_study))
-        for prior, current in pairwise(studies):
-            records.extend(pair_records(prior, current))
+        records.extend(patient_records(seed, EXTRA_PATIENT_BASE + i, length, "train", book, questions_per_study))
     kept = [r for r in records if input_key(r) not in held_out]
     grouped: dict[str, list[dict[str, Any]]] = {}
     for record in kept:
