@@ -33,7 +33,11 @@ def test_quick_rebuild_writes_every_stage(quick_build: dict) -> None:
     assert (out / "corpus" / "test" / "abnormality_labels.jsonl").is_file()
     assert (out / "base" / "config.json").is_file() and (out / "base" / "tokenizer.json").is_file()
     assert (out / "sft" / "final" / "config.json").is_file()
-    assert quick_build["global_step"] == 3
+    # stage 2 continues from stage 1's model, with the second batch of studies and the copy drills
+    assert (out / "corpus-extra2" / "manifest.json").is_file() and (out / "copy-drills" / "manifest.json").is_file()
+    assert (out / "sft2" / "final" / "config.json").is_file()
+    assert quick_build["stage1"]["global_step"] == 3 and quick_build["global_step"] == 2
+    assert json.loads((out / "sft2" / "run_summary.json").read_text())["model"].endswith("final")
     assert 0 < quick_build["gguf_bytes"] < 25 * 1024 * 1024
     assert (quick_build["asset_dir"] / "radphi-demo.gguf").is_file()
     summary = json.loads((out / "demo_summary.json").read_text())

@@ -216,3 +216,8 @@ def test_extra_train_studies_are_new_train_only_and_never_repeat_a_held_out_inpu
     build_extra_train(tmp_path / "again", out, seed=SMALL["seed"], n_studies=120)
     for path in sorted((tmp_path / "extra" / "train").glob("*.jsonl")):
         assert path.read_bytes() == (tmp_path / "again" / "train" / path.name).read_bytes()
+    # a second batch holds other new patients again
+    build_extra_train(tmp_path / "batch1", out, seed=SMALL["seed"], n_studies=40, batch=1)
+    second = [r for path in sorted((tmp_path / "batch1" / "train").glob("*.jsonl")) for r in read_jsonl(path)]
+    assert second and not {r["meta"]["patient_id"] for r in second} & {r["meta"]["patient_id"] for r in extra}
+    assert not {input_key(r) for r in second} & held_out

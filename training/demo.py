@@ -7,10 +7,12 @@
 synthetic corpus (training.synthetic, plus extra train-only studies) -> byte-level BPE tokenizer trained on the train
 split (<|endoftext|>, <instruct>, <output> as special tokens) -> a randomly initialised
 PhiForCausalLM saved as an HF directory -> training.sft (token format, full fine-tune,
-packing) -> final/ -> GGUF q8_0 (training.export_gguf) -> assets/radphi-demo.gguf.
+packing) -> final/ -> stage 2: training.sft again from that model, with more studies and
+copy drills -> sft2/final/ -> GGUF q8_0 (training.export_gguf) -> assets/radphi-demo.gguf.
 
 Outputs under OUT: corpus/, corpus-extra/ (more train-only studies), base/ (tokenizer + untrained model, also the "untrained"
 baseline), sft/ (training.sft's run dir: data/, checkpoints, final/, run_summary.json),
+corpus-extra2/ and copy-drills/ (stage 2's extra data), sft2/ (stage 2's run dir),
 radphi-demo.gguf and demo_summary.json (sizes, timings). Rerunning resumes training
 from the last checkpoint; the corpus and base model are rebuilt only when missing.
 """
@@ -79,12 +81,21 @@ class DemoRecipe:
                                                                     "impression_prediction": 1.5,
                                                                     "qa_temporal_findings": 2.0,
                                                                     "radiology_qa": 4.0})
+    # Stage 2 (0 steps: off) continues from stage 1's model with a new cosine schedule
+    # at a lower peak, on the same mix plus a second batch of new train-only studies
+    # and copy drills (training.synthetic.scramble) for the two extraction tasks: the
+    # stage-1 model re-wrote findings in its training phrasings instead of copying.
+    stage2_steps: int = 4000
+    stage2_learning_rate: float = 5e-4
+    stage2_extra_studies: int = 6000
+    stage2_drills_per_task: int = 4000
 
     @classmethod
     def quick(cls, seed: int = 0) -> "DemoRecipe":
         return cls(seed=seed, studies=40, extra_studies=20, vocab_size=400, hidden=64, layers=2, heads=4, intermediate=128,
                    max_position=1024, max_length=1024, batch_size=1, grad_accum=2, max_steps=3, warmup=1, eval_steps=1000,
-                   save_steps=1000, task_caps={"*": 8}, task_weights={})
+                   save_steps=1000, task_caps={"*": 8}, task_weights={}, stage2_steps=2, stage2_extra_studies=20,
+                   stage2_drills_per_task=8)
 
 
 def corpus_texts(corpus_dir: Path) -> list[str]:
@@ -165,23 +176,44 @@ def corpus_sources(corpus_dir: Path, tasks: tuple[str, ...] | None = None) -> li
             for split in ("train", "validation") for p in files(split)]
 
 
-def sft_config(recipe: DemoRecipe, corpus_dir: Path, base: Path, sft_dir: Path) -> Any:
+def train_sources(*dirs: Path) -> list[dict[str, Any]]:
+    """training.sft `sources` for the train/*.jsonl files of train-only directories."""
+    return [{"loader": "records", "path": str(p), "default_split": "train"}
+            for d in dirs for p in sorted((d / "train").glob("*.jsonl"))]
+
+
+def sft_config(recipe: DemoRecipe, corpus_dir: Path, base: Path, sft_dir: Path, *, stage: int = 1) -> Any:
+    """Stage 1 trains BASE on the corpus and the extra studies; stage 2 continues from
+    BASE (stage 1's output) with the second batch of studies and the copy drills too."""
     from training.sft import TrainConfig
 
+    out = corpus_dir.parent
     sources = corpus_sources(corpus_dir)
-    extra = corpus_dir.parent / "corpus-extra"
     if recipe.extra_studies:
-        sources += [{"loader": "records", "path": str(p), "default_split": "train"}
-                    for p in sorted((extra / "train").glob("*.jsonl"))]
+        sources += train_sources(out / "corpus-extra")
+    if stage == 2:
+        sources += train_sources(out / "corpus-extra2", out / "copy-drills")
+    steps, lr = (recipe.max_steps, recipe.learning_rate) if stage == 1 else (recipe.stage2_steps,
+                                                                             recipe.stage2_learning_rate)
     return TrainConfig(model=str(base), output_dir=str(sft_dir), sources=sources, task_caps=dict(recipe.task_caps),
                        task_weights=dict(recipe.task_weights),
                        eval_cap=40, prompt_format="token", finetune="full", max_length=recipe.max_length,
-                       packing=True, max_steps=recipe.max_steps, batch_size=recipe.batch_size,
+                       packing=True, max_steps=steps, batch_size=recipe.batch_size,
                        grad_accum=recipe.grad_accum,
-                       learning_rate=recipe.learning_rate, lr_scheduler="cosine", warmup=recipe.warmup,
+                       learning_rate=lr, lr_scheduler="cosine", warmup=recipe.warmup,
                        weight_decay=0.01, logging_steps=5, precision=recipe.precision, eval_steps=recipe.eval_steps,
                        save_steps=recipe.save_steps, save_total_limit=1, seed=recipe.seed, merge=True,
                        gguf_quant=None)
+
+
+def finished_stage(sft_dir: Path, steps: int) -> dict[str, Any] | None:
+    """training.sft's summary of a run in SFT_DIR that reached STEPS and wrote final/, else None
+    (a finished stage 1 is then not loaded, data-prepared and saved again for stage 2)."""
+    path = sft_dir / "run_summary.json"
+    if not (path.is_file() and (sft_dir / "final" / "config.json").is_file()):
+        return None
+    summary = json.loads(path.read_text())
+    return summary if summary.get("global_step") == steps else None
 
 
 def build(recipe: DemoRecipe, out: Path, *, install: bool = True, asset_dir: Path = ASSET_DIR) -> dict[str, Any]:
@@ -190,6 +222,7 @@ def build(recipe: DemoRecipe, out: Path, *, install: bool = True, asset_dir: Pat
     from training.export_gguf import export_gguf
     from training.synthetic import build_corpus
     from training.synthetic.corpus import build_extra_train
+    from training.synthetic.scramble import build_scrambled
 
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
@@ -204,9 +237,24 @@ def build(recipe: DemoRecipe, out: Path, *, install: bool = True, asset_dir: Pat
         build_base(recipe, corpus_dir, base)
     base_info = json.loads((base / "demo_base.json").read_text())
     timings["base_s"] = time.perf_counter() - t0 - sum(timings.values())
-    summary = sft.main(sft_config(recipe, corpus_dir, base, sft_dir))
+    summary = finished_stage(sft_dir, recipe.max_steps) or sft.main(sft_config(recipe, corpus_dir, base, sft_dir))
     timings["train_s"] = time.perf_counter() - t0 - sum(timings.values())
-    gguf = export_gguf(sft_dir / "final", out / "radphi-demo.gguf", quant="q8_0")
+    final = sft_dir / "final"
+    stage1 = None
+    if recipe.stage2_steps:
+        stage1, sft_dir = summary, out / "sft2"
+        if recipe.stage2_extra_studies and not (out / "corpus-extra2" / "manifest.json").is_file():
+            build_extra_train(out / "corpus-extra2", corpus_dir, seed=recipe.seed, n_studies=recipe.stage2_extra_studies,
+                              batch=1)
+        if not (out / "copy-drills" / "manifest.json").is_file():
+            build_scrambled(out / "copy-drills", [d / "train" for d in (corpus_dir, out / "corpus-extra",
+                                                                       out / "corpus-extra2")],
+                            seed=recipe.seed, per_task=recipe.stage2_drills_per_task)
+        summary = (finished_stage(sft_dir, recipe.stage2_steps)
+                   or sft.main(sft_config(recipe, corpus_dir, final, sft_dir, stage=2)))
+        final = sft_dir / "final"
+        timings["train2_s"] = time.perf_counter() - t0 - sum(timings.values())
+    gguf = export_gguf(final, out / "radphi-demo.gguf", quant="q8_0")
     timings["export_s"] = time.perf_counter() - t0 - sum(timings.values())
     size = gguf.stat().st_size
     if size >= MAX_GGUF_BYTES:
@@ -215,6 +263,8 @@ def build(recipe: DemoRecipe, out: Path, *, install: bool = True, asset_dir: Pat
               "global_step": summary.get("global_step"), "train_loss": summary.get("train_loss"),
               "eval_loss": summary.get("eval_loss"), "throughput": summary.get("throughput"),
               "train_pairs": summary.get("data", {}).get("rows", {}).get("train"),
+              "stage1": None if stage1 is None else {k: stage1.get(k) for k in ("global_step", "train_loss",
+                                                                                "eval_loss", "throughput")},
               "timings_s": timings, "total_s": time.perf_counter() - t0, "command": " ".join(sys.argv)}
     if install:
         asset_dir.mkdir(parents=True, exist_ok=True)
@@ -236,13 +286,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--grad-accum", type=int)
     p.add_argument("--max-length", type=int)
     p.add_argument("--learning-rate", type=float)
+    p.add_argument("--stage2-steps", type=int, help="steps of the second stage (0: one stage only)")
     p.add_argument("--quick", action="store_true", help="tiny corpus, model and run (a smoke test)")
     p.add_argument("--no-install", action="store_true", help="do not copy the GGUF to assets/")
 
 
 def main(args: argparse.Namespace) -> int:
     recipe = DemoRecipe.quick(args.seed) if args.quick else DemoRecipe(seed=args.seed)
-    for key in ("studies", "extra_studies", "max_steps", "batch_size", "grad_accum", "max_length", "learning_rate"):
+    for key in ("studies", "extra_studies", "max_steps", "batch_size", "grad_accum", "max_length", "learning_rate",
+                "stage2_steps"):
         if getattr(args, key) is not None:
             setattr(recipe, key, getattr(args, key))
     result = build(recipe, args.out, install=not args.no_install and not args.quick)

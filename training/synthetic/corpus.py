@@ -188,6 +188,7 @@ def drop_shared_inputs(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # Extra train-only patients are numbered from here: their ids and random streams never
 # meet those of a corpus's own patients (ids are printed with six digits).
 EXTRA_PATIENT_BASE = 500_000
+EXTRA_BATCH_PATIENTS = 100_000
 
 
 def input_key(record: dict[str, Any]) -> tuple[str, ...]:
@@ -196,19 +197,21 @@ def input_key(record: dict[str, Any]) -> tuple[str, ...]:
 
 
 def build_extra_train(out_dir: str | Path, corpus_dir: str | Path, *, seed: int = 0, n_studies: int,
-                      questions_per_study: int = 3) -> dict[str, int]:
+                      questions_per_study: int = 3, batch: int = 0) -> dict[str, int]:
     """More training studies for the corpus at CORPUS_DIR, written to OUT_DIR/train/{task}.jsonl.
 
     New patients (numbered from EXTRA_PATIENT_BASE), training phrasings only, the
     report tasks only (knowledge QA and general instructions have no new material).
     A record whose inputs equal a validation or test record of CORPUS_DIR is dropped,
     so the held-out splits stay held out. CORPUS_DIR itself is not touched: its test
-    split, and any model evaluated on it, stay as they were.
+    split, and any model evaluated on it, stay as they were. Batch B (0, 1, ...) holds
+    other patients than every other batch: patients from EXTRA_PATIENT_BASE + B * 100,000.
     """
     from radphi.records import iter_numbered
 
-    lengths = plan_patients(f"{seed}:extra", n_studies)
-    if len(lengths) > 999_999 - EXTRA_PATIENT_BASE:
+    lengths = plan_patients(f"{seed}:extra" if batch == 0 else f"{seed}:extra:{batch}", n_studies)
+    first = EXTRA_PATIENT_BASE + batch * EXTRA_BATCH_PATIENTS
+    if batch < 0 or len(lengths) > EXTRA_BATCH_PATIENTS or first + len(lengths) > 999_999:
         raise ValueError(f"too many extra studies: {n_studies}")
     held_out = {input_key(rec) for split in ("validation", "test")
                 for path in sorted((Path(corpus_dir) / split).glob("*.jsonl"))
@@ -218,7 +221,7 @@ def build_extra_train(out_dir: str | Path, corpus_dir: str | Path, *, seed: int 
     book = Phrasebook(fraction)
     records: list[dict[str, Any]] = []
     for i, length in enumerate(lengths):
-        records.extend(patient_records(seed, EXTRA_PATIENT_BASE + i, length, "train", book, questions_per_study))
+        records.extend(patient_records(seed, first + i, length, "train", book, questions_per_study))
     kept = [r for r in records if input_key(r) not in held_out]
     grouped: dict[str, list[dict[str, Any]]] = {}
     for record in kept:
@@ -227,7 +230,7 @@ def build_extra_train(out_dir: str | Path, corpus_dir: str | Path, *, seed: int 
     (out / "train").mkdir(parents=True, exist_ok=True)
     counts = {f"train/{task}": write_jsonl(out / "train" / f"{task}.jsonl", items)
               for task, items in sorted(grouped.items())}
-    manifest = {"generator": "training.synthetic.build_extra_train", "seed": seed, "n_studies": n_studies,
+    manifest = {"generator": "training.synthetic.build_extra_train", "seed": seed, "batch": batch, "n_studies": n_studies,
                 "corpus": str(corpus_dir), "dropped_as_held_out": len(records) - len(kept), "counts": counts}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     log.info("extra training studies: %d records in %s (%d dropped as held out)", len(kept), out,
