@@ -212,7 +212,8 @@ def build_extra_train(out_dir: str | Path, corpus_dir: str | Path, *, seed: int 
     lengths = plan_patients(f"{seed}:extra" if batch == 0 else f"{seed}:extra:{batch}", n_studies)
     first = EXTRA_PATIENT_BASE + batch * EXTRA_BATCH_PATIENTS
     if batch < 0 or len(lengths) > EXTRA_BATCH_PATIENTS or first + len(lengths) > 999_999:
-        raise ValueError(f"too many extra studies: {n_studies}")
+        raise ValueError(f"extra batch {batch} with {n_studies} studies does not fit the patient numbers "
+                         f"{EXTRA_PATIENT_BASE}-999999 ({EXTRA_BATCH_PATIENTS} a batch)")
     held_out = {input_key(rec) for split in ("validation", "test")
                 for path in sorted((Path(corpus_dir) / split).glob("*.jsonl"))
                 for _, rec in iter_numbered(str(path), []) if rec["task"] in TASKS}

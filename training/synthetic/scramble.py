@@ -80,19 +80,15 @@ class Scrambler:
         return WORD.sub(self._swap, text)
 
 
-def _read(path: Path) -> list[dict[str, Any]]:
-    if not path.is_file():
-        return []
-    with path.open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
-
-
 def build_scrambled(out_dir: str | Path, train_dirs: Iterable[str | Path], *, seed: int = 0,
                     per_task: int = 4000) -> dict[str, int]:
     """Write OUT_DIR/train/{task}.jsonl: PER_TASK scrambled copies of train records of TASKS
     drawn from TRAIN_DIRS (each a directory of {task}.jsonl train files)."""
-    sources = {task: [r for d in train_dirs for r in _read(Path(d) / f"{task}.jsonl") if r.get("split") == "train"]
-               for task in TASKS}
+    from radphi.records import read_jsonl
+
+    files = {task: [Path(d) / f"{task}.jsonl" for d in train_dirs] for task in TASKS}
+    sources = {task: [r for path in paths if path.is_file() for r in read_jsonl(path) if r.get("split") == "train"]
+               for task, paths in files.items()}
     keep = noise_vocabulary(sources["cleanup_report_text"])
     pool = sorted({w for recs in sources.values() for r in recs for w in _words(r["reference"])} - keep)
     if not pool:
