@@ -9,7 +9,13 @@ import pytest
 
 from radphi.records import read_jsonl
 from training.synthetic import build_corpus
-from training.synthetic.scramble import TASKS, WORD, Scrambler, build_scrambled, noise_vocabulary
+from training.synthetic.scramble import (
+    TASKS,
+    WORD,
+    Scrambler,
+    build_scrambled,
+    noise_vocabulary,
+)
 
 
 @pytest.fixture(scope="module")

@@ -91,7 +91,7 @@ class DemoRecipe:
     stage2_drills_per_task: int = 4000
 
     @classmethod
-    def quick(cls, seed: int = 0) -> "DemoRecipe":
+    def quick(cls, seed: int = 0) -> DemoRecipe:
         return cls(seed=seed, studies=40, extra_studies=20, vocab_size=400, hidden=64, layers=2, heads=4, intermediate=128,
                    max_position=1024, max_length=1024, batch_size=1, grad_accum=2, max_steps=3, warmup=1, eval_steps=1000,
                    save_steps=1000, task_caps={"*": 8}, task_weights={}, stage2_steps=2, stage2_extra_studies=20,

@@ -24,16 +24,18 @@ import json
 import random
 import re
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from training.synthetic.corpus import write_jsonl
 
 TASKS = ("extract_findings", "cleanup_report_text")
 WORD = re.compile(r"[A-Za-z]+")
 # Function words stay: they carry the noise sentences ("compared to the prior study").
-FUNCTION_WORDS = frozenset("the to of is at were from with has was these on which by a an and for in than been "
-                           "have this not no there are or its be as".split())
+FUNCTION_WORDS = frozenset(["the", "to", "of", "is", "at", "were", "from", "with", "has", "was", "these", "on",
+                            "which", "by", "a", "an", "and", "for", "in", "than", "been", "have", "this", "not",
+                            "no", "there", "are", "or", "its", "be", "as"])
 
 
 def _words(text: str) -> list[str]:
