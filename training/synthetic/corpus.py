@@ -207,7 +207,7 @@ def build_extra_train(out_dir: str | Path, corpus_dir: str | Path, *, seed: int 
     split, and any model evaluated on it, stay as they were. Batch B (0, 1, ...) holds
     other patients than every other batch: patients from EXTRA_PATIENT_BASE + B * 100,000.
     """
-    from radphi.records import iter_numbered
+    from radphi.records import read_jsonl
 
     lengths = plan_patients(f"{seed}:extra" if batch == 0 else f"{seed}:extra:{batch}", n_studies)
     first = EXTRA_PATIENT_BASE + batch * EXTRA_BATCH_PATIENTS
@@ -216,7 +216,7 @@ def build_extra_train(out_dir: str | Path, corpus_dir: str | Path, *, seed: int 
                          f"{EXTRA_PATIENT_BASE}-999999 ({EXTRA_BATCH_PATIENTS} a batch)")
     held_out = {input_key(rec) for split in ("validation", "test")
                 for path in sorted((Path(corpus_dir) / split).glob("*.jsonl"))
-                for _, rec in iter_numbered(str(path), []) if rec["task"] in TASKS}
+                for rec in read_jsonl(path) if rec["task"] in TASKS}
     # The corpus's own held-out share, so that exactly its test phrasings stay unseen.
     fraction = json.loads((Path(corpus_dir) / "manifest.json").read_text())["heldout_phrasing_fraction"]
     book = Phrasebook(fraction)
@@ -224,18 +224,26 @@ def build_extra_train(out_dir: str | Path, corpus_dir: str | Path, *, seed: int 
     for i, length in enumerate(lengths):
         records.extend(patient_records(seed, first + i, length, "train", book, questions_per_study))
     kept = [r for r in records if input_key(r) not in held_out]
-    grouped: dict[str, list[dict[str, Any]]] = {}
-    for record in kept:
-        grouped.setdefault(record["task"], []).append(record)
     out = Path(out_dir)
-    (out / "train").mkdir(parents=True, exist_ok=True)
-    counts = {f"train/{task}": write_jsonl(out / "train" / f"{task}.jsonl", items)
-              for task, items in sorted(grouped.items())}
+    counts = write_splits(out, kept)
     manifest = {"generator": "training.synthetic.build_extra_train", "seed": seed, "batch": batch, "n_studies": n_studies,
                 "corpus": str(corpus_dir), "dropped_as_held_out": len(records) - len(kept), "counts": counts}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     log.info("extra training studies: %d records in %s (%d dropped as held out)", len(kept), out,
              len(records) - len(kept))
+    return counts
+
+
+def write_splits(out: Path, records: list[dict[str, Any]]) -> dict[str, int]:
+    """Write RECORDS to OUT/{split}/{task}.jsonl, in order; return {"split/task": records}."""
+    out.mkdir(parents=True, exist_ok=True)
+    grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for record in records:
+        grouped.setdefault((record["split"], record["task"]), []).append(record)
+    counts: dict[str, int] = {}
+    for (split, task), items in sorted(grouped.items()):
+        (out / split).mkdir(parents=True, exist_ok=True)
+        counts[f"{split}/{task}"] = write_jsonl(out / split / f"{task}.jsonl", items)
     return counts
 
 
@@ -251,14 +259,8 @@ def build_corpus(out_dir: str | Path, *, seed: int = 0, n_studies: int = DEFAULT
         raise ValueError("test_fraction + validation_fraction must be in [0, 1)")
     records = generate(seed, n_studies, test_fraction, validation_fraction, heldout_phrasing_fraction,
                        n_general, questions_per_study)
-    grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for record in records:
-        grouped.setdefault((record["split"], record["task"]), []).append(record)
     out = Path(out_dir)
-    counts: dict[str, int] = {}
-    for (split, task), items in sorted(grouped.items()):
-        (out / split).mkdir(parents=True, exist_ok=True)
-        counts[f"{split}/{task}"] = write_jsonl(out / split / f"{task}.jsonl", items)
+    counts = write_splits(out, records)
     chars: Counter[str] = Counter()
     for record in records:
         chars[record["split"]] += training_chars(record)
