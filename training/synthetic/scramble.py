@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from training.synthetic.corpus import write_jsonl
+from training.synthetic.corpus import write_splits
 
 TASKS = ("extract_findings", "cleanup_report_text")
 WORD = re.compile(r"[A-Za-z]+")
@@ -88,30 +88,27 @@ def build_scrambled(out_dir: str | Path, train_dirs: Iterable[str | Path], *, se
     drawn from TRAIN_DIRS (each a directory of {task}.jsonl train files)."""
     from radphi.records import read_jsonl
 
-    files = {task: [Path(d) / f"{task}.jsonl" for d in train_dirs] for task in TASKS}
-    sources = {task: [r for path in paths if path.is_file() for r in read_jsonl(path) if r.get("split") == "train"]
-               for task, paths in files.items()}
+    dirs = [Path(d) for d in train_dirs]  # read once per task and named in the manifest: not a one-shot iterator
+    sources = {task: [r for d in dirs if (d / f"{task}.jsonl").is_file() for r in read_jsonl(d / f"{task}.jsonl")
+                      if r.get("split") == "train"] for task in TASKS}
     keep = noise_vocabulary(sources["cleanup_report_text"])
     pool = sorted({w for recs in sources.values() for r in recs for w in _words(r["reference"])} - keep)
     if not pool:
         raise ValueError("no training records of extract_findings or cleanup_report_text to scramble")
     rng = random.Random(f"{seed}:scramble")
     out = Path(out_dir)
-    (out / "train").mkdir(parents=True, exist_ok=True)
-    counts: dict[str, int] = {}
-    for task, records in sources.items():
-        chosen = rng.sample(records, min(per_task, len(records)))
-        drills = []
-        for rec in chosen:
+    drills: list[dict[str, Any]] = []
+    for records in sources.values():
+        for rec in rng.sample(records, min(per_task, len(records))):
             scramble = Scrambler(keep, pool, rng)
             drill = {k: (scramble(v) if k in ("report", "text", "reference") and isinstance(v, str) else v)
                      for k, v in rec.items()}
             drill["id"] = f"{rec['id']}-scrambled"
             drill["meta"] = {**rec.get("meta", {}), "augmentation": "scrambled"}
             drills.append(drill)
-        counts[f"train/{task}"] = write_jsonl(out / "train" / f"{task}.jsonl", drills)
+    counts = write_splits(out, drills)
     manifest = {"generator": "training.synthetic.scramble", "seed": seed, "per_task": per_task,
-                "sources": [str(d) for d in train_dirs], "kept_words": sorted(keep), "pool": len(pool),
+                "sources": [str(d) for d in dirs], "kept_words": sorted(keep), "pool": len(pool),
                 "counts": counts}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return counts
