@@ -36,8 +36,15 @@ def test_quick_rebuild_writes_every_stage(quick_build: dict) -> None:
     # stage 2 continues from stage 1's model, with the second batch of studies and the copy drills
     assert (out / "corpus-extra2" / "manifest.json").is_file() and (out / "copy-drills" / "manifest.json").is_file()
     assert (out / "sft2" / "final" / "config.json").is_file()
-    assert quick_build["stage1"]["global_step"] == 3 and quick_build["global_step"] == 2
-    assert json.loads((out / "sft2" / "run_summary.json").read_text())["model"].endswith("final")
+    # stage 3 continues from stage 2's model, with a third batch written with the extra phrasings
+    extra3 = json.loads((out / "corpus-extra3" / "manifest.json").read_text())
+    assert extra3["batch"] == 2 and extra3["extra_phrasings"] > 100
+    assert json.loads((out / "corpus-extra2" / "manifest.json").read_text())["extra_phrasings"] == 0
+    assert (out / "sft3" / "final" / "config.json").is_file()
+    assert {n: s["global_step"] for n, s in quick_build["stages"].items()} == {"1": 3, "2": 2, "3": 2}
+    assert quick_build["global_step"] == 2
+    assert json.loads((out / "sft2" / "run_summary.json").read_text())["model"] == str(out / "sft" / "final")
+    assert json.loads((out / "sft3" / "run_summary.json").read_text())["model"] == str(out / "sft2" / "final")
     assert 0 < quick_build["gguf_bytes"] < 25 * 1024 * 1024
     assert (quick_build["asset_dir"] / "radphi-demo.gguf").is_file()
     summary = json.loads((out / "demo_summary.json").read_text())

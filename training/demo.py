@@ -89,13 +89,21 @@ class DemoRecipe:
     stage2_learning_rate: float = 5e-4
     stage2_extra_studies: int = 6000
     stage2_drills_per_task: int = 4000
+    # Stage 3 (0 steps: off) continues from stage 2's model at a lower peak again, on the
+    # corpus, the copy drills and a third batch of new train-only studies written with
+    # training.synthetic.augment's extra phrasings: normal statements that name their
+    # anatomy (v4 read "The costophrenic angles are sharp." as blunting) and findings
+    # in more frames. The batches stage 1 and 2 saw are left out: the model knows them.
+    stage3_steps: int = 2000
+    stage3_learning_rate: float = 3e-4
+    stage3_extra_studies: int = 6000
 
     @classmethod
     def quick(cls, seed: int = 0) -> DemoRecipe:
         return cls(seed=seed, studies=40, extra_studies=20, vocab_size=400, hidden=64, layers=2, heads=4, intermediate=128,
                    max_position=1024, max_length=1024, batch_size=1, grad_accum=2, max_steps=3, warmup=1, eval_steps=1000,
                    save_steps=1000, task_caps={"*": 8}, task_weights={}, stage2_steps=2, stage2_extra_studies=20,
-                   stage2_drills_per_task=8)
+                   stage2_drills_per_task=8, stage3_steps=2, stage3_extra_studies=20)
 
 
 def corpus_texts(corpus_dir: Path) -> list[str]:
@@ -184,17 +192,20 @@ def train_sources(*dirs: Path) -> list[dict[str, Any]]:
 
 def sft_config(recipe: DemoRecipe, corpus_dir: Path, base: Path, sft_dir: Path, *, stage: int = 1) -> Any:
     """Stage 1 trains BASE on the corpus and the extra studies; stage 2 continues from
-    BASE (stage 1's output) with the second batch of studies and the copy drills too."""
+    BASE (stage 1's output) with the second batch of studies and the copy drills too;
+    stage 3 from stage 2's output on the corpus, the drills and the augmented third batch."""
     from training.sft import TrainConfig
 
     out = corpus_dir.parent
     sources = corpus_sources(corpus_dir)
-    if recipe.extra_studies:
+    if stage < 3 and recipe.extra_studies:
         sources += train_sources(out / "corpus-extra")
     if stage == 2:
         sources += train_sources(out / "corpus-extra2", out / "copy-drills")
-    steps, lr = (recipe.max_steps, recipe.learning_rate) if stage == 1 else (recipe.stage2_steps,
-                                                                             recipe.stage2_learning_rate)
+    if stage == 3:
+        sources += train_sources(out / "corpus-extra3", out / "copy-drills")
+    steps, lr = {1: (recipe.max_steps, recipe.learning_rate), 2: (recipe.stage2_steps, recipe.stage2_learning_rate),
+                 3: (recipe.stage3_steps, recipe.stage3_learning_rate)}[stage]
     return TrainConfig(model=str(base), output_dir=str(sft_dir), sources=sources, task_caps=dict(recipe.task_caps),
                        task_weights=dict(recipe.task_weights),
                        eval_cap=40, prompt_format="token", finetune="full", max_length=recipe.max_length,
@@ -216,13 +227,28 @@ def finished_stage(sft_dir: Path, steps: int) -> dict[str, Any] | None:
     return summary if summary.get("global_step") == steps else None
 
 
+def _stage_data(recipe: DemoRecipe, out: Path, stage: int) -> None:
+    """Write what stage 2 or 3 adds to the mix, unless it is there already."""
+    from training.synthetic.corpus import build_extra_train
+    from training.synthetic.scramble import build_scrambled
+
+    corpus_dir = out / "corpus"
+    extra = out / f"corpus-extra{stage}"
+    studies = recipe.stage2_extra_studies if stage == 2 else recipe.stage3_extra_studies
+    if not (extra / "manifest.json").is_file():
+        build_extra_train(extra, corpus_dir, seed=recipe.seed, n_studies=studies, batch=stage - 1,
+                          augment=stage == 3)
+    if stage == 2 and not (out / "copy-drills" / "manifest.json").is_file():
+        build_scrambled(out / "copy-drills", [d / "train" for d in (corpus_dir, out / "corpus-extra", extra)],
+                        seed=recipe.seed, per_task=recipe.stage2_drills_per_task)
+
+
 def build(recipe: DemoRecipe, out: Path, *, install: bool = True, asset_dir: Path = ASSET_DIR) -> dict[str, Any]:
     """Run the whole chain; returns (and writes OUT/demo_summary.json) what happened."""
     from training import sft
     from training.export_gguf import export_gguf
     from training.synthetic import build_corpus
     from training.synthetic.corpus import build_extra_train
-    from training.synthetic.scramble import build_scrambled
 
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
@@ -240,20 +266,17 @@ def build(recipe: DemoRecipe, out: Path, *, install: bool = True, asset_dir: Pat
     summary = finished_stage(sft_dir, recipe.max_steps) or sft.main(sft_config(recipe, corpus_dir, base, sft_dir))
     timings["train_s"] = time.perf_counter() - t0 - sum(timings.values())
     final = sft_dir / "final"
-    stage1 = None
-    if recipe.stage2_steps:
-        stage1, sft_dir = summary, out / "sft2"
-        if recipe.stage2_extra_studies and not (out / "corpus-extra2" / "manifest.json").is_file():
-            build_extra_train(out / "corpus-extra2", corpus_dir, seed=recipe.seed, n_studies=recipe.stage2_extra_studies,
-                              batch=1)
-        if not (out / "copy-drills" / "manifest.json").is_file():
-            build_scrambled(out / "copy-drills", [d / "train" for d in (corpus_dir, out / "corpus-extra",
-                                                                       out / "corpus-extra2")],
-                            seed=recipe.seed, per_task=recipe.stage2_drills_per_task)
-        summary = (finished_stage(sft_dir, recipe.stage2_steps)
-                   or sft.main(sft_config(recipe, corpus_dir, final, sft_dir, stage=2)))
-        final = sft_dir / "final"
-        timings["train2_s"] = time.perf_counter() - t0 - sum(timings.values())
+    stages: dict[str, Any] = {"1": summary}
+    # Each later stage continues from the previous stage's final/; a stage of 0 steps
+    # ends the chain (stage 3 needs stage 2's copy drills).
+    for stage, steps in ((2, recipe.stage2_steps), (3, recipe.stage3_steps if recipe.stage2_steps else 0)):
+        if not steps:
+            break
+        _stage_data(recipe, out, stage)
+        sft_dir = out / f"sft{stage}"
+        summary = finished_stage(sft_dir, steps) or sft.main(sft_config(recipe, corpus_dir, final, sft_dir, stage=stage))
+        stages[str(stage)], final = summary, sft_dir / "final"
+        timings[f"train{stage}_s"] = time.perf_counter() - t0 - sum(timings.values())
     gguf = export_gguf(final, out / "radphi-demo.gguf", quant="q8_0")
     timings["export_s"] = time.perf_counter() - t0 - sum(timings.values())
     size = gguf.stat().st_size
@@ -263,8 +286,8 @@ def build(recipe: DemoRecipe, out: Path, *, install: bool = True, asset_dir: Pat
               "global_step": summary.get("global_step"), "train_loss": summary.get("train_loss"),
               "eval_loss": summary.get("eval_loss"), "throughput": summary.get("throughput"),
               "train_pairs": summary.get("data", {}).get("rows", {}).get("train"),
-              "stage1": None if stage1 is None else {k: stage1.get(k) for k in ("global_step", "train_loss",
-                                                                                "eval_loss", "throughput")},
+              "stages": {n: {k: st.get(k) for k in ("global_step", "train_loss", "eval_loss", "throughput")}
+                         for n, st in stages.items()},
               "timings_s": timings, "total_s": time.perf_counter() - t0, "command": " ".join(sys.argv)}
     if install:
         asset_dir.mkdir(parents=True, exist_ok=True)
@@ -287,6 +310,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-length", type=int)
     p.add_argument("--learning-rate", type=float)
     p.add_argument("--stage2-steps", type=int, help="steps of the second stage (0: one stage only)")
+    p.add_argument("--stage3-steps", type=int, help="steps of the third stage (0: two stages only)")
     p.add_argument("--quick", action="store_true", help="tiny corpus, model and run (a smoke test)")
     p.add_argument("--no-install", action="store_true", help="do not copy the GGUF to assets/")
 
@@ -294,7 +318,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     recipe = DemoRecipe.quick(args.seed) if args.quick else DemoRecipe(seed=args.seed)
     for key in ("studies", "extra_studies", "max_steps", "batch_size", "grad_accum", "max_length", "learning_rate",
-                "stage2_steps"):
+                "stage2_steps", "stage3_steps"):
         if getattr(args, key) is not None:
             setattr(recipe, key, getattr(args, key))
     result = build(recipe, args.out, install=not args.no_install and not args.quick)

@@ -24,6 +24,7 @@ from typing import Any
 
 from radphi.records import write_jsonl
 from radphi.tasks import END_OF_TEXT, TASKS, training_text, wrap_prompt
+from training.synthetic.augment import extra_phrasings
 from training.synthetic.general import general_record
 from training.synthetic.impressions import build_impression
 from training.synthetic.knowledge import knowledge_records
@@ -197,7 +198,7 @@ def input_key(record: dict[str, Any]) -> tuple[str, ...]:
 
 
 def build_extra_train(out_dir: str | Path, corpus_dir: str | Path, *, seed: int = 0, n_studies: int,
-                      questions_per_study: int = 3, batch: int = 0) -> dict[str, int]:
+                      questions_per_study: int = 3, batch: int = 0, augment: bool = False) -> dict[str, int]:
     """More training studies for the corpus at CORPUS_DIR, written to OUT_DIR/train/{task}.jsonl.
 
     New patients (numbered from EXTRA_PATIENT_BASE), training phrasings only, the
@@ -206,6 +207,7 @@ def build_extra_train(out_dir: str | Path, corpus_dir: str | Path, *, seed: int 
     so the held-out splits stay held out. CORPUS_DIR itself is not touched: its test
     split, and any model evaluated on it, stay as they were. Batch B (0, 1, ...) holds
     other patients than every other batch: patients from EXTRA_PATIENT_BASE + B * 100,000.
+    `augment` adds training.synthetic.augment's extra train-only phrasings.
     """
     from radphi.records import read_jsonl
 
@@ -219,7 +221,7 @@ def build_extra_train(out_dir: str | Path, corpus_dir: str | Path, *, seed: int 
                 for rec in read_jsonl(path) if rec["task"] in TASKS}
     # The corpus's own held-out share, so that exactly its test phrasings stay unseen.
     fraction = json.loads((Path(corpus_dir) / "manifest.json").read_text())["heldout_phrasing_fraction"]
-    book = Phrasebook(fraction)
+    book = Phrasebook(fraction, extras=extra_phrasings(fraction) if augment else {})
     records: list[dict[str, Any]] = []
     for i, length in enumerate(lengths):
         records.extend(patient_records(seed, first + i, length, "train", book, questions_per_study))
@@ -227,6 +229,7 @@ def build_extra_train(out_dir: str | Path, corpus_dir: str | Path, *, seed: int 
     out = Path(out_dir)
     counts = write_splits(out, kept)
     manifest = {"generator": "training.synthetic.build_extra_train", "seed": seed, "batch": batch, "n_studies": n_studies,
+                "extra_phrasings": sum(map(len, book.extras.values())),
                 "corpus": str(corpus_dir), "dropped_as_held_out": len(records) - len(kept), "counts": counts}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     log.info("extra training studies: %d records in %s (%d dropped as held out)", len(kept), out,

@@ -65,9 +65,13 @@ class Phrasebook:
     `fraction` (not of the corpus seed), so every corpus built with the same fraction
     holds out the same phrasings and test scores stay comparable across seeds.
     A fraction of 0 turns the split off: every split uses every template.
+
+    `extras` ({group key: templates}) are a train-only share on top of a group's own
+    templates (training.synthetic.augment); without them every draw is as it was.
     """
 
     fraction: float
+    extras: Mapping[str, Sequence[str]] = field(default_factory=dict)
     _cache: dict[tuple[str, int], frozenset[int]] = field(default_factory=dict, repr=False)
 
     def heldout(self, key: str, n: int) -> frozenset[int]:
@@ -90,6 +94,10 @@ class Phrasebook:
         return sorted(held) if heldout else [i for i in range(n) if i not in held]
 
     def pick(self, rng: random.Random, key: str, templates: Sequence[str], heldout: bool) -> tuple[int, str]:
-        """(index, template) drawn from the share of `templates` the split may use."""
-        index = rng.choice(self.allowed(key, len(templates), heldout))
-        return index, templates[index]
+        """(index, template) drawn from the share of `templates` the split may use; a
+        train-split draw may also give one of the group's extras (index len(templates) + i)."""
+        n = len(templates)
+        allowed = self.allowed(key, n, heldout)
+        extra = () if heldout else self.extras.get(key, ())
+        index = rng.choice(allowed + list(range(n, n + len(extra))) if extra else allowed)
+        return index, templates[index] if index < n else extra[index - n]
