@@ -8,13 +8,16 @@ synthetic corpus (training.synthetic, plus extra train-only studies) -> byte-lev
 split (<|endoftext|>, <instruct>, <output> as special tokens) -> a randomly initialised
 PhiForCausalLM saved as an HF directory -> training.sft (token format, full fine-tune,
 packing) -> final/ -> stage 2: training.sft again from that model, with more studies and
-copy drills -> sft2/final/ -> GGUF q8_0 (training.export_gguf) -> assets/radphi-demo.gguf.
+copy drills -> sft2/final/ -> stage 3: again, on the corpus, the drills and a batch of
+studies written with extra train-only phrasings -> sft3/final/ -> GGUF q8_0
+(training.export_gguf) -> assets/radphi-demo.gguf.
 
 Outputs under OUT: corpus/, corpus-extra/ (more train-only studies), base/ (tokenizer + untrained model, also the "untrained"
 baseline), sft/ (training.sft's run dir: data/, checkpoints, final/, run_summary.json),
 corpus-extra2/ and copy-drills/ (stage 2's extra data), sft2/ (stage 2's run dir),
-radphi-demo.gguf and demo_summary.json (sizes, timings). Rerunning resumes training
-from the last checkpoint; the corpus and base model are rebuilt only when missing.
+corpus-extra3/ and sft3/ (stage 3's), radphi-demo.gguf and demo_summary.json (sizes,
+timings, each stage's summary). Rerunning resumes training from the last checkpoint; a
+finished stage is not trained again; the corpora and base model are built only when missing.
 """
 
 from __future__ import annotations
