@@ -1,0 +1,52 @@
+"""A quick score of an HF model directory on the demo corpus's test split, one task.
+
+    .venv/bin/python scripts/quick_task_score.py runs/demo/sft3/final abnormality_labels
+    .venv/bin/python scripts/quick_task_score.py runs/demo/sft3/final extract_findings --n 40
+
+Greedy, HF weights on CPU (so a checkpoint can be looked at while it trains, before any
+GGUF export). Label tasks report the mean label F1, the others mean unigram F1, as
+evaluation.demo_results does; the figures are x100. For the shipped tables, with CIs,
+use `python -m evaluation.demo_results`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from pathlib import Path
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("model", help="an HF model directory with its tokenizer")
+    p.add_argument("task", help="a task name, e.g. abnormality_labels")
+    p.add_argument("--n", type=int, default=0, help="the first N test records (default all)")
+    p.add_argument("--demo-dir", type=Path, default=Path("runs/demo"))
+    p.add_argument("--max-new-tokens", type=int, default=256)
+    args = p.parse_args()
+
+    import torch
+
+    from evaluation.labels_metrics import LABEL_TASKS, label_scores
+    from evaluation.metrics import f1
+    from radphi.backends import GenParams, Request
+    from radphi.backends.hf import HFBackend
+    from radphi.records import read_jsonl
+
+    torch.set_num_threads(2)
+    backend = HFBackend(args.model, device="cpu")
+    records = read_jsonl(args.demo_dir / "corpus" / "test" / f"{args.task}.jsonl")
+    records = records[:args.n] if args.n else records
+    scores = []
+    for rec in records:
+        out = backend.generate(Request.build(args.task, rec), GenParams(max_new_tokens=args.max_new_tokens)).text
+        scores.append(label_scores(args.task, out, rec["reference"])["label_f1"] if args.task in LABEL_TASKS
+                      else f1(out, rec["reference"]))
+    metric = "label_f1" if args.task in LABEL_TASKS else "f1"
+    print(json.dumps({"model": args.model, "task": args.task, "n": len(scores),
+                      metric: round(100 * statistics.mean(scores), 2)}))
+
+
+if __name__ == "__main__":
+    main()
