@@ -33,24 +33,22 @@ def main() -> None:
     p.add_argument("--mix", action="store_true", help="train on the corpus's records too")
     args = p.parse_args()
 
+    import dataclasses
+
     from training import sft
-    from training.demo import DemoRecipe, corpus_sources, train_sources
-    from training.sft import TrainConfig
+    from training.demo import DemoRecipe, corpus_sources, sft_config, train_sources
 
     recipe = DemoRecipe()
-    sources = train_sources(args.demo_dir / "copy-drills")
-    caps: dict[str, int] = {}
-    weights: dict[str, float] = {}
-    if args.mix:
-        sources = corpus_sources(args.demo_dir / "corpus") + sources
-        caps, weights = dict(recipe.task_caps), dict(recipe.task_weights)
-    config = TrainConfig(model=args.model, output_dir=str(args.out), sources=sources, task_caps=caps,
-                         task_weights=weights, eval_cap=40 if args.mix else 0,
-                         prompt_format="token", finetune="full", max_length=recipe.max_length, packing=True,
-                         max_steps=args.steps, batch_size=recipe.batch_size, grad_accum=recipe.grad_accum,
-                         learning_rate=args.learning_rate, lr_scheduler="cosine", warmup=30, weight_decay=0.01,
-                         logging_steps=10, precision=recipe.precision, eval_steps=10**9, save_steps=10**9,
-                         save_total_limit=1, seed=recipe.seed, merge=True, gguf_quant=None)
+    corpus = args.demo_dir / "corpus"
+    # The recipe's own stage settings (format, packing, tokens a step, precision, ...),
+    # with this experiment's sources, length and schedule.
+    config = sft_config(recipe, corpus, Path(args.model), args.out, stage=3)
+    drills = train_sources(args.demo_dir / "copy-drills")
+    config = dataclasses.replace(
+        config, sources=corpus_sources(corpus) + drills if args.mix else drills,
+        task_caps=config.task_caps if args.mix else {}, task_weights=config.task_weights if args.mix else {},
+        eval_cap=config.eval_cap if args.mix else 0, max_steps=args.steps, learning_rate=args.learning_rate,
+        warmup=30, logging_steps=10, eval_steps=10**9, save_steps=10**9)
     summary = sft.main(config)
     print(json.dumps({k: summary.get(k) for k in ("global_step", "train_loss", "final_dir")}, default=str))
 

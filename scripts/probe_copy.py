@@ -6,7 +6,7 @@ Each test report of the demo corpus gets its content words replaced by random on
 exactly as the copy drills do (training.synthetic.scramble; the kept words come from
 the drills' manifest). A model that copies the FINDINGS section scores near 100 unigram
 F1; one that re-writes findings in phrasings it knows scores far lower. HF weights,
-greedy decoding, CPU. The model card quotes this probe for stages 1 and 2.
+greedy decoding, CPU. The model card quotes this probe for stages 1 to 3.
 """
 
 from __future__ import annotations
@@ -26,9 +26,8 @@ def main() -> None:
     args = p.parse_args()
 
     import torch
+    from quick_task_score import score  # this script's sibling in scripts/
 
-    from evaluation.metrics import f1
-    from radphi.backends import GenParams, Request
     from radphi.backends.hf import HFBackend
     from radphi.records import read_jsonl
     from training.synthetic.scramble import WORD, Scrambler
@@ -40,12 +39,11 @@ def main() -> None:
                    for w in WORD.findall(r["reference"])} - keep)
     rng = random.Random(args.seed)
     backend = HFBackend(args.model, device="cpu")
-    scores = []
+    scrambled = []
     for rec in read_jsonl(args.demo_dir / "corpus" / "test" / "extract_findings.jsonl")[:args.n]:
         scramble = Scrambler(keep, pool, rng)
-        rec = dict(rec, report=scramble(rec["report"]), reference=scramble(rec["reference"]))
-        out = backend.generate(Request.build("extract_findings", rec), GenParams(max_new_tokens=224)).text
-        scores.append(f1(out, rec["reference"]))
+        scrambled.append(dict(rec, report=scramble(rec["report"]), reference=scramble(rec["reference"])))
+    scores = score(backend, "extract_findings", scrambled, max_new_tokens=224)
     print(json.dumps({"model": args.model, "n": len(scores), "scrambled_extract_findings_f1": 100 * sum(scores) / len(scores)}))
 
 

@@ -15,6 +15,22 @@ import argparse
 import json
 import statistics
 from pathlib import Path
+from typing import Any
+
+
+def score(backend: Any, task: str, records: list[dict[str, Any]], max_new_tokens: int) -> list[float]:
+    """Greedy answers of BACKEND to RECORDS, each scored against its reference: label F1
+    for the label tasks, unigram F1 for the others (as evaluation.demo_results scores them)."""
+    from evaluation.labels_metrics import LABEL_TASKS, label_scores
+    from evaluation.metrics import f1
+    from radphi.backends import GenParams, Request
+
+    scores = []
+    for rec in records:
+        out = backend.generate(Request.build(task, rec), GenParams(max_new_tokens=max_new_tokens)).text
+        scores.append(label_scores(task, out, rec["reference"])["label_f1"] if task in LABEL_TASKS
+                      else f1(out, rec["reference"]))
+    return scores
 
 
 def main() -> None:
@@ -28,9 +44,7 @@ def main() -> None:
 
     import torch
 
-    from evaluation.labels_metrics import LABEL_TASKS, label_scores
-    from evaluation.metrics import f1
-    from radphi.backends import GenParams, Request
+    from evaluation.labels_metrics import LABEL_TASKS
     from radphi.backends.hf import HFBackend
     from radphi.records import read_jsonl
 
@@ -38,11 +52,7 @@ def main() -> None:
     backend = HFBackend(args.model, device="cpu")
     records = read_jsonl(args.demo_dir / "corpus" / "test" / f"{args.task}.jsonl")
     records = records[:args.n] if args.n else records
-    scores = []
-    for rec in records:
-        out = backend.generate(Request.build(args.task, rec), GenParams(max_new_tokens=args.max_new_tokens)).text
-        scores.append(label_scores(args.task, out, rec["reference"])["label_f1"] if args.task in LABEL_TASKS
-                      else f1(out, rec["reference"]))
+    scores = score(backend, args.task, records, args.max_new_tokens)
     metric = "label_f1" if args.task in LABEL_TASKS else "f1"
     print(json.dumps({"model": args.model, "task": args.task, "n": len(scores),
                       metric: round(100 * statistics.mean(scores), 2)}))

@@ -101,6 +101,12 @@ class DemoRecipe:
     stage3_learning_rate: float = 3e-4
     stage3_extra_studies: int = 6000
 
+    def stage(self, n: int) -> tuple[int, float, int]:
+        """(steps, peak learning rate, extra studies) of stage N (1, 2 or 3)."""
+        return {1: (self.max_steps, self.learning_rate, self.extra_studies),
+                2: (self.stage2_steps, self.stage2_learning_rate, self.stage2_extra_studies),
+                3: (self.stage3_steps, self.stage3_learning_rate, self.stage3_extra_studies)}[n]
+
     @classmethod
     def quick(cls, seed: int = 0) -> DemoRecipe:
         return cls(seed=seed, studies=40, extra_studies=20, vocab_size=400, hidden=64, layers=2, heads=4, intermediate=128,
@@ -207,8 +213,7 @@ def sft_config(recipe: DemoRecipe, corpus_dir: Path, base: Path, sft_dir: Path, 
         sources += train_sources(out / "corpus-extra2", out / "copy-drills")
     if stage == 3:
         sources += train_sources(out / "corpus-extra3", out / "copy-drills")
-    steps, lr = {1: (recipe.max_steps, recipe.learning_rate), 2: (recipe.stage2_steps, recipe.stage2_learning_rate),
-                 3: (recipe.stage3_steps, recipe.stage3_learning_rate)}[stage]
+    steps, lr, _ = recipe.stage(stage)
     return TrainConfig(model=str(base), output_dir=str(sft_dir), sources=sources, task_caps=dict(recipe.task_caps),
                        task_weights=dict(recipe.task_weights),
                        eval_cap=40, prompt_format="token", finetune="full", max_length=recipe.max_length,
@@ -237,9 +242,8 @@ def _stage_data(recipe: DemoRecipe, out: Path, stage: int) -> None:
 
     corpus_dir = out / "corpus"
     extra = out / f"corpus-extra{stage}"
-    studies = recipe.stage2_extra_studies if stage == 2 else recipe.stage3_extra_studies
     if not (extra / "manifest.json").is_file():
-        build_extra_train(extra, corpus_dir, seed=recipe.seed, n_studies=studies, batch=stage - 1,
+        build_extra_train(extra, corpus_dir, seed=recipe.seed, n_studies=recipe.stage(stage)[2], batch=stage - 1,
                           augment=stage == 3)
     if stage == 2 and not (out / "copy-drills" / "manifest.json").is_file():
         build_scrambled(out / "copy-drills", [d / "train" for d in (corpus_dir, out / "corpus-extra", extra)],
@@ -272,7 +276,8 @@ def build(recipe: DemoRecipe, out: Path, *, install: bool = True, asset_dir: Pat
     stages: dict[str, Any] = {"1": summary}
     # Each later stage continues from the previous stage's final/; a stage of 0 steps
     # ends the chain (stage 3 needs stage 2's copy drills).
-    for stage, steps in ((2, recipe.stage2_steps), (3, recipe.stage3_steps if recipe.stage2_steps else 0)):
+    for stage in (2, 3):
+        steps = recipe.stage(stage)[0]
         if not steps:
             break
         _stage_data(recipe, out, stage)
