@@ -32,6 +32,9 @@ class GenParams:
     top_k: int = 0
     seed: int = 0
     stop: tuple[str, ...] = ()
+    # Extractive tasks copy sentences of their input (`radphi.grounding`); False lets
+    # the model write freely. Backends that cannot constrain decoding ignore it.
+    grounded: bool = True
 
     @property
     def greedy(self) -> bool:
@@ -69,6 +72,11 @@ class Request:
             prompt=tasks.render_prompt(self.task, fields, self.format),
             truncated=self.truncated if truncated is None else truncated,
         )
+
+    def grounding_source(self, params: GenParams) -> str | None:
+        """The text an extractive task's answer must copy from, when grounding applies."""
+        field_name = tasks.get_task(self.task).copies_from
+        return self.fields.get(field_name) if params.grounded and field_name else None
 
     def stop_strings(self, params: GenParams) -> tuple[str, ...]:
         return tuple(dict.fromkeys(tasks.STOP_STRINGS[self.format] + tuple(params.stop)))

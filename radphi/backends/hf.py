@@ -159,6 +159,11 @@ class HFBackend:
         self._ensure_loaded()
         prompt = self._encode(request.prompt)
         stops = self._stops(request, params)
+        if request.grounding_source(params):
+            stream = self._grounded_stream(request, params, prompt, stops)
+            stream.text()
+            assert stream.generation is not None
+            return stream.generation
         clock = TokenClock()
         start = time.perf_counter()
         with self._lock:
@@ -173,6 +178,8 @@ class HFBackend:
         self._ensure_loaded()
         prompt = self._encode(request.prompt)
         stops = self._stops(request, params)
+        if request.grounding_source(params):
+            return self._grounded_stream(request, params, prompt, stops)
         scanner = StopScanner(stops.all)
         cancel = threading.Event()
         state: dict[str, Any] = {"start": time.perf_counter(), "clock": None, "new": None}
@@ -228,13 +235,50 @@ class HFBackend:
                                 prompt_tokens=len(prompt), completion_tokens=count, finish_reason=reason,
                                 request=request)
 
+    def _grounded_stream(self, request: Request, params: GenParams, prompt: list[int], stops: _Stops) -> Stream:
+        """An extractive task's answer, copied a sentence at a time (radphi.grounding)."""
+        from radphi.backends.hf_scoring import option_scores
+        from radphi.grounding import extract
+
+        tok = self._tokenizer
+        state: dict[str, Any] = {"start": time.perf_counter(), "count": 0, "reason": "stop"}
+
+        def score(answer: str, options: Any, n_tokens: int) -> Any:
+            base = prompt + (tok(answer, add_special_tokens=False)["input_ids"] if answer else [])
+            opts = [tok(o, add_special_tokens=False)["input_ids"][:n_tokens] for o in options]
+            return self._result(self._thread.submit(option_scores, self._model, base, opts, stops.ids,
+                                                    self._device, tok.pad_token_id or 0))
+
+        def pieces() -> Iterator[str]:
+            with self._lock:
+                state["start"] = time.perf_counter()
+                for piece in extract(request.grounding_source(params) or "", score,
+                                     temperature=params.temperature, seed=params.seed):
+                    k = self.count_tokens(piece)
+                    if state["count"] + k > params.max_new_tokens:
+                        state["reason"] = "length"
+                        return
+                    state.setdefault("first", time.perf_counter())
+                    state["count"] += k
+                    yield piece
+
+        def finish(text: str) -> Generation:
+            return timed_generation(text, start=state["start"], first=state.get("first"), prompt_tokens=len(prompt),
+                                    completion_tokens=state["count"], finish_reason=state["reason"], request=request)
+
+        return Stream(pieces(), finish)
+
     def generate_batch(self, requests: list[Request], params: GenParams) -> list[Generation]:
         fitted = [self._fit(r, params) for r in requests]
         self._ensure_loaded()
         results: list[Generation | None] = [None] * len(fitted)
         # Rows batched together share their stop rules, so that no row stops on another's.
+        # Grounded answers are built a sentence at a time, one request after another.
         groups: dict[_Stops, list[int]] = {}
         for i, r in enumerate(fitted):
+            if r.grounding_source(params):
+                results[i] = self.generate(r, params)
+                continue
             groups.setdefault(self._stops(r, params), []).append(i)
         for stops, indices in groups.items():
             for j in range(0, len(indices), self.batch_size):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import codecs
 import logging
+import math
 import os
 import threading
 import time
@@ -180,6 +181,70 @@ class LlamaCppBackend(StreamingBackend):
         vocab = llama_cpp.llama_model_get_vocab(llm.model)
         return {t for t in range(llm.n_vocab()) if llama_cpp.llama_vocab_is_eog(vocab, t)}
 
+    def _logits_rows(self, llm: Any, batch: list[int], n_past: int) -> Any:
+        """Logits for every token of BATCH, decoded after the first N_PAST tokens in the cache.
+
+        `Llama.eval` keeps only the last token's logits unless the whole model was loaded
+        with `logits_all` (an n_ctx x n_vocab buffer), so this decodes the batch itself
+        through llama-cpp-python's own context and batch objects.
+        """
+        import numpy as np
+
+        llm._ctx.kv_cache_seq_rm(-1, n_past, -1)
+        llm._batch.set_batch(batch=batch, n_past=n_past, logits_all=True)
+        llm._ctx.decode(llm._batch)
+        n_vocab = llm.n_vocab()
+        rows = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(len(batch) * n_vocab,))
+        return rows.reshape(len(batch), n_vocab).astype(np.float64)
+
+    def _option_scorer(self, llm: Any, prompt: list[int], end_ids: set[int]) -> Any:
+        """`radphi.grounding.Scorer` for this model: each option's mean log-probability over
+        its first tokens, and the log-probability of ending, after the prompt and answer."""
+        import numpy as np
+
+        from radphi.grounding import SCORE_TOKENS
+
+        def log_softmax(rows: Any) -> Any:
+            rows = rows - rows.max(axis=-1, keepdims=True)
+            return rows - np.log(np.exp(rows).sum(axis=-1, keepdims=True))
+
+        def score(answer: str, options: Any, n_tokens: int = SCORE_TOKENS) -> tuple[list[float], float]:
+            base = prompt + (llm.tokenize(answer.encode("utf-8"), add_bos=False, special=False) if answer else [])
+            cached = llm.input_ids[: llm.n_tokens].tolist()
+            common = 0
+            while common < min(len(cached), len(base) - 1) and cached[common] == base[common]:
+                common += 1
+            llm.n_tokens = common
+            if len(base) - 1 > common:
+                llm.eval(base[common:-1])
+            past = llm.n_tokens
+            scores, end = [], -math.inf
+            for text in options:
+                ids = llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)[:n_tokens]
+                lp = log_softmax(self._logits_rows(llm, [base[-1]] + ids, past))
+                scores.append(float(np.mean([lp[j, t] for j, t in enumerate(ids)])) if ids else -math.inf)
+                end = max(float(lp[0, t]) for t in end_ids)
+            llm.n_tokens = past
+            return scores, end
+
+        return score
+
+    def _grounded_pieces(self, llm: Any, request: Request, params: GenParams, source: str, prompt: list[int],
+                         stop_ids: set[int], state: dict[str, Any]) -> Iterator[str]:
+        from radphi.grounding import extract
+
+        score = self._option_scorer(llm, prompt, stop_ids)
+        n = 0
+        for piece in extract(source, score, temperature=params.temperature, seed=params.seed):
+            state.setdefault("first", time.perf_counter())
+            k = len(llm.tokenize(piece.encode("utf-8"), add_bos=False, special=False))
+            if n + k > params.max_new_tokens:
+                state["finish_reason"] = "length"
+                return
+            n += k
+            state["completion_tokens"] = n
+            yield piece
+
     # ------------------------------------------------------------------ generation
     def _pieces(self, request: Request, params: GenParams, state: dict[str, Any]) -> Iterator[str]:
         """Text pieces of the answer; holds the model lock until exhausted or closed."""
@@ -197,6 +262,11 @@ class LlamaCppBackend(StreamingBackend):
             # Tokens can split a UTF-8 character; the incremental decoder waits for the rest.
             # Invalid bytes are dropped, as llama-cpp-python's own completion text does.
             decoder = codecs.getincrementaldecoder("utf-8")(errors="ignore")
+            source = request.grounding_source(params)
+            if source:
+                state["start"] = time.perf_counter()
+                yield from self._grounded_pieces(llm, request, params, source, tokens, stop_ids, state)
+                return
             scanner = StopScanner(stops)
             state["start"] = time.perf_counter()
             n = 0

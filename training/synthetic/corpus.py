@@ -198,7 +198,8 @@ def input_key(record: dict[str, Any]) -> tuple[str, ...]:
 
 
 def build_extra_train(out_dir: str | Path, corpus_dir: str | Path, *, seed: int = 0, n_studies: int,
-                      questions_per_study: int = 3, batch: int = 0, augment: bool = False) -> dict[str, int]:
+                      questions_per_study: int = 3, batch: int = 0, augment: bool = False,
+                      split: str = "train") -> dict[str, int]:
     """More training studies for the corpus at CORPUS_DIR, written to OUT_DIR/train/{task}.jsonl.
 
     New patients (numbered from EXTRA_PATIENT_BASE), training phrasings only, the
@@ -208,8 +209,15 @@ def build_extra_train(out_dir: str | Path, corpus_dir: str | Path, *, seed: int 
     split, and any model evaluated on it, stay as they were. Batch B (0, 1, ...) holds
     other patients than every other batch: patients from EXTRA_PATIENT_BASE + B * 100,000.
     `augment` adds training.synthetic.augment's extra train-only phrasings.
+
+    `split="dev"` writes OUT_DIR/dev/ instead: studies written, like the test split, in
+    the held-out phrasings only. It is for choosing decoding settings on held-out
+    phrasings without looking at the test split; never train on it.
     """
     from radphi.records import read_jsonl
+
+    if split not in ("train", "dev"):
+        raise ValueError(f"split must be 'train' or 'dev', not {split!r}")
 
     lengths = plan_patients(f"{seed}:extra" if batch == 0 else f"{seed}:extra:{batch}", n_studies)
     first = EXTRA_PATIENT_BASE + batch * EXTRA_BATCH_PATIENTS
@@ -224,11 +232,14 @@ def build_extra_train(out_dir: str | Path, corpus_dir: str | Path, *, seed: int 
     book = Phrasebook(fraction, extras=extra_phrasings(fraction) if augment else {})
     records: list[dict[str, Any]] = []
     for i, length in enumerate(lengths):
-        records.extend(patient_records(seed, first + i, length, "train", book, questions_per_study))
-    kept = [r for r in records if input_key(r) not in held_out]
+        # patient_records writes a "test" series in the held-out phrasings.
+        records.extend(patient_records(seed, first + i, length, "train" if split == "train" else "test", book,
+                                       questions_per_study))
+    kept = [{**r, "split": split} for r in records if input_key(r) not in held_out]
     out = Path(out_dir)
     counts = write_splits(out, kept)
-    manifest = {"generator": "training.synthetic.build_extra_train", "seed": seed, "batch": batch, "n_studies": n_studies,
+    manifest = {"generator": "training.synthetic.build_extra_train", "seed": seed, "batch": batch, "split": split,
+                "n_studies": n_studies,
                 "extra_phrasings": sum(map(len, book.extras.values())),
                 "corpus": str(corpus_dir), "dropped_as_held_out": len(records) - len(kept), "counts": counts}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,156 @@
+"""Grounded decoding: extractive answers copy the input's sentences, chosen by the model."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from radphi import grounding
+from radphi.backends import GenParams, Request
+
+REPORT = ("FINDINGS: Comparison is made to the prior study from ___. The endotracheal tube terminates 3.4 cm "
+          "above the carina. Emphysema is noted in both upper lobes, which is new. Compared to the prior study, "
+          "moderate atelectasis in the right middle lobe. No pneumothorax. Discussed with Dr. ___ at 10:15. "
+          "IMPRESSION: No acute cardiopulmonary process.")
+
+
+def allowed_answers_pieces(text: str) -> set[str]:
+    return {o.text for o in grounding.options(text)}
+
+
+def test_sentences_keep_decimals_and_times_whole():
+    sents = grounding.sentences(REPORT)
+    assert "The endotracheal tube terminates 3.4 cm above the carina." in sents
+    assert sents[0] == "FINDINGS:"
+    assert sents[-1] == "No acute cardiopulmonary process."
+    assert grounding.sentences("  a\n\n b  ") == ["a b"]
+
+
+def test_options_cut_clauses_at_commas():
+    texts = allowed_answers_pieces(REPORT)
+    assert "Emphysema is noted in both upper lobes." in texts          # cut before ", which is new"
+    assert "Emphysema is noted in both upper lobes, which is new." in texts
+    assert "Moderate atelectasis in the right middle lobe." in texts   # started after "Compared ..., "
+    assert "Which is new." in texts
+    assert not any("carina. No" in t for t in texts)                   # one sentence at a time
+
+
+def table_scorer(prefs: dict[str, float], end: float):
+    """A scorer that rates options by which known phrase they start with; records its calls."""
+    calls = []
+
+    def score(answer, options, n_tokens):
+        calls.append((answer, list(options), n_tokens))
+        out = []
+        for o in options:
+            hits = [v for k, v in prefs.items() if o.strip().startswith(k)]
+            out.append(max(hits) if hits else -20.0)
+        return out, end
+
+    return score, calls
+
+
+def test_extract_copies_whole_sentences_in_order_and_stops_when_ending_scores_best():
+    score, calls = table_scorer({"The endotracheal": -1.0, "Moderate atelectasis": -1.1, "No pneumothorax": -1.2},
+                                end=-5.0)
+    out = "".join(grounding.extract(REPORT, score, next_bonus=0.0))
+    # The clause after "Compared to the prior study, " scores above the sentence that
+    # follows it; after "No pneumothorax." every option scores below ending.
+    assert out == ("The endotracheal tube terminates 3.4 cm above the carina. Moderate atelectasis in the right "
+                   "middle lobe. No pneumothorax.")
+    # Every option offered comes after the last sentence written, with a space once the answer has begun.
+    answer, options, n_tokens = calls[1]
+    assert answer.startswith("The endotracheal") and all(o.startswith(" ") for o in options)
+    assert not any("Comparison is made" in o for o in options)
+    assert calls[0][2] == grounding.FIRST_TOKENS and calls[1][2] == grounding.SCORE_TOKENS
+
+
+def test_next_bonus_keeps_the_answer_on_the_following_sentence():
+    # The model prefers the familiar impression sentence; the bonus keeps it on the report's order.
+    score, _ = table_scorer({"The endotracheal": -0.2, "Emphysema is noted in both upper lobes.": -3.0,
+                             "No acute": -0.5}, end=-30.0)
+    free = "".join(grounding.extract(REPORT, score, next_bonus=0.0))
+    kept = "".join(grounding.extract(REPORT, score, next_bonus=3.0))
+    assert free == "The endotracheal tube terminates 3.4 cm above the carina. No acute cardiopulmonary process."
+    assert kept.startswith("The endotracheal tube terminates 3.4 cm above the carina. Emphysema is noted in both "
+                           "upper lobes.")
+
+
+def test_ending_first_gives_an_empty_answer_and_sampling_is_seeded():
+    score, _ = table_scorer({}, end=0.0)
+    assert "".join(grounding.extract(REPORT, score)) == ""
+    flat, _ = table_scorer({"": -1.0}, end=-1.0)
+    a = "".join(grounding.extract(REPORT, flat, temperature=1.0, seed=3))
+    b = "".join(grounding.extract(REPORT, flat, temperature=1.0, seed=3))
+    assert a == b
+
+
+def test_only_extractive_tasks_are_grounded_and_it_can_be_turned_off():
+    req = Request.build("extract_findings", {"report": REPORT})
+    assert req.grounding_source(GenParams()) == REPORT
+    assert req.grounding_source(GenParams(grounded=False)) is None
+    assert Request.build("cleanup_report_text", {"text": "a."}).grounding_source(GenParams()) == "a."
+    assert Request.build("impression_prediction", {"findings": "a."}).grounding_source(GenParams()) is None
+    assert Request.build("extract_impression", {"report": REPORT}).grounding_source(GenParams()) is None
+
+
+def assert_is_a_copy(text: str, source: str):
+    """TEXT is a sequence of the source's options, joined by single spaces, in order."""
+    pieces = allowed_answers_pieces(source)
+    rest = text
+    while rest:
+        match = max((p for p in pieces if rest.startswith(p)), key=len, default=None)
+        assert match, f"{rest!r} does not start with a sentence of the input"
+        rest = rest[len(match):].removeprefix(" ")
+
+
+@pytest.fixture(scope="module")
+def backends(tiny_phi_dir, tiny_phi_gguf):
+    from radphi.backends.hf import HFBackend
+    from radphi.backends.llamacpp import LlamaCppBackend
+
+    return HFBackend(str(tiny_phi_dir)), LlamaCppBackend(str(tiny_phi_gguf))
+
+
+def test_both_local_backends_answer_with_a_copy(backends):
+    for backend in backends:
+        for task, field in (("extract_findings", "report"), ("cleanup_report_text", "text")):
+            req = Request.build(task, {field: REPORT})
+            gen = backend.generate(req, GenParams(max_new_tokens=96))
+            assert gen.text and gen.completion_tokens > 0
+            assert_is_a_copy(gen.text, REPORT)
+            streamed = backend.stream(req, GenParams(max_new_tokens=96))
+            assert streamed.text() == gen.text
+            assert streamed.generation.completion_tokens == gen.completion_tokens
+            free = backend.generate(req, GenParams(max_new_tokens=24, grounded=False))
+            assert free.completion_tokens > 0  # the ungrounded path still decodes token by token
+
+
+def test_llamacpp_option_scores_equal_transformers_scores(backends):
+    """The llama.cpp scorer decodes batches through llama-cpp-python's context itself; its
+    log-probabilities must equal a plain transformers forward pass on the same weights."""
+    from radphi.backends.hf_scoring import option_scores
+
+    hf, cpp = backends
+    hf._ensure_loaded()
+    llm = cpp._ensure_loaded()
+    prompt = cpp.tokenize(Request.build("extract_findings", {"report": REPORT}).prompt)
+    options = [" No pneumothorax.", " The endotracheal tube", " IMPRESSION:"]
+    end_ids = {llm.token_eos()}
+    with cpp._lock:
+        got, got_end = cpp._option_scorer(llm, prompt, end_ids)("Heart.", options, 3)
+    base = prompt + llm.tokenize(b"Heart.", add_bos=False, special=False)
+    opts = [llm.tokenize(o.encode(), add_bos=False, special=False)[:3] for o in options]
+    want, want_end = option_scores(hf._model, base, opts, sorted(end_ids), "cpu")
+    assert got == pytest.approx(want, abs=2e-3)
+    assert got_end == pytest.approx(want_end, abs=2e-3) and math.isfinite(got_end)
+
+
+def test_a_grounded_stream_closed_early_releases_the_model(backends):
+    for backend in backends:
+        stream = backend.stream(Request.build("extract_findings", {"report": REPORT}), GenParams(max_new_tokens=96))
+        next(iter(stream), None)
+        stream.close()
+        assert backend._lock.acquire(timeout=5)
+        backend._lock.release()
