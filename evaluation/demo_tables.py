@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 DEMO, KEYWORD, UNTRAINED = "radphi-demo", "keyword", "untrained"
+DEMO_FREE = "radphi-demo-free"  # the demo model without grounded decoding (extractive tasks only)
 
 # The paper's tables: (heading, [(task, [metrics])]); the first metric is the headline one.
 PAPER_TABLES = [

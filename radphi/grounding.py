@@ -53,6 +53,14 @@ SCORE_TOKENS = 3
 NEXT_BONUS = 8.0
 
 
+def settings() -> dict[str, object]:
+    """What grounded decoding does now, to stamp predictions made with it."""
+    from radphi.tasks import TASKS
+
+    return {"tasks": sorted(t.name for t in TASKS.values() if t.copies_from), "first_tokens": FIRST_TOKENS,
+            "score_tokens": SCORE_TOKENS, "next_bonus": NEXT_BONUS, "cuts": "commas"}
+
+
 def sentences(text: str) -> list[str]:
     """The input's sentences, white space collapsed to single spaces."""
     flat = _SPACE.sub(" ", text).strip()

@@ -87,7 +87,7 @@ def test_every_tab_answers_through_gradio_client(server, tmp_path):
     view, raw, status = c.predict(REPORT, "FINDINGS: Clear.", model, N, 0.0, "token", api_name="/compare")
     assert "rp-group-added" in view and "rp-group-progression" in view and status.count("answer tokens") == 2
     for tool in ("extract_findings", "extract_impression", "cleanup", "ask"):
-        out, status = c.predict(REPORT, "Which side?", model, N, 0.0, "token", api_name=f"/{tool}")
+        out, status = c.predict(REPORT, "Which side?", model, N, 0.0, "token", True, api_name=f"/{tool}")
         assert isinstance(out, str) and "answer tokens" in status, tool
     upload = tmp_path / "batch.jsonl"
     upload.write_text(json.dumps({"id": "r1", "findings": FINDINGS}) + "\n" + "{broken\n")

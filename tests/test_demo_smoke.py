@@ -103,6 +103,12 @@ def test_demo_results_writes_the_tables_and_reruns_without_regenerating(quick_bu
         models = set(main[main["task"] == task]["model"])
         assert {"radphi-demo", "keyword", "untrained", pair_name("radphi-demo", "keyword"),
                 pair_name("radphi-demo", "untrained")} <= models, task
+        # The grounded tasks are also decoded freely, to show what grounding changes.
+        free = {"radphi-demo-free", pair_name("radphi-demo", "radphi-demo-free")}
+        assert (free <= models) if TASKS[task].copies_from else not (free & models), task
+    stamp = json.loads((work / "predictions" / "radphi-demo" / "model.json").read_text())
+    assert stamp["grounding"]["tasks"] == ["cleanup_report_text", "extract_findings"]
+    assert json.loads((work / "predictions" / "radphi-demo-free" / "model.json").read_text())["grounding"] is None
 
     # The keyword baseline's label F1 in the table is the mean of the per-record scores.
     preds = [json.loads(line) for line in (work / "predictions" / "keyword" / "abnormality_labels.jsonl").open()]
@@ -138,7 +144,7 @@ def test_demo_results_writes_the_tables_and_reruns_without_regenerating(quick_bu
 
     # A rebuilt model at the same path is not scored with the old model's answers: its
     # predictions are generated again, and only its.
-    demo_lines = sum(n for p, n in lines.items() if p.parent.name == "radphi-demo")
+    demo_lines = sum(n for p, n in lines.items() if p.parent.name in ("radphi-demo", "radphi-demo-free"))
     shutil.copyfile(work / "untrained.q8_0.gguf", model)
     assert demo_results.cli(argv) == 0
     third = json.loads((out / "summary.json").read_text())

@@ -221,3 +221,26 @@ def test_extra_train_studies_are_new_train_only_and_never_repeat_a_held_out_inpu
     second = [r for path in sorted((tmp_path / "batch1" / "train").glob("*.jsonl")) for r in read_jsonl(path)]
     assert second and not {r["meta"]["patient_id"] for r in second} & {r["meta"]["patient_id"] for r in extra}
     assert not {input_key(r) for r in second} & held_out
+
+
+def test_a_development_set_is_written_in_the_held_out_phrasings_only(corpus, tmp_path: Path):
+    """split="dev": new patients written like the test split (held-out phrasings), for
+    choosing decoding settings without the test split; never training phrasings."""
+    from training.synthetic.corpus import build_extra_train, input_key
+
+    out, _, records = corpus
+    build_extra_train(tmp_path / "dev", out, seed=SMALL["seed"], n_studies=60, batch=3, split="dev")
+    dev = [r for path in sorted((tmp_path / "dev").glob("*/*.jsonl")) for r in read_jsonl(path)]
+    assert dev and {p.parent.name for p in (tmp_path / "dev").glob("*/*.jsonl")} == {"dev"}
+    assert {r["split"] for r in dev} == {"dev"} and {r["meta"]["phrasing"] for r in dev} == {"heldout"}
+    assert not {r["meta"]["patient_id"] for r in dev} & {r["meta"].get("patient_id") for r in records}
+    assert not {input_key(r) for r in dev} & {input_key(r) for r in records if r["task"] in TASKS}
+    regexes = phrasing_regexes(Phrasebook(0.25))
+    kinds = set()
+    for r in dev:
+        if r["task"] == "extract_findings":
+            for text in split_sentences(r["reference"]):
+                kinds |= set().union(*(phrasing_of(text, regexes, p) for p in ("pos:", "neg:", "normal:", "dev:")))
+    assert "heldout" in kinds and "train" not in kinds
+    with pytest.raises(ValueError, match="split"):
+        build_extra_train(tmp_path / "bad", out, seed=SMALL["seed"], n_studies=5, split="test")

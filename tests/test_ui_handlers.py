@@ -147,6 +147,10 @@ def test_report_tools_run_their_tasks_and_the_question_follows_the_report(tmp_pa
     assert ask.index("Zebrafinding") < ask.index("Which side?")  # report first: a shared prefix
     _, status = last(report_tools.run_tool(ctx, "ask", REPORT, "", "m", *GEN))
     assert "The question is empty" in status
+    # Grounded decoding is on unless the box is unticked.
+    assert all(p.grounded for p in fake.params)
+    last(report_tools.run_tool(ctx, "cleanup", REPORT, "", "m", *GEN, False))
+    assert fake.params[-1].grounded is False and fake.requests[-1].task == "cleanup_report_text"
 
 
 # ---------------------------------------------------------------- chips and colours, escaped

@@ -23,6 +23,7 @@ class FakeBackend(StreamingBackend):
         self._context_length = context_length
         self.delay = delay
         self.requests: list[Request] = []
+        self.params: list[GenParams] = []  # what each request was decoded with
         self._lock = threading.Lock()
 
     @property
@@ -64,6 +65,7 @@ class FakeBackend(StreamingBackend):
 
     def stream(self, request: Request, params: GenParams) -> Stream:
         request = fit_request(request, params, self._context_length, self.count_tokens)
+        self.params.append(params)
         start = time.perf_counter()
         counter = [0]
         first: list[float] = []

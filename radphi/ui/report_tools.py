@@ -34,8 +34,9 @@ EXAMPLE_REPORT = (
 
 
 def run_tool(ctx: AppContext, tool: str, report: str, question: str, model: str | None, max_new_tokens: Any,
-             temperature: Any, fmt: str | None) -> Iterator[tuple[str, str]]:
-    """Yields (answer, status HTML)."""
+             temperature: Any, fmt: str | None, grounded: Any = True) -> Iterator[tuple[str, str]]:
+    """Yields (answer, status HTML). GROUNDED: extract findings and clean-up copy the
+    input's own sentences (radphi.grounding); False lets the model write freely."""
     task, report_field = TOOLS[tool]
     try:
         values = {"report": report}
@@ -48,7 +49,7 @@ def run_tool(ctx: AppContext, tool: str, report: str, question: str, model: str 
         return
     if report_field != "report":
         fields[report_field] = fields.pop("report")
-    for step in stream_task(ctx, model, task, fields, max_new_tokens, temperature, fmt):
+    for step in stream_task(ctx, model, task, fields, max_new_tokens, temperature, fmt, grounded=grounded):
         yield step.text, step.status
 
 
@@ -66,10 +67,14 @@ def build(ctx: AppContext) -> None:
             question = gr.Textbox(label="Question about the report", scale=4, elem_id="tools-question",
                                   info="follow-up questions on the same report reuse its evaluated prefix")
             b_ask = gr.Button("Ask", variant="primary", scale=1, elem_id="tools-ask")
+        grounded = gr.Checkbox(value=True, label="Copy the report's own sentences", elem_id="tools-grounded",
+                               info="Extract findings and Clean up answer with whole sentences of the input, "
+                                    "chosen by the model, so nothing is reworded. Untick to let the model "
+                                    "write freely.")
         stop = gr.Button("Stop", variant="stop", elem_id="tools-stop")
         out = gr.Textbox(label="Answer", lines=6, interactive=False, buttons=["copy"], elem_id="tools-answer")
         status = common.status_line("tools")
-        inputs = [report, question, *controls.inputs]
+        inputs = [report, question, *controls.inputs, grounded]
         events = []
         for button, tool in ((b_findings, "extract_findings"), (b_impression, "extract_impression"),
                              (b_cleanup, "cleanup"), (b_ask, "ask")):

@@ -72,7 +72,7 @@ def check_fields(fields: Mapping[str, Any], labels: Mapping[str, str], max_chars
     return out
 
 
-def gen_params(max_new_tokens: Any, temperature: Any) -> GenParams:
+def gen_params(max_new_tokens: Any, temperature: Any, grounded: Any = True) -> GenParams:
     try:
         n = int(max_new_tokens)
         t = float(temperature)
@@ -82,7 +82,7 @@ def gen_params(max_new_tokens: Any, temperature: Any) -> GenParams:
         raise InputError(f"max new tokens must be between 1 and {MAX_NEW_TOKENS_LIMIT}, got {n}")
     if not 0.0 <= t <= 2.0:
         raise InputError(f"temperature must be between 0 and 2, got {t}")
-    return GenParams(max_new_tokens=n, temperature=t)
+    return GenParams(max_new_tokens=n, temperature=t, grounded=grounded is not False)
 
 
 class StreamPump:
@@ -185,7 +185,7 @@ def audit_generation(ctx: AppContext, model: str | None, backend: Any, request: 
 
 
 def stream_task(ctx: AppContext, model: str | None, task: str, fields: Mapping[str, str],
-                max_new_tokens: Any, temperature: Any, fmt: str | None, *,
+                max_new_tokens: Any, temperature: Any, fmt: str | None, *, grounded: Any = True,
                 heartbeat: float = HEARTBEAT_SECONDS) -> Iterator[Step]:
     """Stream one task's answer as Steps; the last one has `generation` or `error`.
 
@@ -193,7 +193,7 @@ def stream_task(ctx: AppContext, model: str | None, task: str, fields: Mapping[s
     Stop) stops the model after its current token.
     """
     try:
-        params = gen_params(max_new_tokens, temperature)
+        params = gen_params(max_new_tokens, temperature, grounded)
         backend = ctx.backends.backend(model)
         request = Request.build(task, fields, fmt or ctx.backends.format_of(model))
     except RadphiError as exc:

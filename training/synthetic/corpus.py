@@ -224,8 +224,11 @@ def build_extra_train(out_dir: str | Path, corpus_dir: str | Path, *, seed: int 
     if batch < 0 or len(lengths) > EXTRA_BATCH_PATIENTS or first + len(lengths) > 999_999:
         raise ValueError(f"extra batch {batch} with {n_studies} studies does not fit the patient numbers "
                          f"{EXTRA_PATIENT_BASE}-999999 ({EXTRA_BATCH_PATIENTS} a batch)")
-    held_out = {input_key(rec) for split in ("validation", "test")
-                for path in sorted((Path(corpus_dir) / split).glob("*.jsonl"))
+    # Train batches leave out the corpus's held-out inputs; a dev set leaves out every input
+    # of the corpus, so that it holds nothing a model was trained or tested on.
+    avoid = ("validation", "test") if split == "train" else ("train", "validation", "test")
+    held_out = {input_key(rec) for avoid_split in avoid
+                for path in sorted((Path(corpus_dir) / avoid_split).glob("*.jsonl"))
                 for rec in read_jsonl(path) if rec["task"] in TASKS}
     # The corpus's own held-out share, so that exactly its test phrasings stay unseen.
     fraction = json.loads((Path(corpus_dir) / "manifest.json").read_text())["heldout_phrasing_fraction"]
