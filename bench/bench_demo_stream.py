@@ -1,11 +1,13 @@
 """How fast the embedded demo model streams an impression on this machine.
 
     python bench/bench_demo_stream.py [--model assets/radphi-demo.gguf] [--n 50] [--threads 0]
+    python bench/bench_demo_stream.py --task extract_findings   # grounded, a sentence at a time
 
 Streams `impression_prediction` through radphi's LlamaCppBackend (what the app's
 Impression tab uses) for the findings of the first N test studies of the demo corpus
 (runs/demo/corpus, or the examples in assets/ when the corpus is absent), greedy, up to
-256 new tokens. Prints JSON: model load time, and the median / 95th percentile / slowest
+256 new tokens. `--task extract_findings` or `cleanup_report_text` streams that task
+instead (from the corpus's test split), with grounded decoding as the app uses it. Prints JSON: model load time, and the median / 95th percentile / slowest
 time to the whole impression and to its first token. Asserts nothing about time.
 """
 
@@ -20,6 +22,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+
+def task_inputs(task: str, n: int) -> list[dict[str, str]]:
+    """The input fields of the first N test records of TASK."""
+    if task == "impression_prediction":
+        return [{"findings": text} for text in findings_texts(n)]
+    from radphi.records import read_jsonl
+    from radphi.tasks import get_task
+
+    path = ROOT / "runs/demo/corpus/test" / f"{task}.jsonl"
+    if not path.is_file():
+        raise SystemExit(f"{path} is missing: build the corpus with `python -m training.demo` first")
+    return [{f: rec[f] for f in get_task(task).fields} for rec in read_jsonl(path)[:n]]
 
 
 def findings_texts(n: int) -> list[str]:
@@ -40,6 +55,8 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default=str(settings.DEMO_MODEL))
     p.add_argument("--n", type=int, default=50)
+    p.add_argument("--task", default="impression_prediction",
+                   choices=("impression_prediction", "extract_findings", "cleanup_report_text"))
     p.add_argument("--threads", type=int, default=0, help="llama.cpp threads (0: one per physical core, the app's default)")
     args = p.parse_args()
 
@@ -48,8 +65,8 @@ def main() -> int:
     backend.generate(Request.build("impression_prediction", {"findings": "No acute findings."}), GenParams(max_new_tokens=1))
     load_s = time.perf_counter() - t0
     totals, firsts, tokens = [], [], []
-    for findings in findings_texts(args.n):
-        req = Request.build("impression_prediction", {"findings": findings})
+    for fields in task_inputs(args.task, args.n):
+        req = Request.build(args.task, fields)
         start = time.perf_counter()
         first = None
         pieces = []
@@ -61,7 +78,7 @@ def main() -> int:
         firsts.append(first if first is not None else totals[-1])
         tokens.append(len(pieces))
     totals.sort()
-    print(json.dumps({"model": args.model, "n": len(totals), "threads": backend.n_threads, "load_s": round(load_s, 3),
+    print(json.dumps({"model": args.model, "task": args.task, "n": len(totals), "threads": backend.n_threads, "load_s": round(load_s, 3),
                       "total_median_s": round(statistics.median(totals), 4),
                       "total_p95_s": round(totals[min(len(totals) - 1, int(0.95 * len(totals)))], 4),
                       "total_max_s": round(totals[-1], 4), "first_token_median_s": round(statistics.median(firsts), 4),

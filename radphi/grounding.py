@@ -29,8 +29,8 @@ from __future__ import annotations
 import math
 import random
 import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
 
 # A sentence ends at . : ? or ! followed by white space and a capital, digit, "_"
 # (MIMIC-CXR's de-identification placeholder) or a bracket. "3.4 cm" and "10:15" stay whole.

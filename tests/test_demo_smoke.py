@@ -41,10 +41,15 @@ def test_quick_rebuild_writes_every_stage(quick_build: dict) -> None:
     assert extra3["batch"] == 2 and extra3["extra_phrasings"] > 100
     assert json.loads((out / "corpus-extra2" / "manifest.json").read_text())["extra_phrasings"] == 0
     assert (out / "sft3" / "final" / "config.json").is_file()
-    assert {n: s["global_step"] for n, s in quick_build["stages"].items()} == {"1": 3, "2": 2, "3": 2}
+    # stage 4 continues from stage 3's model, with a fourth batch (other patients again)
+    extra4 = json.loads((out / "corpus-extra4" / "manifest.json").read_text())
+    assert extra4["batch"] == 3 and extra4["extra_phrasings"] == extra3["extra_phrasings"]
+    assert (out / "sft4" / "final" / "config.json").is_file()
+    assert {n: s["global_step"] for n, s in quick_build["stages"].items()} == {"1": 3, "2": 2, "3": 2, "4": 2}
     assert quick_build["global_step"] == 2
     assert json.loads((out / "sft2" / "run_summary.json").read_text())["model"] == str(out / "sft" / "final")
     assert json.loads((out / "sft3" / "run_summary.json").read_text())["model"] == str(out / "sft2" / "final")
+    assert json.loads((out / "sft4" / "run_summary.json").read_text())["model"] == str(out / "sft3" / "final")
     assert 0 < quick_build["gguf_bytes"] < 25 * 1024 * 1024
     assert (quick_build["asset_dir"] / "radphi-demo.gguf").is_file()
     summary = json.loads((out / "demo_summary.json").read_text())

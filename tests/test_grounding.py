@@ -60,7 +60,7 @@ def test_extract_copies_whole_sentences_in_order_and_stops_when_ending_scores_be
     assert out == ("The endotracheal tube terminates 3.4 cm above the carina. Moderate atelectasis in the right "
                    "middle lobe. No pneumothorax.")
     # Every option offered comes after the last sentence written, with a space once the answer has begun.
-    answer, options, n_tokens = calls[1]
+    answer, options, _ = calls[1]
     assert answer.startswith("The endotracheal") and all(o.startswith(" ") for o in options)
     assert not any("Comparison is made" in o for o in options)
     assert calls[0][2] == grounding.FIRST_TOKENS and calls[1][2] == grounding.SCORE_TOKENS

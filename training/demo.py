@@ -100,19 +100,27 @@ class DemoRecipe:
     stage3_steps: int = 2000
     stage3_learning_rate: float = 3e-4
     stage3_extra_studies: int = 6000
+    # Stage 4 (0 steps: off): stage 3 again from stage 3's model, at a lower peak, with a
+    # fourth batch of new augmented studies (stage 3 still improved the label and temporal
+    # tasks at its end: eval loss 0.211 -> 0.206 over its last 500 steps).
+    stage4_steps: int = 2000
+    stage4_learning_rate: float = 2e-4
+    stage4_extra_studies: int = 6000
 
     def stage(self, n: int) -> tuple[int, float, int]:
-        """(steps, peak learning rate, extra studies) of stage N (1, 2 or 3)."""
+        """(steps, peak learning rate, extra studies) of stage N (1 to 4)."""
         return {1: (self.max_steps, self.learning_rate, self.extra_studies),
                 2: (self.stage2_steps, self.stage2_learning_rate, self.stage2_extra_studies),
-                3: (self.stage3_steps, self.stage3_learning_rate, self.stage3_extra_studies)}[n]
+                3: (self.stage3_steps, self.stage3_learning_rate, self.stage3_extra_studies),
+                4: (self.stage4_steps, self.stage4_learning_rate, self.stage4_extra_studies)}[n]
 
     @classmethod
     def quick(cls, seed: int = 0) -> DemoRecipe:
         return cls(seed=seed, studies=40, extra_studies=20, vocab_size=400, hidden=64, layers=2, heads=4, intermediate=128,
                    max_position=1024, max_length=1024, batch_size=1, grad_accum=2, max_steps=3, warmup=1, eval_steps=1000,
                    save_steps=1000, task_caps={"*": 8}, task_weights={}, stage2_steps=2, stage2_extra_studies=20,
-                   stage2_drills_per_task=8, stage3_steps=2, stage3_extra_studies=20)
+                   stage2_drills_per_task=8, stage3_steps=2, stage3_extra_studies=20, stage4_steps=2,
+                   stage4_extra_studies=20)
 
 
 def corpus_texts(corpus_dir: Path) -> list[str]:
@@ -202,7 +210,8 @@ def train_sources(*dirs: Path) -> list[dict[str, Any]]:
 def sft_config(recipe: DemoRecipe, corpus_dir: Path, base: Path, sft_dir: Path, *, stage: int = 1) -> Any:
     """Stage 1 trains BASE on the corpus and the extra studies; stage 2 continues from
     BASE (stage 1's output) with the second batch of studies and the copy drills too;
-    stage 3 from stage 2's output on the corpus, the drills and the augmented third batch."""
+    stage 3 (and 4) from the previous stage's output on the corpus, the drills and the
+    stage's own batch of augmented studies."""
     from training.sft import TrainConfig
 
     out = corpus_dir.parent
@@ -211,8 +220,8 @@ def sft_config(recipe: DemoRecipe, corpus_dir: Path, base: Path, sft_dir: Path, 
         sources += train_sources(out / "corpus-extra")
     if stage == 2:
         sources += train_sources(out / "corpus-extra2", out / "copy-drills")
-    if stage == 3:
-        sources += train_sources(out / "corpus-extra3", out / "copy-drills")
+    if stage >= 3:
+        sources += train_sources(out / f"corpus-extra{stage}", out / "copy-drills")
     steps, lr, _ = recipe.stage(stage)
     return TrainConfig(model=str(base), output_dir=str(sft_dir), sources=sources, task_caps=dict(recipe.task_caps),
                        task_weights=dict(recipe.task_weights),
@@ -236,7 +245,7 @@ def finished_stage(sft_dir: Path, steps: int) -> dict[str, Any] | None:
 
 
 def _stage_data(recipe: DemoRecipe, out: Path, stage: int) -> None:
-    """Write what stage 2 or 3 adds to the mix, unless it is there already."""
+    """Write what stage 2, 3 or 4 adds to the mix, unless it is there already."""
     from training.synthetic.corpus import build_extra_train
     from training.synthetic.scramble import build_scrambled
 
@@ -244,7 +253,7 @@ def _stage_data(recipe: DemoRecipe, out: Path, stage: int) -> None:
     extra = out / f"corpus-extra{stage}"
     if not (extra / "manifest.json").is_file():
         build_extra_train(extra, corpus_dir, seed=recipe.seed, n_studies=recipe.stage(stage)[2], batch=stage - 1,
-                          augment=stage == 3)
+                          augment=stage >= 3)
     if stage == 2 and not (out / "copy-drills" / "manifest.json").is_file():
         build_scrambled(out / "copy-drills", [d / "train" for d in (corpus_dir, out / "corpus-extra", extra)],
                         seed=recipe.seed, per_task=recipe.stage2_drills_per_task)
@@ -275,8 +284,8 @@ def build(recipe: DemoRecipe, out: Path, *, install: bool = True, asset_dir: Pat
     final = sft_dir / "final"
     stages: dict[str, Any] = {"1": summary}
     # Each later stage continues from the previous stage's final/; a stage of 0 steps
-    # ends the chain (stage 3 needs stage 2's copy drills).
-    for stage in (2, 3):
+    # ends the chain (stages 3 and 4 need stage 2's copy drills).
+    for stage in (2, 3, 4):
         steps = recipe.stage(stage)[0]
         if not steps:
             break
@@ -319,6 +328,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--learning-rate", type=float)
     p.add_argument("--stage2-steps", type=int, help="steps of the second stage (0: one stage only)")
     p.add_argument("--stage3-steps", type=int, help="steps of the third stage (0: two stages only)")
+    p.add_argument("--stage4-steps", type=int, help="steps of the fourth stage (0: three stages only)")
     p.add_argument("--quick", action="store_true", help="tiny corpus, model and run (a smoke test)")
     p.add_argument("--no-install", action="store_true", help="do not copy the GGUF to assets/")
 
@@ -326,7 +336,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     recipe = DemoRecipe.quick(args.seed) if args.quick else DemoRecipe(seed=args.seed)
     for key in ("studies", "extra_studies", "max_steps", "batch_size", "grad_accum", "max_length", "learning_rate",
-                "stage2_steps", "stage3_steps"):
+                "stage2_steps", "stage3_steps", "stage4_steps"):
         if getattr(args, key) is not None:
             setattr(recipe, key, getattr(args, key))
     result = build(recipe, args.out, install=not args.no_install and not args.quick)

@@ -7,7 +7,8 @@ batched forward pass of the prompt-and-answer followed by each option's first to
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 
 def option_scores(model: Any, base: Sequence[int], options: Sequence[Sequence[int]], end_ids: Sequence[int],
