@@ -36,6 +36,10 @@ def _add_gen_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-new-tokens", type=int, default=256)
     p.add_argument("--temperature", type=float, default=0.0, help="0 (default) decodes greedily")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-grounding", action="store_true",
+                   help="let extract_findings and cleanup_report_text write freely instead of copying the "
+                        "input's sentences (grounded decoding, the default, on the transformers and llama.cpp "
+                        "backends)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -164,7 +168,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if kind == "openai_api" and args.allow_remote:
         options["allow_remote"] = True
     backend = load_backend(spec, adapter=args.adapter, **options)
-    params = GenParams(max_new_tokens=args.max_new_tokens, temperature=args.temperature, seed=args.seed)
+    params = GenParams(max_new_tokens=args.max_new_tokens, temperature=args.temperature, seed=args.seed,
+                       grounded=not args.no_grounding)
     name = args.name or Path(spec.split("@")[0]).stem or spec
     args.output.parent.mkdir(parents=True, exist_ok=True)
     summary = runner.run_file(

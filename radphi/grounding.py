@@ -93,6 +93,21 @@ def options(text: str) -> list[Option]:
     return out
 
 
+def is_copy(answer: str, text: str) -> bool:
+    """Whether ANSWER is a grounded answer for input TEXT: options of TEXT, from ever later
+    sentences, joined by single spaces (the empty answer included)."""
+    opts = options(text)
+
+    def rest_ok(rest: str, last: int) -> bool:
+        if not rest:
+            return True
+        return any(o.index > last and rest.startswith(o.text)
+                   and (len(rest) == len(o.text) or rest[len(o.text)] == " ")
+                   and rest_ok(rest[len(o.text) + 1:], o.index) for o in opts)
+
+    return rest_ok(answer, -1)
+
+
 # score(answer_so_far, continuations) -> (a score for each continuation, the score of ending)
 Scorer = Callable[[str, Sequence[str], int], tuple[Sequence[float], float]]
 

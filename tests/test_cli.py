@@ -163,3 +163,21 @@ def test_wait_until_serving_reports_an_exited_process_and_a_silent_port():
     finally:
         idle.kill()
         idle.wait()
+
+
+def test_run_grounds_extraction_unless_told_not_to(tmp_path, tiny_phi_gguf, capsys):
+    from radphi.grounding import is_copy
+
+    report = ("FINDINGS: Comparison is made to the prior study from ___. The endotracheal tube terminates 3.4 cm "
+              "above the carina. Emphysema is noted in both upper lobes, which is new. No pneumothorax. "
+              "IMPRESSION: No acute cardiopulmonary process.")
+    inp = tmp_path / "in.jsonl"
+    inp.write_text(json.dumps({"id": "a", "report": report}) + "\n")
+    for flag, name in (([], "grounded"), (["--no-grounding"], "free")):
+        out = tmp_path / f"{name}.jsonl"
+        assert main(["run", "extract_findings", "--model", str(tiny_phi_gguf), "--input", str(inp), "--output",
+                     str(out), "--max-new-tokens", "48", "--no-progress", *flag]) == 0
+        rec = records.read_jsonl(out)[0]
+        assert rec["model_info"]["decoding"]["grounded"] is (name == "grounded")
+        if name == "grounded":  # sentences of the report (this tiny model copies some)
+            assert rec["prediction"] and is_copy(rec["prediction"], report), rec["prediction"]
