@@ -33,11 +33,14 @@ class RunSummary:
 
 def model_info(backend: Backend, fmt: str, params: GenParams) -> dict[str, Any]:
     info = backend.info()
+    decoding = params.to_dict()
+    # Only the local backends can ground (radphi.grounding); the others decode freely.
+    decoding["grounded"] = bool(params.grounded and getattr(backend, "grounds", False))
     return {
         "spec": backend.spec,
         "backend": info.get("backend"),
         "format": fmt,
-        "decoding": params.to_dict(),
+        "decoding": decoding,
         "model_hash": info.get("model_hash"),
         "quantization": info.get("quantization"),
     }

@@ -181,3 +181,11 @@ def test_run_grounds_extraction_unless_told_not_to(tmp_path, tiny_phi_gguf, caps
         assert rec["model_info"]["decoding"]["grounded"] is (name == "grounded")
         if name == "grounded":  # sentences of the report (this tiny model copies some)
             assert rec["prediction"] and is_copy(rec["prediction"], report), rec["prediction"]
+
+
+def test_a_backend_that_cannot_ground_is_recorded_as_decoding_freely():
+    from radphi.backends import GenParams
+    from radphi.backends.fake import FakeBackend
+    from radphi.runner import model_info
+
+    assert model_info(FakeBackend(), "token", GenParams())["decoding"]["grounded"] is False

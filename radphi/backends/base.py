@@ -33,7 +33,8 @@ class GenParams:
     seed: int = 0
     stop: tuple[str, ...] = ()
     # Extractive tasks copy sentences of their input (`radphi.grounding`); False lets
-    # the model write freely. Backends that cannot constrain decoding ignore it.
+    # the model write freely. Backends that cannot ground (no `grounds = True`: an
+    # OpenAI-compatible server) ignore it.
     grounded: bool = True
 
     @property

@@ -48,6 +48,8 @@ class _Stops:
 
 
 class HFBackend:
+    grounds = True  # extractive tasks can copy the input's sentences (radphi.grounding)
+
     def __init__(self, spec: str, *, adapter: str | None = None, device: str | None = None,
                  dtype: str | None = None, compile: bool | None = None, context_length: int | None = None,
                  batch_size: int = 8):

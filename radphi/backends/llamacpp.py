@@ -58,6 +58,8 @@ class LlamaCppBackend(StreamingBackend):
     """One llama.cpp context decodes one sequence at a time: `generate_batch` runs the
     requests in order (batching would only reorder the same work on a CPU)."""
 
+    grounds = True  # extractive tasks can copy the input's sentences (radphi.grounding)
+
     def __init__(self, spec: str, *, n_ctx: int = 0, n_threads: int | None = None, n_batch: int = 512,
                  n_gpu_layers: int = 0):
         self.spec = spec
