@@ -113,11 +113,12 @@ Scorer = Callable[[str, Sequence[str], int], tuple[Sequence[float], float]]
 
 
 def extract(text: str, score: Scorer, *, temperature: float = 0.0, seed: int = 0,
-            max_chars: int | None = None, next_bonus: float = NEXT_BONUS) -> Iterator[str]:
+            max_chars: int | None = None, next_bonus: float | None = None) -> Iterator[str]:
     """The grounded answer for input TEXT, as pieces: each is a copied sentence (with the
     space before it). Stops when ending scores best, no sentence is left, or the answer
     would pass MAX_CHARS."""
     rng = random.Random(seed)
+    bonus = NEXT_BONUS if next_bonus is None else next_bonus
     all_options = options(text)
     answer, last = "", -1
     while True:
@@ -127,7 +128,7 @@ def extract(text: str, score: Scorer, *, temperature: float = 0.0, seed: int = 0
         pieces = [(" " if answer else "") + o.text for o in left]
         scores, end = score(answer, pieces, FIRST_TOKENS if not answer else SCORE_TOKENS)
         if answer:
-            scores = [s + (next_bonus if o.index == last + 1 else 0.0) for s, o in zip(scores, left)]
+            scores = [s + (bonus if o.index == last + 1 else 0.0) for s, o in zip(scores, left)]
         choice = _choose(list(scores) + [end], temperature, rng)
         if choice == len(left):
             return

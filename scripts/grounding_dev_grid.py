@@ -1,0 +1,62 @@
+"""Score grounded-decoding settings on the held-out-phrasing development set (not the test split).
+
+    .venv/bin/python scripts/grounding_dev_grid.py                       # the shipped settings
+    .venv/bin/python scripts/grounding_dev_grid.py --grid 1,3,8 2,3,8 1,8,4 1,3,0
+
+Each setting is FIRST_TOKENS,SCORE_TOKENS,NEXT_BONUS (radphi/grounding.py). The dev set,
+runs/demo/corpus-dev/dev/, is written here when missing: 300 new studies in the demo
+corpus's held-out phrasings (`build_extra_train(..., batch=4, split="dev")`), none of
+whose inputs is in the corpus. Prints one JSON line per setting: mean unigram F1 (x100)
+of extract findings and clean-up on the first --n dev records, greedy, the demo GGUF.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TASKS = ("extract_findings", "cleanup_report_text")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default=None, help="a GGUF (default: the embedded demo model)")
+    p.add_argument("--demo-dir", type=Path, default=ROOT / "runs/demo")
+    p.add_argument("--n", type=int, default=60)
+    p.add_argument("--threads", type=int, default=1, help="llama.cpp threads (1: stays fast beside a training run)")
+    p.add_argument("--grid", nargs="*", default=[], help="FIRST,SCORE,BONUS settings (default: the shipped one)")
+    args = p.parse_args()
+
+    from evaluation.metrics import f1
+    from radphi import grounding, settings
+    from radphi.backends import GenParams, Request
+    from radphi.backends.llamacpp import LlamaCppBackend
+    from radphi.records import read_jsonl
+    from training.synthetic.corpus import build_extra_train
+
+    dev = args.demo_dir / "corpus-dev"
+    if not (dev / "manifest.json").is_file():
+        build_extra_train(dev, args.demo_dir / "corpus", n_studies=300, batch=4, split="dev")
+    backend = LlamaCppBackend(str(args.model or settings.DEMO_MODEL), n_threads=args.threads)
+    grid = [tuple(float(x) for x in g.split(",")) for g in args.grid] or [
+        (grounding.FIRST_TOKENS, grounding.SCORE_TOKENS, grounding.NEXT_BONUS)]
+    for first, score, bonus in grid:
+        grounding.FIRST_TOKENS, grounding.SCORE_TOKENS, grounding.NEXT_BONUS = int(first), int(score), bonus
+        row = {"first_tokens": int(first), "score_tokens": int(score), "next_bonus": bonus, "n": args.n}
+        for task in TASKS:
+            records = read_jsonl(dev / "dev" / f"{task}.jsonl")[:args.n]
+            scores = [f1(backend.generate(Request.build(task, r), GenParams(max_new_tokens=224)).text, r["reference"])
+                      for r in records]
+            row[task] = round(100 * statistics.mean(scores), 2)
+        print(json.dumps(row), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
