@@ -7,7 +7,8 @@ Each setting is FIRST_TOKENS,SCORE_TOKENS,NEXT_BONUS (radphi/grounding.py). The 
 runs/demo/corpus-dev/dev/, is written here when missing: 300 new studies in the demo
 corpus's held-out phrasings (`build_extra_train(..., batch=4, split="dev")`), none of
 whose inputs is in the corpus. Prints one JSON line per setting: mean unigram F1 (x100)
-of extract findings and clean-up on the first --n dev records, greedy, the demo GGUF.
+of extract findings and clean-up (or --tasks) on the first --n dev records, greedy, the
+demo GGUF; --free decodes them without grounding.
 """
 
 from __future__ import annotations
@@ -31,10 +32,15 @@ def main() -> int:
     p.add_argument("--n", type=int, default=60)
     p.add_argument("--threads", type=int, default=1, help="llama.cpp threads (1: stays fast beside a training run)")
     p.add_argument("--grid", nargs="*", default=[], help="FIRST,SCORE,BONUS settings (default: the shipped one)")
+    p.add_argument("--tasks", nargs="*", default=list(TASKS),
+                   help="tasks to score; extract_impression (not grounded in the app) is grounded here to compare")
+    p.add_argument("--free", action="store_true", help="decode freely instead (grounding off)")
     args = p.parse_args()
 
+    import dataclasses
+
     from evaluation.metrics import f1
-    from radphi import grounding, settings
+    from radphi import grounding, settings, tasks
     from radphi.backends import GenParams, Request
     from radphi.backends.llamacpp import LlamaCppBackend
     from radphi.records import read_jsonl
@@ -43,15 +49,19 @@ def main() -> int:
     dev = args.demo_dir / "corpus-dev"
     if not (dev / "manifest.json").is_file():
         build_extra_train(dev, args.demo_dir / "corpus", n_studies=300, batch=4, split="dev")
+    for task in args.tasks:  # ground a task the app does not (extract_impression) to compare
+        if not tasks.TASKS[task].copies_from:
+            tasks.TASKS[task] = dataclasses.replace(tasks.TASKS[task], copies_from="report")
     backend = LlamaCppBackend(str(args.model or settings.DEMO_MODEL), n_threads=args.threads)
     grid = [tuple(float(x) for x in g.split(",")) for g in args.grid] or [
         (grounding.FIRST_TOKENS, grounding.SCORE_TOKENS, grounding.NEXT_BONUS)]
     for first, score, bonus in grid:
         grounding.FIRST_TOKENS, grounding.SCORE_TOKENS, grounding.NEXT_BONUS = int(first), int(score), bonus
-        row = {"first_tokens": int(first), "score_tokens": int(score), "next_bonus": bonus, "n": args.n}
-        for task in TASKS:
+        row = {"first_tokens": int(first), "score_tokens": int(score), "next_bonus": bonus, "n": args.n,
+               "grounded": not args.free}
+        for task in args.tasks:
             records = read_jsonl(dev / "dev" / f"{task}.jsonl")[:args.n]
-            scores = [f1(backend.generate(Request.build(task, r), GenParams(max_new_tokens=224)).text, r["reference"])
+            scores = [f1(backend.generate(Request.build(task, r), GenParams(max_new_tokens=224, grounded=not args.free)).text, r["reference"])
                       for r in records]
             row[task] = round(100 * statistics.mean(scores), 2)
         print(json.dumps(row), flush=True)
