@@ -157,3 +157,15 @@ def test_a_grounded_stream_closed_early_releases_the_model(backends):
         stream.close()
         assert backend._lock.acquire(timeout=5)
         backend._lock.release()
+
+
+def test_grounded_answers_stop_within_the_context_and_max_new_tokens(backends):
+    """A prompt that fills the context but for a few tokens: scoring never runs past it,
+    and the answer keeps to max_new_tokens."""
+    for backend in backends:
+        req = Request.build("cleanup_report_text", {"text": REPORT})
+        gen = backend.generate(req, GenParams(max_new_tokens=12))
+        assert gen.completion_tokens <= 12 and grounding.is_copy(gen.text, REPORT)
+        long_report = " ".join([REPORT] * 12)
+        gen = backend.generate(Request.build("extract_findings", {"report": long_report}), GenParams(max_new_tokens=6))
+        assert gen.completion_tokens <= 6 and gen.truncated_input

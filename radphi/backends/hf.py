@@ -247,7 +247,8 @@ class HFBackend:
 
         def score(answer: str, options: Any, n_tokens: int) -> Any:
             base = prompt + (tok(answer, add_special_tokens=False)["input_ids"] if answer else [])
-            opts = [tok(o, add_special_tokens=False)["input_ids"][:n_tokens] for o in options]
+            room = max(0, min(n_tokens, self.context_length - len(base)))  # never past the context
+            opts = [tok(o, add_special_tokens=False)["input_ids"][:room] for o in options]
             return self._result(self._thread.submit(option_scores, self._model, base, opts, stops.ids,
                                                     self._device, tok.pad_token_id or 0))
 

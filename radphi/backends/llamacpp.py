@@ -220,9 +220,12 @@ class LlamaCppBackend(StreamingBackend):
             if len(base) - 1 > common:
                 llm.eval(base[common:-1])
             past = llm.n_tokens
+            # Never past the context: near its end fewer tokens are scored, and with no
+            # room at all only ending remains.
+            room = min(n_tokens, llm.n_ctx() - len(base))
             scores, end = [], -math.inf
             for text in options:
-                ids = llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)[:n_tokens]
+                ids = llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)[:max(0, room)]
                 lp = log_softmax(self._logits_rows(llm, [base[-1]] + ids, past))
                 scores.append(float(np.mean([lp[j, t] for j, t in enumerate(ids)])) if ids else -math.inf)
                 end = max(float(lp[0, t]) for t in end_ids)
