@@ -113,10 +113,10 @@ Scorer = Callable[[str, Sequence[str], int], tuple[Sequence[float], float]]
 
 
 def extract(text: str, score: Scorer, *, temperature: float = 0.0, seed: int = 0,
-            max_chars: int | None = None, next_bonus: float | None = None) -> Iterator[str]:
+            next_bonus: float | None = None) -> Iterator[str]:
     """The grounded answer for input TEXT, as pieces: each is a copied sentence (with the
-    space before it). Stops when ending scores best, no sentence is left, or the answer
-    would pass MAX_CHARS."""
+    space before it). Stops when ending scores best or no sentence is left; the caller
+    stops reading at its token limit. NEXT_BONUS overrides the module's."""
     rng = random.Random(seed)
     bonus = NEXT_BONUS if next_bonus is None else next_bonus
     all_options = options(text)
@@ -131,8 +131,6 @@ def extract(text: str, score: Scorer, *, temperature: float = 0.0, seed: int = 0
             scores = [s + (bonus if o.index == last + 1 else 0.0) for s, o in zip(scores, left)]
         choice = _choose(list(scores) + [end], temperature, rng)
         if choice == len(left):
-            return
-        if max_chars is not None and len(answer) + len(pieces[choice]) > max_chars:
             return
         answer += pieces[choice]
         last = left[choice].index

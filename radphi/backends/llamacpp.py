@@ -224,18 +224,19 @@ class LlamaCppBackend(StreamingBackend):
             # room at all only ending remains.
             room = min(n_tokens, llm.n_ctx() - len(base))
             scores, end = [], -math.inf
-            for text in options:
+            for i, text in enumerate(options):
                 ids = llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)[:max(0, room)]
                 lp = log_softmax(self._logits_rows(llm, [base[-1]] + ids, past))
                 scores.append(float(np.mean([lp[j, t] for j, t in enumerate(ids)])) if ids else -math.inf)
-                end = max(float(lp[0, t]) for t in end_ids)
+                if i == 0:  # every row starts from the same context: ending is read off the first
+                    end = max(float(lp[0, t]) for t in end_ids)
             llm.n_tokens = past
             return scores, end
 
         return score
 
-    def _grounded_pieces(self, llm: Any, request: Request, params: GenParams, source: str, prompt: list[int],
-                         stop_ids: set[int], state: dict[str, Any]) -> Iterator[str]:
+    def _grounded_pieces(self, llm: Any, params: GenParams, source: str, prompt: list[int], stop_ids: set[int],
+                         state: dict[str, Any]) -> Iterator[str]:
         from radphi.grounding import extract
 
         score = self._option_scorer(llm, prompt, stop_ids)
@@ -270,7 +271,7 @@ class LlamaCppBackend(StreamingBackend):
             source = request.grounding_source(params)
             if source:
                 state["start"] = time.perf_counter()
-                yield from self._grounded_pieces(llm, request, params, source, tokens, stop_ids, state)
+                yield from self._grounded_pieces(llm, params, source, tokens, stop_ids, state)
                 return
             scanner = StopScanner(stops)
             state["start"] = time.perf_counter()
