@@ -137,6 +137,25 @@ def extract(text: str, score: Scorer, *, temperature: float = 0.0, seed: int = 0
         yield pieces[choice]
 
 
+def answer(text: str, score: Scorer, count_tokens: Callable[[str], int], state: dict, *, max_new_tokens: int,
+           temperature: float = 0.0, seed: int = 0) -> Iterator[str]:
+    """`extract`'s pieces as a backend streams them: stops before a piece would take the
+    answer past MAX_NEW_TOKENS tokens (COUNT_TOKENS counts them). Records in STATE the
+    time of the first piece ("first"), the tokens so far ("completion_tokens") and, when
+    cut, "finish_reason": "length"."""
+    import time
+
+    state.setdefault("completion_tokens", 0)
+    for piece in extract(text, score, temperature=temperature, seed=seed):
+        n = count_tokens(piece)
+        if state["completion_tokens"] + n > max_new_tokens:
+            state["finish_reason"] = "length"
+            return
+        state.setdefault("first", time.perf_counter())
+        state["completion_tokens"] += n
+        yield piece
+
+
 def _choose(scores: list[float], temperature: float, rng: random.Random) -> int:
     if temperature <= 0:
         return max(range(len(scores)), key=lambda i: (scores[i], -i))

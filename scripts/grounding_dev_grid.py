@@ -39,9 +39,10 @@ def main() -> int:
 
     import dataclasses
 
-    from evaluation.metrics import f1
+    # quick_task_score is this script's sibling in scripts/
+    from quick_task_score import score as task_scores
+
     from radphi import grounding, settings, tasks
-    from radphi.backends import GenParams, Request
     from radphi.backends.llamacpp import LlamaCppBackend
     from radphi.records import read_jsonl
     from training.synthetic.corpus import build_extra_train
@@ -61,8 +62,7 @@ def main() -> int:
                "grounded": not args.free}
         for task in args.tasks:
             records = read_jsonl(dev / "dev" / f"{task}.jsonl")[:args.n]
-            scores = [f1(backend.generate(Request.build(task, r), GenParams(max_new_tokens=224, grounded=not args.free)).text, r["reference"])
-                      for r in records]
+            scores = task_scores(backend, task, records, max_new_tokens=224, grounded=not args.free)
             row[task] = round(100 * statistics.mean(scores), 2)
         print(json.dumps(row), flush=True)
     return 0

@@ -18,16 +18,18 @@ from pathlib import Path
 from typing import Any
 
 
-def score(backend: Any, task: str, records: list[dict[str, Any]], max_new_tokens: int) -> list[float]:
+def score(backend: Any, task: str, records: list[dict[str, Any]], max_new_tokens: int,
+          grounded: bool = True) -> list[float]:
     """Greedy answers of BACKEND to RECORDS, each scored against its reference: label F1
-    for the label tasks, unigram F1 for the others (as evaluation.demo_results scores them)."""
+    for the label tasks, unigram F1 for the others (as evaluation.demo_results scores them).
+    GROUNDED as GenParams.grounded (extract findings and clean-up copy the input)."""
     from evaluation.labels_metrics import LABEL_TASKS, label_scores
     from evaluation.metrics import f1
     from radphi.backends import GenParams, Request
 
     scores = []
     for rec in records:
-        out = backend.generate(Request.build(task, rec), GenParams(max_new_tokens=max_new_tokens)).text
+        out = backend.generate(Request.build(task, rec), GenParams(max_new_tokens=max_new_tokens, grounded=grounded)).text
         scores.append(label_scores(task, out, rec["reference"])["label_f1"] if task in LABEL_TASKS
                       else f1(out, rec["reference"]))
     return scores

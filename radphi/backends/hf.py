@@ -240,10 +240,10 @@ class HFBackend:
     def _grounded_stream(self, request: Request, params: GenParams, prompt: list[int], stops: _Stops) -> Stream:
         """An extractive task's answer, copied a sentence at a time (radphi.grounding)."""
         from radphi.backends.hf_scoring import option_scores
-        from radphi.grounding import extract
+        from radphi.grounding import answer
 
         tok = self._tokenizer
-        state: dict[str, Any] = {"start": time.perf_counter(), "count": 0, "reason": "stop"}
+        state: dict[str, Any] = {"start": time.perf_counter(), "completion_tokens": 0, "finish_reason": "stop"}
 
         def score(answer: str, options: Any, n_tokens: int) -> Any:
             base = prompt + (tok(answer, add_special_tokens=False)["input_ids"] if answer else [])
@@ -255,19 +255,14 @@ class HFBackend:
         def pieces() -> Iterator[str]:
             with self._lock:
                 state["start"] = time.perf_counter()
-                for piece in extract(request.grounding_source(params) or "", score,
-                                     temperature=params.temperature, seed=params.seed):
-                    k = self.count_tokens(piece)
-                    if state["count"] + k > params.max_new_tokens:
-                        state["reason"] = "length"
-                        return
-                    state.setdefault("first", time.perf_counter())
-                    state["count"] += k
-                    yield piece
+                yield from answer(request.grounding_source(params) or "", score, self.count_tokens, state,
+                                  max_new_tokens=params.max_new_tokens, temperature=params.temperature,
+                                  seed=params.seed)
 
         def finish(text: str) -> Generation:
             return timed_generation(text, start=state["start"], first=state.get("first"), prompt_tokens=len(prompt),
-                                    completion_tokens=state["count"], finish_reason=state["reason"], request=request)
+                                    completion_tokens=state["completion_tokens"], finish_reason=state["finish_reason"],
+                                    request=request)
 
         return Stream(pieces(), finish)
 

@@ -237,19 +237,13 @@ class LlamaCppBackend(StreamingBackend):
 
     def _grounded_pieces(self, llm: Any, params: GenParams, source: str, prompt: list[int], stop_ids: set[int],
                          state: dict[str, Any]) -> Iterator[str]:
-        from radphi.grounding import extract
+        from radphi.grounding import answer
 
-        score = self._option_scorer(llm, prompt, stop_ids)
-        n = 0
-        for piece in extract(source, score, temperature=params.temperature, seed=params.seed):
-            state.setdefault("first", time.perf_counter())
-            k = len(llm.tokenize(piece.encode("utf-8"), add_bos=False, special=False))
-            if n + k > params.max_new_tokens:
-                state["finish_reason"] = "length"
-                return
-            n += k
-            state["completion_tokens"] = n
-            yield piece
+        def count(piece: str) -> int:
+            return len(llm.tokenize(piece.encode("utf-8"), add_bos=False, special=False))
+
+        yield from answer(source, self._option_scorer(llm, prompt, stop_ids), count, state,
+                          max_new_tokens=params.max_new_tokens, temperature=params.temperature, seed=params.seed)
 
     # ------------------------------------------------------------------ generation
     def _pieces(self, request: Request, params: GenParams, state: dict[str, Any]) -> Iterator[str]:
