@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 EOS = "<|endoftext|>"
 MAX_GGUF_BYTES = 25 * 1024 * 1024
+STARTED = time.time()  # --train-until counts from here
 ASSET_DIR = Path(__file__).resolve().parent.parent / "assets"
 
 
@@ -109,6 +110,15 @@ class DemoRecipe:
     stage4_steps: int = 0
     stage4_learning_rate: float = 2e-4
     stage4_extra_studies: int = 6000
+    # One stage instead (the GPU recipe): stage 1 trains on everything the stages above
+    # see -- the corpus, extra batches 0 and 1, the copy drills and augmented batches 2
+    # and 3 -- under one cosine schedule; stages 2-4 are not run.
+    one_stage: bool = False
+    packing: bool = True
+    gradient_checkpointing: bool | None = None
+    dataset_num_proc: int | None = None
+    # End training by this epoch time (0: off); training.step_budget fixes the steps.
+    deadline: float = 0.0
 
     def stage(self, n: int) -> tuple[int, float, int]:
         """(steps, peak learning rate, extra studies) of stage N (1 to 4)."""
@@ -124,6 +134,18 @@ class DemoRecipe:
                    save_steps=1000, task_caps={"*": 8}, task_weights={}, stage2_steps=2, stage2_extra_studies=20,
                    stage2_drills_per_task=8, stage3_steps=2, stage3_extra_studies=20, stage4_steps=2,
                    stage4_extra_studies=20)
+
+    @classmethod
+    def gpu(cls, seed: int = 0) -> DemoRecipe:
+        """The recipe for a lent GPU: a 3x larger model (~19M parameters, ~20 MB as q8_0),
+        every batch of data in one stage, padded length-grouped batches of 64 pairs (the
+        packed single-row batches of the CPU recipe would leave a GPU idle, and packing
+        several rows needs flash attention), and a step count that `deadline` (or
+        --max-steps) fixes. It runs on a CPU too, only far more slowly."""
+        return cls(seed=seed, hidden=384, layers=8, heads=6, intermediate=1536, batch_size=64, grad_accum=1,
+                   packing=False, gradient_checkpointing=False, dataset_num_proc=12, max_steps=20000,
+                   learning_rate=1e-3, warmup=200, eval_steps=1000, save_steps=1000, one_stage=True,
+                   stage2_steps=0, stage3_steps=0, stage4_steps=0)
 
 
 def corpus_texts(corpus_dir: Path) -> list[str]:
@@ -219,22 +241,26 @@ def sft_config(recipe: DemoRecipe, corpus_dir: Path, base: Path, sft_dir: Path, 
 
     out = corpus_dir.parent
     sources = corpus_sources(corpus_dir)
-    if stage < 3 and recipe.extra_studies:
+    if recipe.one_stage:
+        sources += train_sources(out / "corpus-extra", out / "corpus-extra2", out / "copy-drills",
+                                 out / "corpus-extra3", out / "corpus-extra4")
+    elif stage < 3 and recipe.extra_studies:
         sources += train_sources(out / "corpus-extra")
     if stage == 2:
         sources += train_sources(out / "corpus-extra2", out / "copy-drills")
-    if stage >= 3:
+    if stage >= 3 and not recipe.one_stage:
         sources += train_sources(out / f"corpus-extra{stage}", out / "copy-drills")
     steps, lr, _ = recipe.stage(stage)
     return TrainConfig(model=str(base), output_dir=str(sft_dir), sources=sources, task_caps=dict(recipe.task_caps),
                        task_weights=dict(recipe.task_weights),
                        eval_cap=40, prompt_format="token", finetune="full", max_length=recipe.max_length,
-                       packing=True, max_steps=steps, batch_size=recipe.batch_size,
+                       packing=recipe.packing, max_steps=steps, batch_size=recipe.batch_size,
                        grad_accum=recipe.grad_accum,
                        learning_rate=lr, lr_scheduler="cosine", warmup=recipe.warmup,
                        weight_decay=0.01, logging_steps=5, precision=recipe.precision, eval_steps=recipe.eval_steps,
                        save_steps=recipe.save_steps, save_total_limit=1, seed=recipe.seed, merge=True,
-                       gguf_quant=None)
+                       gguf_quant=None, gradient_checkpointing=recipe.gradient_checkpointing,
+                       dataset_num_proc=recipe.dataset_num_proc, deadline=recipe.deadline)
 
 
 def finished_stage(sft_dir: Path, steps: int) -> dict[str, Any] | None:
@@ -262,7 +288,8 @@ def _stage_data(recipe: DemoRecipe, out: Path, stage: int) -> None:
                         seed=recipe.seed, per_task=recipe.stage2_drills_per_task)
 
 
-def build(recipe: DemoRecipe, out: Path, *, install: bool = True, asset_dir: Path = ASSET_DIR) -> dict[str, Any]:
+def build(recipe: DemoRecipe, out: Path, *, install: bool = True, asset_dir: Path = ASSET_DIR,
+          export: bool = True) -> dict[str, Any]:
     """Run the whole chain; returns (and writes OUT/demo_summary.json) what happened."""
     from training import sft
     from training.export_gguf import export_gguf
@@ -281,6 +308,9 @@ def build(recipe: DemoRecipe, out: Path, *, install: bool = True, asset_dir: Pat
     if not (base / "demo_base.json").is_file():
         build_base(recipe, corpus_dir, base)
     base_info = json.loads((base / "demo_base.json").read_text())
+    if recipe.one_stage:
+        for stage in (2, 3, 4):
+            _stage_data(recipe, out, stage)
     timings["base_s"] = time.perf_counter() - t0 - sum(timings.values())
     summary = finished_stage(sft_dir, recipe.max_steps) or sft.main(sft_config(recipe, corpus_dir, base, sft_dir))
     timings["train_s"] = time.perf_counter() - t0 - sum(timings.values())
@@ -290,26 +320,29 @@ def build(recipe: DemoRecipe, out: Path, *, install: bool = True, asset_dir: Pat
     # ends the chain (stages 3 and 4 need stage 2's copy drills).
     for stage in (2, 3, 4):
         steps = recipe.stage(stage)[0]
-        if not steps:
+        if not steps or recipe.one_stage:
             break
         _stage_data(recipe, out, stage)
         sft_dir = out / f"sft{stage}"
         summary = finished_stage(sft_dir, steps) or sft.main(sft_config(recipe, corpus_dir, final, sft_dir, stage=stage))
         stages[str(stage)], final = summary, sft_dir / "final"
         timings[f"train{stage}_s"] = time.perf_counter() - t0 - sum(timings.values())
-    gguf = export_gguf(final, out / "radphi-demo.gguf", quant="q8_0")
-    timings["export_s"] = time.perf_counter() - t0 - sum(timings.values())
-    size = gguf.stat().st_size
-    if size >= MAX_GGUF_BYTES:
-        raise RuntimeError(f"{gguf} is {size} bytes, over the 25 MB limit")
-    result = {"recipe": recipe.__dict__, "base": base_info, "gguf": str(gguf), "gguf_bytes": size,
+    gguf, size = None, None
+    if export:
+        gguf = export_gguf(final, out / "radphi-demo.gguf", quant="q8_0")
+        timings["export_s"] = time.perf_counter() - t0 - sum(timings.values())
+        size = gguf.stat().st_size
+        if size >= MAX_GGUF_BYTES:
+            raise RuntimeError(f"{gguf} is {size} bytes, over the 25 MB limit")
+    result = {"final": str(final), "recipe": recipe.__dict__, "base": base_info, "gguf": str(gguf), "gguf_bytes": size,
               "global_step": summary.get("global_step"), "train_loss": summary.get("train_loss"),
               "eval_loss": summary.get("eval_loss"), "throughput": summary.get("throughput"),
               "train_pairs": summary.get("data", {}).get("rows", {}).get("train"),
-              "stages": {n: {k: st.get(k) for k in ("global_step", "train_loss", "eval_loss", "throughput")}
+              "stages": {n: {k: st.get(k) for k in ("global_step", "train_loss", "eval_loss", "throughput",
+                                                    "step_budget")}
                          for n, st in stages.items()},
               "timings_s": timings, "total_s": time.perf_counter() - t0, "command": " ".join(sys.argv)}
-    if install:
+    if install and gguf is not None:
         asset_dir.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(gguf, asset_dir / "radphi-demo.gguf")
         result["installed"] = str(asset_dir / "radphi-demo.gguf")
@@ -333,17 +366,28 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stage3-steps", type=int, help="steps of the third stage (0: two stages only)")
     p.add_argument("--stage4-steps", type=int, help="steps of a fourth stage (default 0: off; tried, not kept)")
     p.add_argument("--quick", action="store_true", help="tiny corpus, model and run (a smoke test)")
+    p.add_argument("--recipe", choices=("cpu", "gpu"), default="cpu",
+                   help="cpu: the 6M-parameter three-stage recipe; gpu: the 19M-parameter one-stage recipe")
+    p.add_argument("--train-until", type=float, metavar="SECONDS",
+                   help="end training SECONDS after this command starts: the first steps are timed and the step "
+                        "count (and its cosine schedule) cut to fit; the summary records it for --max-steps")
     p.add_argument("--no-install", action="store_true", help="do not copy the GGUF to assets/")
+    p.add_argument("--no-export", action="store_true",
+                   help="stop at the trained HF model (OUT/sft*/final): export it elsewhere with training.export_gguf "
+                        "(a machine without llama-cpp-python cannot quantize)")
 
 
 def main(args: argparse.Namespace) -> int:
-    recipe = DemoRecipe.quick(args.seed) if args.quick else DemoRecipe(seed=args.seed)
+    recipe = (DemoRecipe.quick(args.seed) if args.quick else
+              DemoRecipe.gpu(args.seed) if args.recipe == "gpu" else DemoRecipe(seed=args.seed))
+    if args.train_until:
+        recipe.deadline = STARTED + args.train_until
     for key in ("studies", "extra_studies", "max_steps", "batch_size", "grad_accum", "max_length", "learning_rate",
                 "stage2_steps", "stage3_steps", "stage4_steps"):
         if getattr(args, key) is not None:
             setattr(recipe, key, getattr(args, key))
-    result = build(recipe, args.out, install=not args.no_install and not args.quick)
-    print(json.dumps({k: result.get(k) for k in ("gguf", "gguf_bytes", "global_step", "train_loss", "eval_loss",
+    result = build(recipe, args.out, install=not args.no_install and not args.quick, export=not args.no_export)
+    print(json.dumps({k: result.get(k) for k in ("final", "gguf", "gguf_bytes", "global_step", "train_loss", "eval_loss",
                                                  "total_s", "installed")}, default=str))
     return 0
 

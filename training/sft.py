@@ -29,6 +29,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import math
 import sys
 import tomllib
 from dataclasses import dataclass, field
@@ -85,6 +86,7 @@ class TrainConfig:
     dataloader_num_workers: int = field(default=0, metadata={"help": "dataloader workers"})
     dataset_num_proc: int | None = field(default=None, metadata={"help": "processes for tokenizing the dataset"})
     torch_compile: bool = field(default=False, metadata={"help": "torch.compile the model"})
+    deadline: float = field(default=0.0, metadata={"help": "end training by this epoch time (0: off): the first steps are timed, and max_steps and the cosine schedule are cut to what fits (training.step_budget)"})
 
     def on_gpu(self) -> bool:
         import torch
@@ -266,8 +268,17 @@ def main(config: TrainConfig) -> dict[str, Any]:
     if train_dataset is None:
         raise ValueError("no training pairs: check the [[sources]] of the config and the log above")
     throughput = sft_model.make_throughput_callback()
+    callbacks = [throughput]
+    budget = None
+    if config.deadline:
+        from training.step_budget import make_step_budget_callback
+
+        warmup = int(config.warmup) if config.warmup >= 1 else math.ceil(config.warmup * config.max_steps)
+        budget = make_step_budget_callback(config.deadline, warmup=warmup,
+                                           calibrate_steps=max(6, min(25, warmup - 1)))
+        callbacks.append(budget)
     trainer = build_trainer(config, train_dataset, eval_dataset, tokenizer, tokens, model_path,
-                            callbacks=[throughput])
+                            callbacks=callbacks)
     resume = resume_checkpoint(config)
     resumed_step = json.loads((Path(resume) / "trainer_state.json").read_text())["global_step"] if resume else 0
     if resume:
@@ -284,6 +295,8 @@ def main(config: TrainConfig) -> dict[str, Any]:
         "throughput": throughput.result(), "world_size": state.num_processes,
         "data": data_summary, "config": dataclasses.asdict(config),
     }
+    if budget is not None:
+        summary["step_budget"] = budget.result()
     if state.is_main_process:
         summary.update(_finish(config, model_path, out))
         (out / "run_summary.json").write_text(json.dumps(summary, indent=2, default=str))
