@@ -37,9 +37,10 @@ class Clock:
         return self.now
 
 
-def drive(callback, clock: Clock, sched, opt, *, seconds_per_step, max_steps=10_000, slow_after=None):
+def drive(callback, clock: Clock, sched, opt, *, seconds_per_step, max_steps=10_000, slow_after=None, start=0):
     """The order of transformers' Trainer: optimizer step, scheduler step, on_step_end."""
-    state, control = SimpleNamespace(global_step=0, max_steps=max_steps), SimpleNamespace(should_training_stop=False)
+    state = SimpleNamespace(global_step=start, max_steps=max_steps)
+    control = SimpleNamespace(should_training_stop=False)
     lrs = []
     while not control.should_training_stop and state.global_step < max_steps:
         lrs.append(opt.param_groups[0]["lr"])
@@ -81,6 +82,37 @@ def test_a_run_that_slows_down_stops_at_the_deadline():
     steps, _ = drive(cb, clock, sched, opt, seconds_per_step=0.5, slow_after=60)
     assert cb.result()["stopped_by"] == "deadline"
     assert steps < cb.result()["planned_steps"] and 1100.0 <= clock.now < 1106.0
+
+
+def test_a_resumed_run_is_timed_and_planned_from_where_it_starts():
+    torch = pytest.importorskip("torch")
+    from transformers import get_cosine_schedule_with_warmup
+
+    clock = Clock()
+    cb = make_step_budget_callback(clock.now + 100.0, warmup=30, calibrate_steps=25, clock=clock)
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
+    sched = get_cosine_schedule_with_warmup(opt, num_warmup_steps=30, num_training_steps=10_000)
+    opt.step()
+    for _ in range(1000):
+        sched.step()
+    steps, lrs = drive(cb, clock, sched, opt, seconds_per_step=0.5, start=1000)
+    result = cb.result()
+    assert result["started_at_step"] == 1000 and result["stopped_by"] == "plan"
+    assert steps == result["planned_steps"] == 1025 + int(87.5 * 0.9 / 0.5)
+    assert lrs[-1] < 1e-6 and clock.now <= 1100.0
+
+
+def test_a_diverged_loss_stops_training():
+    from training.sft_model import make_finite_loss_callback
+
+    cb = make_finite_loss_callback()
+    control = SimpleNamespace(should_training_stop=False)
+    cb.on_log(None, SimpleNamespace(global_step=5), control, logs={"loss": 1.2, "grad_norm": 0.7})
+    assert cb.diverged_at is None and not control.should_training_stop
+    # transformers' logging_nan_inf_filter logs the loss of a diverged step as a number; the norm tells.
+    cb.on_log(None, SimpleNamespace(global_step=10), control, logs={"loss": 0.0, "grad_norm": float("nan")})
+    cb.on_log(None, SimpleNamespace(global_step=15), control, logs={"loss": float("inf")})
+    assert cb.diverged_at == 10 and control.should_training_stop
 
 
 def test_sft_with_a_deadline_records_the_steps_it_fitted(tmp_path: Path):

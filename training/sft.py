@@ -268,14 +268,18 @@ def main(config: TrainConfig) -> dict[str, Any]:
     if train_dataset is None:
         raise ValueError("no training pairs: check the [[sources]] of the config and the log above")
     throughput = sft_model.make_throughput_callback()
-    callbacks = [throughput]
+    finite = sft_model.make_finite_loss_callback()
+    callbacks = [throughput, finite]
     budget = None
     if config.deadline:
         from training.step_budget import make_step_budget_callback
 
         warmup = int(config.warmup) if config.warmup >= 1 else math.ceil(config.warmup * config.max_steps)
-        budget = make_step_budget_callback(config.deadline, warmup=warmup,
-                                           calibrate_steps=max(6, min(25, warmup - 1)))
+        # Timed late in the warm-up: the first steps are slow (the longest batch comes first,
+        # kernels warm up), and a re-plan inside the warm-up changes no step already run.
+        calibrate_steps = max(6, min(190, warmup - 5))
+        budget = make_step_budget_callback(config.deadline, warmup=warmup, calibrate_steps=calibrate_steps,
+                                           calibrate_from=max(1, calibrate_steps // 4))
         callbacks.append(budget)
     trainer = build_trainer(config, train_dataset, eval_dataset, tokenizer, tokens, model_path,
                             callbacks=callbacks)
@@ -284,6 +288,10 @@ def main(config: TrainConfig) -> dict[str, Any]:
     if resume:
         log.info("resuming from %s (step %d)", resume, resumed_step)
     result = trainer.train(resume_from_checkpoint=resume)
+    if finite.diverged_at is not None:
+        raise RuntimeError(f"training diverged at step {finite.diverged_at} (loss or gradient norm not finite); "
+                           f"nothing was saved as final/: lower learning_rate, or resume from a checkpoint "
+                           f"before that step in {out}")
     eval_metrics = trainer.evaluate() if eval_dataset is not None else {}
     trainer.save_model(str(out / ("adapter" if config.finetune == "lora" else "final")))
     state.wait_for_everyone()

@@ -8,6 +8,7 @@ callback. torch, transformers and peft are imported inside the functions.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -181,3 +182,22 @@ def make_throughput_callback(warmup_steps: int = 2) -> Any:
                     "seconds_per_step": (t1 - t0) / max(s1 - s0, 1)}
 
     return Throughput()
+
+
+def make_finite_loss_callback() -> Any:
+    """A callback that stops training at the first logged loss or gradient norm that is not
+    finite. transformers' Trainer trains on after a divergence (and its default
+    logging_nan_inf_filter logs such a loss as a finite number); the weights are NaN from
+    then on, so the stage must fail instead of saving them. `diverged_at` is the step."""
+
+    class FiniteLoss(trainer_callback_base()):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.diverged_at: int | None = None
+
+        def on_log(self, args: Any, state: Any, control: Any, logs: dict | None = None, **kw: Any) -> None:
+            values = [float(v) for k, v in (logs or {}).items() if k in ("loss", "grad_norm") and v is not None]
+            if any(not math.isfinite(v) for v in values):
+                self.diverged_at = state.global_step if self.diverged_at is None else self.diverged_at
+                control.should_training_stop = True
+
+    return FiniteLoss()

@@ -52,13 +52,19 @@ def make_step_budget_callback(deadline: float, *, calibrate_from: int = 5, calib
             self.seconds_per_step: float | None = None
             self.stopped_by: str | None = None
             self.marks: dict[int, float] = {}
+            self.first: int | None = None  # the step this process started from (a resumed run's is > 0)
 
         def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
             step, now = state.global_step, clock()
-            if step in (calibrate_from, calibrate_steps):
+            if self.first is None:
+                self.first = step - 1
+            # Steps are counted from where this process started, so that a resumed run is
+            # timed and planned too; its re-plan then bends the schedule from there on.
+            begin, end = self.first + calibrate_from, self.first + calibrate_steps
+            if step in (begin, end):
                 self.marks[step] = now
-            if self.planned is None and step >= calibrate_steps and calibrate_from in self.marks:
-                self.seconds_per_step = (now - self.marks[calibrate_from]) / max(1, step - calibrate_from)
+            if self.planned is None and step >= end and begin in self.marks:
+                self.seconds_per_step = (now - self.marks[begin]) / max(1, step - begin)
                 self.planned = plan_steps(step, self.seconds_per_step, deadline - now, upper=state.max_steps)
                 self._replan(kw.get("lr_scheduler"))
             if self.planned is not None and step >= self.planned:
@@ -83,6 +89,6 @@ def make_step_budget_callback(deadline: float, *, calibrate_from: int = 5, calib
 
         def result(self) -> dict[str, Any]:
             return {"planned_steps": self.planned, "seconds_per_step": self.seconds_per_step,
-                    "stopped_by": self.stopped_by, "deadline": deadline}
+                    "stopped_by": self.stopped_by, "deadline": deadline, "started_at_step": self.first}
 
     return StepBudget()
