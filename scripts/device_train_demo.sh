@@ -15,6 +15,9 @@ set -uo pipefail
 out=${1:?usage: device_train_demo.sh OUT [TRAIN_UNTIL_SECONDS]}
 until=${2:-470}
 mkdir -p "$out"
+# A warm machine keeps runs/ from the last call: start again rather than resume from it,
+# unless RESUME=1.
+[ "${RESUME:-0}" = 1 ] || rm -rf runs/gpu
 if compgen -G ".whl/*.whl" >/dev/null; then
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
         || exit 1

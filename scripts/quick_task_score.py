@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/quick_task_score.py runs/demo/sft3/final abnormality_labels
     .venv/bin/python scripts/quick_task_score.py runs/demo/sft3/final extract_findings --n 40
+    .venv/bin/python scripts/quick_task_score.py runs/demo/sft3/final abnormality_labels --n 60 --dev
 
 Greedy, HF weights on CPU (so a checkpoint can be looked at while it trains, before any
 GGUF export). Label tasks report the mean label F1, the others mean unigram F1, as
@@ -42,6 +43,9 @@ def main() -> None:
     p.add_argument("--n", type=int, default=0, help="the first N test records (default all)")
     p.add_argument("--demo-dir", type=Path, default=Path("runs/demo"))
     p.add_argument("--max-new-tokens", type=int, default=256)
+    p.add_argument("--dev", action="store_true",
+                   help="score the development set (DEMO_DIR/corpus-dev/dev, held-out phrasings, never trained on) "
+                        "instead of the test split")
     args = p.parse_args()
 
     import torch
@@ -52,7 +56,8 @@ def main() -> None:
 
     torch.set_num_threads(2)
     backend = HFBackend(args.model, device="cpu")
-    records = read_jsonl(args.demo_dir / "corpus" / "test" / f"{args.task}.jsonl")
+    split_dir = args.demo_dir / "corpus-dev" / "dev" if args.dev else args.demo_dir / "corpus" / "test"
+    records = read_jsonl(split_dir / f"{args.task}.jsonl")
     records = records[:args.n] if args.n else records
     scores = score(backend, args.task, records, args.max_new_tokens)
     metric = "label_f1" if args.task in LABEL_TASKS else "f1"

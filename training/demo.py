@@ -141,10 +141,14 @@ class DemoRecipe:
         every batch of data in one stage, padded length-grouped batches of 64 pairs (the
         packed single-row batches of the CPU recipe would leave a GPU idle, and packing
         several rows needs flash attention), and a step count that `deadline` (or
-        --max-steps) fixes. It runs on a CPU too, only far more slowly."""
+        --max-steps) fixes. It runs on a CPU too, only far more slowly.
+
+        Not the shipped recipe: two H200 runs (MODEL_CARD.md, "A GPU recipe") gave no
+        better model. The first, at peak lr 1e-3, was cut to 1,161 steps by a mistimed
+        plan; the second resumed it and diverged at lr ~9e-4, hence the lower peak here."""
         return cls(seed=seed, hidden=384, layers=8, heads=6, intermediate=1536, batch_size=64, grad_accum=1,
                    packing=False, gradient_checkpointing=False, dataset_num_proc=12, max_steps=20000,
-                   learning_rate=1e-3, warmup=200, eval_steps=1000, save_steps=1000, one_stage=True,
+                   learning_rate=6e-4, warmup=200, eval_steps=1000, save_steps=1000, one_stage=True,
                    stage2_steps=0, stage3_steps=0, stage4_steps=0)
 
 
