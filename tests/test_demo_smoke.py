@@ -165,3 +165,24 @@ def test_demo_results_refuses_a_missing_model(tmp_path: Path, capsys: pytest.Cap
     rc = demo_results.cli(["--model", str(tmp_path / "nope.gguf"), "--out", str(tmp_path / "o"), "--work", str(tmp_path / "w")])
     assert rc == 2
     assert "demo model not found" in capsys.readouterr().err
+
+
+def test_the_one_stage_recipe_trains_on_every_batch_and_fits_its_deadline(tmp_path: Path) -> None:
+    """The GPU recipe's shape, tiny: one stage on the corpus and all four extra batches and
+    the drills, padded batches, a step count fitted to a deadline, no export."""
+    import time
+
+    from training.demo import DemoRecipe, build
+
+    recipe = DemoRecipe.quick(seed=0)
+    recipe.one_stage, recipe.packing, recipe.batch_size, recipe.grad_accum = True, False, 4, 1
+    recipe.max_steps, recipe.warmup, recipe.deadline = 100_000, 12, time.time() + 30
+    result = build(recipe, tmp_path, install=False, export=False)
+    assert result["gguf"] is None and not (tmp_path / "radphi-demo.gguf").exists()
+    assert (tmp_path / "sft" / "final" / "config.json").is_file() and not (tmp_path / "sft2").exists()
+    assert list(result["stages"]) == ["1"]
+    budget = result["stages"]["1"]["step_budget"]
+    assert budget["stopped_by"] == "plan" and result["global_step"] == budget["planned_steps"] < 100_000
+    sources = json.loads((tmp_path / "sft" / "run_summary.json").read_text())["config"]["sources"]
+    dirs = {Path(s["path"]).parent.parent.name for s in sources}
+    assert dirs == {"corpus", "corpus-extra", "corpus-extra2", "copy-drills", "corpus-extra3", "corpus-extra4"}

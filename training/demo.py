@@ -338,7 +338,8 @@ def build(recipe: DemoRecipe, out: Path, *, install: bool = True, asset_dir: Pat
         size = gguf.stat().st_size
         if size >= MAX_GGUF_BYTES:
             raise RuntimeError(f"{gguf} is {size} bytes, over the 25 MB limit")
-    result = {"final": str(final), "recipe": recipe.__dict__, "base": base_info, "gguf": str(gguf), "gguf_bytes": size,
+    result = {"final": str(final), "recipe": recipe.__dict__, "base": base_info,
+              "gguf": str(gguf) if gguf else None, "gguf_bytes": size,
               "global_step": summary.get("global_step"), "train_loss": summary.get("train_loss"),
               "eval_loss": summary.get("eval_loss"), "throughput": summary.get("throughput"),
               "train_pairs": summary.get("data", {}).get("rows", {}).get("train"),
