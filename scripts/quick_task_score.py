@@ -5,8 +5,8 @@
     .venv/bin/python scripts/quick_task_score.py runs/demo/sft3/final abnormality_labels --n 60 --dev
 
 Greedy, HF weights on CPU (so a checkpoint can be looked at while it trains, before any
-GGUF export). Label tasks report the mean label F1, the others mean unigram F1, as
-evaluation.demo_results does; the figures are x100. For the shipped tables, with CIs,
+GGUF export). Label tasks report the mean label F1, temporal findings the added F1, the
+others mean unigram F1, as evaluation.demo_results does; the figures are x100. For the shipped tables, with CIs,
 use `python -m evaluation.demo_results`.
 """
 
@@ -24,7 +24,11 @@ def score(backend: Any, task: str, records: list[dict[str, Any]], max_new_tokens
     """Greedy answers of BACKEND to RECORDS, each scored against its reference: label F1
     for the label tasks, unigram F1 for the others (as evaluation.demo_results scores them).
     GROUNDED as GenParams.grounded (extract findings and clean-up copy the input)."""
-    from evaluation.labels_metrics import LABEL_TASKS, label_scores
+    from evaluation.labels_metrics import (
+        LABEL_TASKS,
+        label_scores,
+        temporal_findings_scores,
+    )
     from evaluation.metrics import f1
     from radphi.backends import GenParams, Request
 
@@ -32,7 +36,8 @@ def score(backend: Any, task: str, records: list[dict[str, Any]], max_new_tokens
     for rec in records:
         out = backend.generate(Request.build(task, rec), GenParams(max_new_tokens=max_new_tokens, grounded=grounded)).text
         scores.append(label_scores(task, out, rec["reference"])["label_f1"] if task in LABEL_TASKS
-                      else f1(out, rec["reference"]))
+                      else temporal_findings_scores(out, rec["reference"])["added_f1"]
+                      if task == "qa_temporal_findings" else f1(out, rec["reference"]))
     return scores
 
 
@@ -43,6 +48,9 @@ def main() -> None:
     p.add_argument("--n", type=int, default=0, help="the first N test records (default all)")
     p.add_argument("--demo-dir", type=Path, default=Path("runs/demo"))
     p.add_argument("--max-new-tokens", type=int, default=256)
+    p.add_argument("--lower-sentence-starts", action="store_true",
+                   help="lower-case each sentence's first letter in the inputs first (the probe behind "
+                        "training.synthetic.case_noise)")
     p.add_argument("--dev", action="store_true",
                    help="score the development set (DEMO_DIR/corpus-dev/dev, held-out phrasings, never trained on) "
                         "instead of the test split")
@@ -59,8 +67,13 @@ def main() -> None:
     split_dir = args.demo_dir / "corpus-dev" / "dev" if args.dev else args.demo_dir / "corpus" / "test"
     records = read_jsonl(split_dir / f"{args.task}.jsonl")
     records = records[:args.n] if args.n else records
+    if args.lower_sentence_starts:
+        from training.synthetic.case_noise import INPUT_FIELDS, lower_sentence_starts
+
+        records = [rec | {k: lower_sentence_starts(rec[k]) for k in INPUT_FIELDS if isinstance(rec.get(k), str)}
+                   for rec in records]
     scores = score(backend, args.task, records, args.max_new_tokens)
-    metric = "label_f1" if args.task in LABEL_TASKS else "f1"
+    metric = "label_f1" if args.task in LABEL_TASKS else "added_f1" if args.task == "qa_temporal_findings" else "f1"
     print(json.dumps({"model": args.model, "task": args.task, "n": len(scores),
                       metric: round(100 * statistics.mean(scores), 2)}))
 

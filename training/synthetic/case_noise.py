@@ -3,9 +3,10 @@ capitalised and some sentences' first letter lower-cased.
 
 Why: the demo's byte-level BPE has no case folding, so "Eventration" at the start of a
 sentence is other tokens than "eventration" in mid-sentence, and a 6M-parameter model that
-has only seen the second misses the first (v5 missed 8 of 8 such test findings). On the
-development set, lower-casing sentence starts at inference raised abnormality label F1
-from 87.7 to 89.8 but cost the devices task 3.7, so the model is taught the other way:
+has only seen the second misses the first (v5 missed 8 of 8 such test findings). On 100
+development records, lower-casing sentence starts at inference (`scripts/quick_task_score.py
+runs/demo/sft3/final TASK --n 100 --dev --lower-sentence-starts`) raised abnormality label
+F1 from 87.7 to 89.8 but cost the devices task 3.7, so the model is taught the other way:
 training inputs in which a word's case does not follow its place in the sentence.
 
 Only the inputs of tasks whose answers never copy the input are changed (the labels, the
@@ -33,6 +34,11 @@ def case_noise(text: str, rng: random.Random, *, p_capital: float = 0.1, p_lower
     text = _WORD.sub(lambda m: m.group(1).upper() + m.group(2) if rng.random() < p_capital else m.group(0), text)
     return _SENTENCE_START.sub(lambda m: m.group(1) + (m.group(2).lower() if rng.random() < p_lower_start
                                                        else m.group(2)), text)
+
+
+def lower_sentence_starts(text: str) -> str:
+    """TEXT with every sentence's capital first letter lower-cased (the inference-time probe)."""
+    return _SENTENCE_START.sub(lambda m: m.group(1) + m.group(2).lower(), text)
 
 
 def build_case_noised(src_dir: str | Path, out_dir: str | Path, *, seed: int = 0, share: float = 0.5) -> dict[str, int]:
