@@ -39,6 +39,9 @@ def test_quick_rebuild_writes_every_stage(quick_build: dict) -> None:
     # stage 3 continues from stage 2's model, with a third batch written with the extra phrasings
     extra3 = json.loads((out / "corpus-extra3" / "manifest.json").read_text())
     assert extra3["batch"] == 2 and extra3["extra_phrasings"] > 100
+    # ... with case noise in half of its label and temporal records (the plain batch kept aside)
+    assert extra3["case_noise"]["share"] == 0.5 and extra3["case_noise"]["changed"]["abnormality_labels"] > 0
+    assert (out / "corpus-extra3-plain" / "manifest.json").is_file()
     assert json.loads((out / "corpus-extra2" / "manifest.json").read_text())["extra_phrasings"] == 0
     assert (out / "sft3" / "final" / "config.json").is_file()
     # stage 4 continues from stage 3's model, with a fourth batch (other patients again)

@@ -52,6 +52,7 @@ def test_build_noises_a_share_of_the_noisy_tasks_inputs_and_nothing_else(tmp_pat
     write(src / "train" / "extract_findings.jsonl", copies)
     changed = build_case_noised(src, tmp_path / "out", seed=3, share=0.5)
     assert set(changed) <= set(NOISY_TASKS) and 70 < changed["abnormality_labels"] < 130
+    assert json.loads((tmp_path / "out" / "manifest.json").read_text())["case_noise"]["changed"] == changed
 
     def read(name: str) -> list[dict]:
         return [json.loads(line) for line in (tmp_path / "out" / "train" / name).read_text().splitlines()]

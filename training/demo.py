@@ -110,6 +110,9 @@ class DemoRecipe:
     stage4_steps: int = 0
     stage4_learning_rate: float = 2e-4
     stage4_extra_studies: int = 6000
+    # Case noise (training.synthetic.case_noise) in this share of the label and temporal
+    # records of the augmented batches (stage 3 on); 0: none.
+    case_noise: float = 0.0
     # One stage instead (the GPU recipe): stage 1 trains on everything the stages above
     # see -- the corpus, extra batches 0 and 1, the copy drills and augmented batches 2
     # and 3 -- under one cosine schedule; stages 2-4 are not run.
@@ -133,7 +136,7 @@ class DemoRecipe:
                    max_position=1024, max_length=1024, batch_size=1, grad_accum=2, max_steps=3, warmup=1, eval_steps=1000,
                    save_steps=1000, task_caps={"*": 8}, task_weights={}, stage2_steps=2, stage2_extra_studies=20,
                    stage2_drills_per_task=8, stage3_steps=2, stage3_extra_studies=20, stage4_steps=2,
-                   stage4_extra_studies=20)
+                   stage4_extra_studies=20, case_noise=0.5)
 
     @classmethod
     def gpu(cls, seed: int = 0) -> DemoRecipe:
@@ -284,9 +287,17 @@ def _stage_data(recipe: DemoRecipe, out: Path, stage: int) -> None:
 
     corpus_dir = out / "corpus"
     extra = out / f"corpus-extra{stage}"
+    noisy = stage >= 3 and recipe.case_noise > 0
     if not (extra / "manifest.json").is_file():
-        build_extra_train(extra, corpus_dir, seed=recipe.seed, n_studies=recipe.stage(stage)[2], batch=stage - 1,
-                          augment=stage >= 3)
+        # With case noise, the batch is written aside and copied in with its noise.
+        plain = out / f"corpus-extra{stage}-plain" if noisy else extra
+        if not (plain / "manifest.json").is_file():
+            build_extra_train(plain, corpus_dir, seed=recipe.seed, n_studies=recipe.stage(stage)[2],
+                              batch=stage - 1, augment=stage >= 3)
+        if noisy:
+            from training.synthetic.case_noise import build_case_noised
+
+            build_case_noised(plain, extra, seed=recipe.seed, share=recipe.case_noise)
     if stage == 2 and not (out / "copy-drills" / "manifest.json").is_file():
         build_scrambled(out / "copy-drills", [d / "train" for d in (corpus_dir, out / "corpus-extra", extra)],
                         seed=recipe.seed, per_task=recipe.stage2_drills_per_task)

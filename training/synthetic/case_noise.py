@@ -44,7 +44,8 @@ def lower_sentence_starts(text: str) -> str:
 def build_case_noised(src_dir: str | Path, out_dir: str | Path, *, seed: int = 0, share: float = 0.5) -> dict[str, int]:
     """Copy SRC_DIR/train/*.jsonl to OUT_DIR/train/, with case noise in the inputs of a SHARE
     of the NOISY_TASKS records (the rest, and the other tasks, as they are). Returns the
-    number of records changed per task, also written to OUT_DIR/manifest.json."""
+    number of records changed per task, also written to OUT_DIR/manifest.json (SRC_DIR's
+    manifest with a `case_noise` entry)."""
     from radphi.records import read_jsonl, write_jsonl
 
     src, out = Path(src_dir), Path(out_dir)
@@ -62,7 +63,9 @@ def build_case_noised(src_dir: str | Path, out_dir: str | Path, *, seed: int = 0
                             rec[key] = case_noise(rec[key], rng)
                     changed[task] = changed.get(task, 0) + 1
         write_jsonl(out / "train" / path.name, records)
-    manifest = {"generator": "training.synthetic.case_noise.build_case_noised", "source": str(src), "seed": seed,
-                "share": share, "changed": changed}
+    source = src / "manifest.json"
+    manifest = json.loads(source.read_text()) if source.is_file() else {}
+    manifest["case_noise"] = {"generator": "training.synthetic.case_noise.build_case_noised", "source": str(src),
+                              "seed": seed, "share": share, "changed": changed}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return changed
