@@ -149,6 +149,16 @@ def test_resume_continues_the_step_count(plain_base: Path, tmp_path: Path):
     assert never["resumed_from"] is None and never["global_step"] == 2
 
 
+def test_a_diverging_run_fails_and_saves_no_final_model(plain_base: Path, tmp_path: Path):
+    out = tmp_path / "d"
+    cfg = write_config(tmp_path / "d.toml", model=str(plain_base), output_dir=str(out), finetune="full",
+                       max_steps=30, logging_steps=1, learning_rate=1e12, max_grad_norm=0.0, save_steps=1000,
+                       sources=[QA_SOURCE])
+    with pytest.raises(RuntimeError, match="diverged at step"):
+        run(cfg)
+    assert not (out / "final").exists()
+
+
 def test_packed_pairs_do_not_attend_to_each_other(plain_base: Path, tmp_path: Path):
     import torch
     from datasets import Dataset
