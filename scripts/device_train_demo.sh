@@ -5,8 +5,8 @@
 #
 # Run from the repository root. If .whl/ holds wheels (this project's versions of
 # transformers, trl, peft, datasets, ... for a machine that lacks them), they are installed
-# into /tmp/site first. Training ends TRAIN_UNTIL_SECONDS (default 470) after it starts:
-# training.step_budget times the first steps and fixes the step count; the summary in
+# into /tmp/site first. Training ends TRAIN_UNTIL_SECONDS (default 470) after training.demo
+# starts: training.step_budget times early steps and fixes the step count; the summary in
 # OUT says how many, so that `python -m training.demo --recipe gpu --max-steps N` repeats
 # the run anywhere. The trained model comes back as an fp16 copy of OUT/sft/final in
 # 15 MiB pieces (OUT/final16.tar.part-*): rejoin with `cat final16.tar.part-* | tar x`,

@@ -6,8 +6,8 @@
 
 Greedy, HF weights on CPU (so a checkpoint can be looked at while it trains, before any
 GGUF export). Label tasks report the mean label F1, temporal findings the added F1, the
-others mean unigram F1, as evaluation.demo_results does; the figures are x100. For the shipped tables, with CIs,
-use `python -m evaluation.demo_results`.
+others mean unigram F1, as evaluation.demo_results does; the figures are x100. For the
+shipped tables, with CIs, use `python -m evaluation.demo_results`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from typing import Any
 def score(backend: Any, task: str, records: list[dict[str, Any]], max_new_tokens: int,
           grounded: bool = True) -> list[float]:
     """Greedy answers of BACKEND to RECORDS, each scored against its reference: label F1
-    for the label tasks, unigram F1 for the others (as evaluation.demo_results scores them).
+    for the label tasks, added F1 for temporal findings, unigram F1 for the others (as
+    evaluation.demo_results scores them).
     GROUNDED as GenParams.grounded (extract findings and clean-up copy the input)."""
     from evaluation.labels_metrics import (
         LABEL_TASKS,

@@ -3,6 +3,7 @@
     python -m training.demo                       # the shipped recipe -> assets/radphi-demo.gguf
     python -m training.demo --out runs/demo --max-steps 600 --studies 2000
     python -m training.demo --quick --out /tmp/demo --no-install   # a smoke run: tiny everything
+    python -m training.demo --recipe gpu --out runs/gpu --no-install --train-until 500   # the GPU experiment
 
 synthetic corpus (training.synthetic, plus extra train-only studies) -> byte-level BPE tokenizer trained on the train
 split (<|endoftext|>, <instruct>, <output> as special tokens) -> a randomly initialised
