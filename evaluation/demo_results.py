@@ -73,7 +73,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def ensure_demo_inputs(demo_dir: Path, quick: bool) -> tuple[Path, Path]:
     """corpus/ and base/ of a demo build (built here, in seconds, when missing)."""
-    from training.demo import DemoRecipe, build_base
+    from training.demo import DemoRecipe
+    from training.demo_base import build_base
     from training.synthetic import build_corpus
 
     recipe = DemoRecipe.quick() if quick else DemoRecipe()

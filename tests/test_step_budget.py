@@ -53,14 +53,20 @@ def drive(callback, clock: Clock, sched, opt, *, seconds_per_step, max_steps=10_
     return state.global_step, lrs
 
 
-def test_the_run_stops_at_the_plan_with_the_schedule_of_that_many_steps():
+def budgeted_run():
+    """A fake clock, a budget callback (deadline 100 s on, 30 warm-up steps, timed over steps
+    5-25), and an SGD optimizer at lr 1e-3 with the trainer's 10,000-step cosine schedule."""
     torch = pytest.importorskip("torch")
     from transformers import get_cosine_schedule_with_warmup
 
     clock = Clock()
     cb = make_step_budget_callback(clock.now + 100.0, warmup=30, calibrate_steps=25, clock=clock)
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
-    sched = get_cosine_schedule_with_warmup(opt, num_warmup_steps=30, num_training_steps=10_000)
+    return clock, cb, opt, get_cosine_schedule_with_warmup(opt, num_warmup_steps=30, num_training_steps=10_000)
+
+
+def test_the_run_stops_at_the_plan_with_the_schedule_of_that_many_steps():
+    clock, cb, opt, sched = budgeted_run()
     steps, lrs = drive(cb, clock, sched, opt, seconds_per_step=0.5)
     result = cb.result()
     assert result["planned_steps"] == steps == 25 + int(87.5 * 0.9 / 0.5)
@@ -72,26 +78,14 @@ def test_the_run_stops_at_the_plan_with_the_schedule_of_that_many_steps():
 
 
 def test_a_run_that_slows_down_stops_at_the_deadline():
-    torch = pytest.importorskip("torch")
-    from transformers import get_cosine_schedule_with_warmup
-
-    clock = Clock()
-    cb = make_step_budget_callback(clock.now + 100.0, warmup=30, calibrate_steps=25, clock=clock)
-    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
-    sched = get_cosine_schedule_with_warmup(opt, num_warmup_steps=30, num_training_steps=10_000)
+    clock, cb, opt, sched = budgeted_run()
     steps, _ = drive(cb, clock, sched, opt, seconds_per_step=0.5, slow_after=60)
     assert cb.result()["stopped_by"] == "deadline"
     assert steps < cb.result()["planned_steps"] and 1100.0 <= clock.now < 1106.0
 
 
 def test_a_resumed_run_is_timed_and_planned_from_where_it_starts():
-    torch = pytest.importorskip("torch")
-    from transformers import get_cosine_schedule_with_warmup
-
-    clock = Clock()
-    cb = make_step_budget_callback(clock.now + 100.0, warmup=30, calibrate_steps=25, clock=clock)
-    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
-    sched = get_cosine_schedule_with_warmup(opt, num_warmup_steps=30, num_training_steps=10_000)
+    clock, cb, opt, sched = budgeted_run()
     opt.step()
     for _ in range(1000):
         sched.step()

@@ -5,7 +5,8 @@
     python -m training.demo --quick --out /tmp/demo --no-install   # a smoke run: tiny everything
     python -m training.demo --recipe gpu --out runs/gpu --no-install --train-until 500   # the GPU experiment
 
-synthetic corpus (training.synthetic, plus extra train-only studies) -> byte-level BPE tokenizer trained on the train
+synthetic corpus (training.synthetic, plus extra train-only studies) -> byte-level BPE tokenizer
+(training.demo_base) trained on the train
 split (<|endoftext|>, <instruct>, <output> as special tokens) -> a randomly initialised
 PhiForCausalLM saved as an HF directory -> training.sft (token format, full fine-tune,
 packing) -> final/ -> stage 2: training.sft again from that model, with more studies and
@@ -35,7 +36,6 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-EOS = "<|endoftext|>"
 MAX_GGUF_BYTES = 25 * 1024 * 1024
 STARTED = time.time()  # --train-until counts from here
 ASSET_DIR = Path(__file__).resolve().parent.parent / "assets"
@@ -159,72 +159,6 @@ class DemoRecipe:
                    stage2_steps=0, stage3_steps=0, stage4_steps=0)
 
 
-def corpus_texts(corpus_dir: Path) -> list[str]:
-    """The train split's prompts and completions in the token format (what training sees)."""
-    from radphi.records import iter_numbered
-    from radphi.tasks import END_OF_TEXT, TASKS, training_text, wrap_prompt
-
-    texts: list[str] = []
-    for path in sorted((corpus_dir / "train").glob("*.jsonl")):
-        for _, rec in iter_numbered(str(path), []):
-            if rec["task"] in TASKS:
-                prompt, completion = training_text(rec["task"], rec, rec["reference"])
-            else:
-                prompt, completion = wrap_prompt(rec["instruction"]), rec["reference"] + END_OF_TEXT
-            texts.append(prompt + completion)
-    return texts
-
-
-def train_tokenizer(texts: list[str], vocab_size: int) -> Any:
-    """A byte-level BPE (GPT-2 style, no prefix space) with the format's special tokens."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    from radphi.tasks import SPECIAL_TOKENS
-
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=[EOS, *SPECIAL_TOKENS],
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
-    # The special tokens are learned as tokens of their own, never split into merges.
-    tok.add_special_tokens([EOS, *SPECIAL_TOKENS])
-    tok.train_from_iterator(texts, trainer=trainer)
-    hf = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=EOS, eos_token=EOS, unk_token=EOS, pad_token=EOS)
-    hf.add_special_tokens({"additional_special_tokens": list(SPECIAL_TOKENS)})
-    hf.model_max_length = 1 << 30
-    return hf
-
-
-def build_base(recipe: DemoRecipe, corpus_dir: Path, out: Path) -> dict[str, Any]:
-    """Tokenizer + untrained PhiForCausalLM saved to OUT (an HF directory)."""
-    import torch
-    from transformers import PhiConfig, PhiForCausalLM
-
-    tok = train_tokenizer(corpus_texts(corpus_dir), recipe.vocab_size)
-    eos_id = tok.convert_tokens_to_ids(EOS)
-    rows = -(-len(tok) // 64) * 64
-    config = PhiConfig(vocab_size=rows, hidden_size=recipe.hidden, intermediate_size=recipe.intermediate,
-                       num_hidden_layers=recipe.layers, num_attention_heads=recipe.heads,
-                       num_key_value_heads=recipe.heads, partial_rotary_factor=0.5,
-                       max_position_embeddings=recipe.max_position, initializer_range=0.02,
-                       resid_pdrop=0.0, embd_pdrop=0.0, attention_dropout=0.0,
-                       bos_token_id=eos_id, eos_token_id=eos_id, pad_token_id=eos_id, tie_word_embeddings=False)
-    rope = getattr(config, "rope_parameters", None)
-    if isinstance(rope, dict):  # transformers 5 keeps these inside rope_parameters
-        rope.setdefault("partial_rotary_factor", 0.5)
-    torch.manual_seed(recipe.seed)
-    model = PhiForCausalLM(config)
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out, safe_serialization=True)
-    tok.save_pretrained(out)
-    params = sum(p.numel() for p in model.parameters())
-    info = {"tokenizer_len": len(tok), "embedding_rows": rows, "parameters": params}
-    (out / "demo_base.json").write_text(json.dumps(info, indent=2))
-    log.info("base model: %s", info)
-    return info
-
-
 def corpus_sources(corpus_dir: Path, tasks: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
     """training.sft `sources` for a synthetic corpus's train and validation files: all of them
     (sorted), or those of TASKS in the order given (the order feeds the seeded mix)."""
@@ -311,6 +245,7 @@ def build(recipe: DemoRecipe, out: Path, *, install: bool = True, asset_dir: Pat
           export: bool = True) -> dict[str, Any]:
     """Run the whole chain; returns (and writes OUT/demo_summary.json) what happened."""
     from training import sft
+    from training.demo_base import build_base
     from training.export_gguf import export_gguf
     from training.synthetic import build_corpus
     from training.synthetic.corpus import build_extra_train
