@@ -322,6 +322,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stage4-steps", type=int, help="steps of a fourth stage (default 0: off; tried, not kept)")
     p.add_argument("--case-noise", type=float,
                    help="share of stage 3's label and temporal records given case noise (default 0; 0.5 tried, not kept)")
+    p.add_argument("--task-weight", action="append", default=[], metavar="TASK=WEIGHT",
+                   help="repeat (>1) or thin (<1) a task in the mix, over the recipe's weights (repeatable)")
     p.add_argument("--quick", action="store_true", help="tiny corpus, model and run (a smoke test)")
     p.add_argument("--recipe", choices=("cpu", "gpu"), default="cpu",
                    help="cpu: the 6M-parameter three-stage recipe; gpu: the 19M-parameter one-stage recipe")
@@ -343,6 +345,11 @@ def main(args: argparse.Namespace) -> int:
                 "stage2_steps", "stage3_steps", "stage4_steps", "case_noise"):
         if getattr(args, key) is not None:
             setattr(recipe, key, getattr(args, key))
+    for item in args.task_weight:
+        task, sep, weight = item.partition("=")
+        if not sep:
+            raise ValueError(f"--task-weight needs TASK=WEIGHT, got {item!r}")
+        recipe.task_weights[task.strip()] = float(weight)
     result = build(recipe, args.out, install=not args.no_install and not args.quick, export=not args.no_export)
     print(json.dumps({k: result.get(k) for k in ("final", "gguf", "gguf_bytes", "global_step", "train_loss", "eval_loss",
                                                  "total_s", "installed")}, default=str))
