@@ -72,3 +72,28 @@ def test_packed_cpu_runs_use_one_row_micro_batches():
     assert micro_batches(cfg, gpu=False) == (1, 32)  # same tokens per optimizer step
     assert micro_batches(cfg, gpu=True) == (16, 2)
     assert micro_batches(TrainConfig(batch_size=16, grad_accum=2, packing=False), gpu=False) == (16, 2)
+
+
+def test_demo_stage3_task_weights_apply_from_stage_3_only(tmp_path: Path):
+    from training.demo import DemoRecipe, sft_config
+
+    recipe = DemoRecipe(stage3_task_weights={"qa_temporal_findings": 4.0})
+    corpus = tmp_path / "corpus"
+    first = sft_config(recipe, corpus, tmp_path / "base", tmp_path / "sft")
+    third = sft_config(recipe, corpus, tmp_path / "sft2", tmp_path / "sft3", stage=3)
+    assert first.task_weights == recipe.task_weights and first.task_weights["qa_temporal_findings"] == 2.0
+    assert third.task_weights == recipe.task_weights | {"qa_temporal_findings": 4.0}
+    assert recipe.task_weights["qa_temporal_findings"] == 2.0  # the recipe's own weights are not changed
+
+
+def test_demo_cli_sets_task_weights_per_stage(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    from training import demo
+
+    seen = {}
+    monkeypatch.setattr(demo, "build", lambda recipe, out, **kw: seen.setdefault("recipe", recipe) and {})
+    rc = demo.cli(["--out", str(tmp_path), "--no-install", "--case-noise", "0.5",
+                   "--stage3-task-weight", "qa_temporal_findings=4", "--task-weight", "radiology_qa=1"])
+    recipe = seen["recipe"]
+    assert rc == 0 and recipe.case_noise == 0.5 and recipe.stage3_task_weights == {"qa_temporal_findings": 4.0}
+    assert recipe.task_weights["radiology_qa"] == 1.0
+    assert demo.cli(["--out", str(tmp_path), "--stage3-task-weight", "nonsense"]) != 0
