@@ -29,7 +29,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import math
 import sys
 import tomllib
 from dataclasses import dataclass, field
@@ -269,20 +268,15 @@ def main(config: TrainConfig) -> dict[str, Any]:
         raise ValueError("no training pairs: check the [[sources]] of the config and the log above")
     throughput = sft_model.make_throughput_callback()
     finite = sft_model.make_finite_loss_callback()
-    callbacks = [throughput, finite]
+    trainer = build_trainer(config, train_dataset, eval_dataset, tokenizer, tokens, model_path,
+                            callbacks=[throughput, finite])
     budget = None
     if config.deadline:
         from training.step_budget import make_step_budget_callback
 
-        warmup = int(config.warmup) if config.warmup >= 1 else math.ceil(config.warmup * config.max_steps)
-        # Timed late in the warm-up: the first steps are slow (the longest batch comes first,
-        # kernels warm up), and a re-plan inside the warm-up changes no step already run.
-        calibrate_steps = max(6, min(190, warmup - 5))
-        budget = make_step_budget_callback(config.deadline, warmup=warmup, calibrate_steps=calibrate_steps,
-                                           calibrate_from=max(1, calibrate_steps // 4))
-        callbacks.append(budget)
-    trainer = build_trainer(config, train_dataset, eval_dataset, tokenizer, tokens, model_path,
-                            callbacks=callbacks)
+        budget = make_step_budget_callback(config.deadline,
+                                           warmup=trainer.args.get_warmup_steps(trainer.args.max_steps))
+        trainer.add_callback(budget)
     resume = resume_checkpoint(config)
     resumed_step = json.loads((Path(resume) / "trainer_state.json").read_text())["global_step"] if resume else 0
     if resume:

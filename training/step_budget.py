@@ -40,12 +40,19 @@ def cosine_factor(step: int, warmup: int, total: int) -> float:
     return max(0.0, 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0))))
 
 
-def make_step_budget_callback(deadline: float, *, calibrate_from: int = 5, calibrate_steps: int = 25,
-                              warmup: int = 0, clock: Any = time.time) -> Any:
+def make_step_budget_callback(deadline: float, *, warmup: int = 0, calibrate_from: int | None = None,
+                              calibrate_steps: int | None = None, clock: Any = time.time) -> Any:
     """A TrainerCallback that ends training by DEADLINE (a `clock()` time, epoch seconds by
     default). It times steps CALIBRATE_FROM..CALIBRATE_STEPS, then fixes the total and the
-    cosine schedule (WARMUP steps of warm-up, as the trainer's own) for it. Keep
-    CALIBRATE_STEPS under the warm-up so that the re-plan changes nothing already run."""
+    cosine schedule (WARMUP steps of warm-up, as the trainer's own) for it.
+
+    By default the steps are timed late in the warm-up (up to step 190): the very first
+    steps are slow (the longest batch comes first, kernels warm up), and a re-plan inside
+    the warm-up changes no step already run."""
+    if calibrate_steps is None:
+        calibrate_steps = max(6, min(190, warmup - 5))
+    if calibrate_from is None:
+        calibrate_from = max(1, calibrate_steps // 4)
 
     class StepBudget(trainer_callback_base()):  # type: ignore[misc]
         def __init__(self) -> None:
