@@ -325,7 +325,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stage3-steps", type=int, help="steps of the third stage (0: two stages only)")
     p.add_argument("--stage4-steps", type=int, help="steps of a fourth stage (default 0: off; tried, not kept)")
     p.add_argument("--case-noise", type=float,
-                   help="share of stage 3's label and temporal records given case noise (default 0; 0.5 tried, not kept)")
+                   help="share of stage 3's label and temporal records given case noise (default 0.5; 0: none)")
     p.add_argument("--task-weight", action="append", default=[], metavar="TASK=WEIGHT",
                    help="repeat (>1) or thin (<1) a task in the mix of every stage, over the recipe's weights "
                         "(repeatable)")
