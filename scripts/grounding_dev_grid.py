@@ -3,7 +3,8 @@
     .venv/bin/python scripts/grounding_dev_grid.py                       # the shipped settings
     .venv/bin/python scripts/grounding_dev_grid.py --grid 1,3,8 2,3,8 1,8,4 1,3,0
 
-Each setting is FIRST_TOKENS,SCORE_TOKENS,NEXT_BONUS (radphi/grounding.py). The dev set,
+Each setting is FIRST_TOKENS,SCORE_TOKENS,NEXT_BONUS (radphi/grounding.py), the bonus then
+for every task; without --grid, the shipped settings (TASK_NEXT_BONUS included). The dev set,
 runs/demo/corpus-dev/dev/, is written here when missing: 300 new studies in the demo
 corpus's held-out phrasings (`build_extra_train(..., batch=4, split="dev")`), none of
 whose inputs is in the corpus. Prints one JSON line per setting: mean unigram F1 (x100)
@@ -35,6 +36,8 @@ def main() -> int:
     p.add_argument("--tasks", nargs="*", default=list(TASKS),
                    help="tasks to score; extract_impression (not grounded in the app) is grounded here to compare")
     p.add_argument("--free", action="store_true", help="decode freely instead (grounding off)")
+    p.add_argument("--undecided-cuts", action="store_true",
+                   help="cuts at commas as options of the sentence step (grounding.DECIDE_CUTS off)")
     args = p.parse_args()
 
     import dataclasses
@@ -53,13 +56,17 @@ def main() -> int:
     for task in args.tasks:  # ground a task the app does not (extract_impression) to compare
         if not tasks.TASKS[task].copies_from:
             tasks.TASKS[task] = dataclasses.replace(tasks.TASKS[task], copies_from="report")
+    grounding.DECIDE_CUTS = not args.undecided_cuts
     backend = LlamaCppBackend(str(args.model or settings.DEMO_MODEL), n_threads=args.threads)
     grid = [tuple(float(x) for x in g.split(",")) for g in args.grid] or [
         (grounding.FIRST_TOKENS, grounding.SCORE_TOKENS, grounding.NEXT_BONUS)]
+    if args.grid:  # a grid's bonus applies to every task
+        grounding.TASK_NEXT_BONUS = {}
     for first, score, bonus in grid:
         grounding.FIRST_TOKENS, grounding.SCORE_TOKENS, grounding.NEXT_BONUS = int(first), int(score), bonus
-        row = {"first_tokens": int(first), "score_tokens": int(score), "next_bonus": bonus, "n": args.n,
-               "grounded": not args.free}
+        bonuses = {task: grounding.next_bonus(task) for task in args.tasks}
+        row = {"first_tokens": int(first), "score_tokens": int(score), "next_bonus": bonuses, "n": args.n,
+               "grounded": not args.free, "decide_cuts": grounding.DECIDE_CUTS}
         for task in args.tasks:
             records = read_jsonl(dev / "dev" / f"{task}.jsonl")[:args.n]
             scores = task_scores(backend, task, records, max_new_tokens=224, grounded=not args.free)

@@ -68,13 +68,55 @@ def test_extract_copies_whole_sentences_in_order_and_stops_when_ending_scores_be
 
 def test_next_bonus_keeps_the_answer_on_the_following_sentence():
     # The model prefers the familiar impression sentence; the bonus keeps it on the report's order.
-    score, _ = table_scorer({"The endotracheal": -0.2, "Emphysema is noted in both upper lobes.": -3.0,
+    score, _ = table_scorer({"The endotracheal": -0.2, "Emphysema is noted in both upper lobes": -3.0,
                              "No acute": -0.5}, end=-30.0)
     free = "".join(grounding.extract(REPORT, score, next_bonus=0.0))
     kept = "".join(grounding.extract(REPORT, score, next_bonus=3.0))
     assert free == "The endotracheal tube terminates 3.4 cm above the carina. No acute cardiopulmonary process."
     assert kept.startswith("The endotracheal tube terminates 3.4 cm above the carina. Emphysema is noted in both "
                            "upper lobes.")
+
+
+def test_the_next_sentence_bonus_is_per_task(monkeypatch):
+    monkeypatch.setattr(grounding, "NEXT_BONUS", 0.0)
+    monkeypatch.setattr(grounding, "TASK_NEXT_BONUS", {"extract_findings": 3.0})
+    assert grounding.next_bonus("extract_findings") == 3.0 and grounding.next_bonus("cleanup_report_text") == 0.0
+    score, _ = table_scorer({"The endotracheal": -0.2, "Emphysema is noted in both upper lobes": -3.0,
+                             "No acute": -0.5}, end=-30.0)
+
+    def run(task):
+        return "".join(grounding.answer(REPORT, score, lambda piece: len(piece.split()), {}, max_new_tokens=500,
+                                        task=task))
+
+    assert "Emphysema" in run("extract_findings") and "Emphysema" not in run("cleanup_report_text")
+
+
+@pytest.mark.parametrize("after_lobes, want", [(".", "Emphysema is noted in both upper lobes."),
+                                               (",", "Emphysema is noted in both upper lobes, which is new.")])
+def test_the_model_decides_at_each_comma_where_a_chosen_sentence_ends(after_lobes, want):
+    calls = []
+
+    def score(answer, options, n_tokens):
+        calls.append((answer, list(options), n_tokens))
+        if options == [".", ","]:  # the cut: the next token after the sentence so far
+            return [-0.1 if o == after_lobes else -4.0 for o in options], -9.0
+        return [-1.0 if o.strip().startswith("Emphysema") else -20.0 for o in options], (-5.0 if answer else -30.0)
+
+    out = "".join(grounding.extract(REPORT, score, next_bonus=0.0))
+    assert out == want and grounding.is_copy(out, REPORT)
+    # The sentence step offers each sentence once (no cut copies tying with it); the cut
+    # is asked after the words before the comma, one token.
+    step = calls[0][1]
+    assert "Emphysema is noted in both upper lobes, which is new." in step
+    assert "Emphysema is noted in both upper lobes." not in step
+    assert ("Emphysema is noted in both upper lobes", [".", ","], 1) in calls
+
+
+def test_without_decided_cuts_a_cut_is_an_option_of_the_sentence_step(monkeypatch):
+    monkeypatch.setattr(grounding, "DECIDE_CUTS", False)
+    score, calls = table_scorer({"Emphysema is noted in both upper lobes.": -1.0}, end=-5.0)
+    assert "".join(grounding.extract(REPORT, score, next_bonus=0.0)) == "Emphysema is noted in both upper lobes."
+    assert not any(options == [".", ","] for _, options, _ in calls)
 
 
 def test_ending_first_gives_an_empty_answer_and_sampling_is_seeded():

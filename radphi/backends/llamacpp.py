@@ -236,14 +236,15 @@ class LlamaCppBackend(StreamingBackend):
         return score
 
     def _grounded_pieces(self, llm: Any, params: GenParams, source: str, prompt: list[int], stop_ids: set[int],
-                         state: dict[str, Any]) -> Iterator[str]:
+                         state: dict[str, Any], task: str) -> Iterator[str]:
         from radphi.grounding import answer
 
         def count(piece: str) -> int:
             return len(llm.tokenize(piece.encode("utf-8"), add_bos=False, special=False))
 
         yield from answer(source, self._option_scorer(llm, prompt, stop_ids), count, state,
-                          max_new_tokens=params.max_new_tokens, temperature=params.temperature, seed=params.seed)
+                          max_new_tokens=params.max_new_tokens, temperature=params.temperature, seed=params.seed,
+                          task=task)
 
     # ------------------------------------------------------------------ generation
     def _pieces(self, request: Request, params: GenParams, state: dict[str, Any]) -> Iterator[str]:
@@ -265,7 +266,7 @@ class LlamaCppBackend(StreamingBackend):
             source = request.grounding_source(params)
             if source:
                 state["start"] = time.perf_counter()
-                yield from self._grounded_pieces(llm, params, source, tokens, stop_ids, state)
+                yield from self._grounded_pieces(llm, params, source, tokens, stop_ids, state, request.task)
                 return
             scanner = StopScanner(stops)
             state["start"] = time.perf_counter()
