@@ -80,12 +80,11 @@ def sentences(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Option:
-    """A piece of the input the answer may copy next: `text` comes from sentence `index`,
-    from character `start` of it; `cut`: it ends at a comma (a full stop added)."""
+    """A piece of the input the answer may copy next: `text` comes from sentence `index`;
+    `cut`: it ends at one of the sentence's commas (a full stop added)."""
 
     text: str
     index: int
-    start: int = 0
     cut: bool = False
 
 
@@ -103,7 +102,7 @@ def options(text: str) -> list[Option]:
                 piece = sent[s:e] if e == len(sent) else sent[s:e] + "."
                 if s:
                     piece = piece[0].upper() + piece[1:]
-                out.append(Option(piece, i, s, e != len(sent)))
+                out.append(Option(piece, i, e != len(sent)))
     return out
 
 
@@ -156,7 +155,7 @@ def extract(text: str, score: Scorer, *, temperature: float = 0.0, seed: int = 0
         yield piece
 
 
-def next_bonus(task: str | None) -> float:
+def next_bonus_for(task: str | None) -> float:
     """The next-sentence bonus for TASK (NEXT_BONUS unless TASK_NEXT_BONUS names it)."""
     return TASK_NEXT_BONUS.get(task or "", NEXT_BONUS)
 
@@ -164,13 +163,13 @@ def next_bonus(task: str | None) -> float:
 def answer(text: str, score: Scorer, count_tokens: Callable[[str], int], state: dict, *, max_new_tokens: int,
            temperature: float = 0.0, seed: int = 0, task: str | None = None) -> Iterator[str]:
     """`extract`'s pieces as a backend streams them, with TASK's next-sentence bonus: stops
-    before a piece would take the answer past MAX_NEW_TOKENS tokens (COUNT_TOKENS counts them). Records in STATE the
-    time of the first piece ("first"), the tokens so far ("completion_tokens") and, when
-    cut, "finish_reason": "length"."""
+    before a piece would take the answer past MAX_NEW_TOKENS tokens (COUNT_TOKENS counts
+    them). Records in STATE the time of the first piece ("first"), the tokens so far
+    ("completion_tokens") and, when cut, "finish_reason": "length"."""
     import time
 
     state.setdefault("completion_tokens", 0)
-    for piece in extract(text, score, temperature=temperature, seed=seed, next_bonus=next_bonus(task)):
+    for piece in extract(text, score, temperature=temperature, seed=seed, next_bonus=next_bonus_for(task)):
         n = count_tokens(piece)
         if state["completion_tokens"] + n > max_new_tokens:
             state["finish_reason"] = "length"

@@ -64,7 +64,7 @@ def main() -> int:
         grounding.TASK_NEXT_BONUS = {}
     for first, score, bonus in grid:
         grounding.FIRST_TOKENS, grounding.SCORE_TOKENS, grounding.NEXT_BONUS = int(first), int(score), bonus
-        bonuses = {task: grounding.next_bonus(task) for task in args.tasks}
+        bonuses = {task: grounding.next_bonus_for(task) for task in args.tasks}
         row = {"first_tokens": int(first), "score_tokens": int(score), "next_bonus": bonuses, "n": args.n,
                "grounded": not args.free, "decide_cuts": grounding.DECIDE_CUTS}
         for task in args.tasks:

@@ -80,7 +80,7 @@ def test_next_bonus_keeps_the_answer_on_the_following_sentence():
 def test_the_next_sentence_bonus_is_per_task(monkeypatch):
     monkeypatch.setattr(grounding, "NEXT_BONUS", 0.0)
     monkeypatch.setattr(grounding, "TASK_NEXT_BONUS", {"extract_findings": 3.0})
-    assert grounding.next_bonus("extract_findings") == 3.0 and grounding.next_bonus("cleanup_report_text") == 0.0
+    assert grounding.next_bonus_for("extract_findings") == 3.0 and grounding.next_bonus_for("cleanup_report_text") == 0.0
     score, _ = table_scorer({"The endotracheal": -0.2, "Emphysema is noted in both upper lobes": -3.0,
                              "No acute": -0.5}, end=-30.0)
 
