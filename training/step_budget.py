@@ -1,9 +1,9 @@
 """Fit a training run to a wall-clock deadline without truncating its learning-rate schedule.
 
 A lent GPU comes with a fixed amount of time, and how many steps fit in it is only known
-once the model runs there. `StepBudget` times a stretch of early steps (late in the warm-up:
-the very first steps are slow), fixes the step count N that
-ends before the deadline, re-plans the cosine schedule for N steps and stops at N. The run
+once the model runs there. `StepBudget` times a stretch of early steps (late in the
+warm-up: the very first steps are slow), fixes the step count N that ends before the
+deadline, re-plans the cosine schedule for N steps and stops at N. The run
 then has exactly the schedule of a run started with `max_steps = N`, so it can be
 reproduced anywhere (on a CPU too) with `--max-steps N`; the callback's `result()` says
 what N was. If the steps slow down later, a hard stop at the deadline keeps the run inside
