@@ -26,9 +26,9 @@ from training.synthetic.phrasing import Phrasebook
 FRACTION = 0.25
 
 
-@pytest.fixture(scope="module")
-def extras() -> dict[str, tuple[str, ...]]:
-    return extra_phrasings(FRACTION)
+@pytest.fixture(scope="module", params=[False, True], ids=["plain", "lexicon"])
+def extras(request) -> dict[str, tuple[str, ...]]:
+    return extra_phrasings(FRACTION, lexicon=request.param)
 
 
 def _fills(key: str, template: str) -> list[str]:

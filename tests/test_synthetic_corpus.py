@@ -221,6 +221,11 @@ def test_extra_train_studies_are_new_train_only_and_never_repeat_a_held_out_inpu
     second = [r for path in sorted((tmp_path / "batch1" / "train").glob("*.jsonl")) for r in read_jsonl(path)]
     assert second and not {r["meta"]["patient_id"] for r in second} & {r["meta"]["patient_id"] for r in extra}
     assert not {input_key(r) for r in second} & held_out
+    # the lexicon phrasings come only with augment=True and lexicon=True, and say so
+    build_extra_train(tmp_path / "lexicon", out, seed=SMALL["seed"], n_studies=60, batch=2, augment=True, lexicon=True)
+    manifest = json.loads((tmp_path / "lexicon" / "manifest.json").read_text())
+    plain = json.loads((tmp_path / "extra" / "manifest.json").read_text())
+    assert manifest["lexicon"] is True and plain["lexicon"] is False and manifest["extra_phrasings"] > 150
 
 
 def test_a_development_set_is_written_in_the_held_out_phrasings_only(corpus, tmp_path: Path):

@@ -91,9 +91,12 @@ def test_demo_cli_sets_task_weights_per_stage(monkeypatch: pytest.MonkeyPatch, t
 
     seen = {}
     monkeypatch.setattr(demo, "build", lambda recipe, out, **kw: seen.setdefault("recipe", recipe) and {})
-    rc = demo.cli(["--out", str(tmp_path), "--no-install", "--case-noise", "0.25",
+    rc = demo.cli(["--out", str(tmp_path), "--no-install", "--case-noise", "0.25", "--no-lexicon",
                    "--stage3-task-weight", "qa_temporal_findings=3", "--task-weight", "radiology_qa=1"])
     recipe = seen["recipe"]
     assert rc == 0 and recipe.case_noise == 0.25 and recipe.stage3_task_weights == {"qa_temporal_findings": 3.0}
+    assert recipe.lexicon is False
+    seen.clear()
+    assert demo.cli(["--out", str(tmp_path), "--no-install", "--lexicon"]) == 0 and seen["recipe"].lexicon is True
     assert recipe.task_weights["radiology_qa"] == 1.0
     assert demo.cli(["--out", str(tmp_path), "--stage3-task-weight", "nonsense"]) != 0

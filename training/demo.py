@@ -120,6 +120,10 @@ class DemoRecipe:
     # case noise 0.5 (v8, the shipped model): on the test split temporal added F1 75.3 ->
     # 82.5 (+7.2 [0.8, 14.2]) and extract impression +1.8 against v5, the rest level.
     stage3_task_weights: dict[str, float] = field(default_factory=lambda: {"qa_temporal_findings": 4.0})
+    # Lexicon phrasings (training.synthetic.lexicon) among the augmented batches' extras
+    # (stage 3 on): findings named by radphi.labels' synonyms, the lexicon the keyword
+    # baseline reads with.
+    lexicon: bool = False
     # One stage instead (the GPU recipe): stage 1 trains on everything the stages above
     # see -- the corpus, extra batches 0 and 1, the copy drills and augmented batches 2
     # and 3 -- under one cosine schedule; stages 2-4 are not run.
@@ -235,7 +239,7 @@ def _stage_data(recipe: DemoRecipe, out: Path, stage: int) -> None:
         plain = out / f"corpus-extra{stage}-plain" if noisy else extra
         if not (plain / "manifest.json").is_file():
             build_extra_train(plain, corpus_dir, seed=recipe.seed, n_studies=recipe.stage(stage)[2],
-                              batch=stage - 1, augment=stage >= 3)
+                              batch=stage - 1, augment=stage >= 3, lexicon=recipe.lexicon)
         if noisy:
             from training.synthetic.case_noise import build_case_noised
 
@@ -326,6 +330,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stage4-steps", type=int, help="steps of a fourth stage (default 0: off; tried, not kept)")
     p.add_argument("--case-noise", type=float,
                    help="share of stage 3's label and temporal records given case noise (default 0.5; 0: none)")
+    p.add_argument("--lexicon", action=argparse.BooleanOptionalAction, default=None,
+                   help="name findings by radphi.labels' synonyms in stage 3's augmented batch "
+                        "(training.synthetic.lexicon)")
     p.add_argument("--task-weight", action="append", default=[], metavar="TASK=WEIGHT",
                    help="repeat (>1) or thin (<1) a task in the mix of every stage, over the recipe's weights "
                         "(repeatable)")
@@ -349,7 +356,7 @@ def main(args: argparse.Namespace) -> int:
     if args.train_until:
         recipe.deadline = STARTED + args.train_until
     for key in ("studies", "extra_studies", "max_steps", "batch_size", "grad_accum", "max_length", "learning_rate",
-                "stage2_steps", "stage3_steps", "stage4_steps", "case_noise"):
+                "stage2_steps", "stage3_steps", "stage4_steps", "case_noise", "lexicon"):
         if getattr(args, key) is not None:
             setattr(recipe, key, getattr(args, key))
     for flag, items, weights in (("--task-weight", args.task_weight, recipe.task_weights),

@@ -35,6 +35,7 @@ from training.synthetic.findings import (
     NORMALS,
     SPECS,
 )
+from training.synthetic.lexicon import lexicon_phrases
 from training.synthetic.phrasing import Phrasebook, fill
 
 # Normal statements that name their anatomy, per NORMALS group (used only when nothing
@@ -90,18 +91,26 @@ def overlaps(sentences: Iterable[str], held: list[str]) -> bool:
     return any(a in h or h in a for a in map(words, sentences) for h in held_words)
 
 
-def extra_phrasings(fraction: float) -> dict[str, tuple[str, ...]]:
-    """{group key: extra train-only templates} under a held-out share of FRACTION."""
-    return dict(_extra_phrasings(fraction))
+def extra_phrasings(fraction: float, *, lexicon: bool = False) -> dict[str, tuple[str, ...]]:
+    """{group key: extra train-only templates} under a held-out share of FRACTION; with
+    LEXICON, also training.synthetic.lexicon's synonym phrasings of each finding."""
+    return dict(_extra_phrasings(fraction, lexicon))
 
 
 @lru_cache(maxsize=4)
-def _extra_phrasings(fraction: float) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    held = heldout_sentences(Phrasebook(fraction))
+def _extra_phrasings(fraction: float, lexicon: bool) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    book = Phrasebook(fraction)
+    held = heldout_sentences(book)
     out: dict[str, tuple[str, ...]] = {}
     for spec in SPECS:
         own = set(spec.templates)
-        kept = [t for t in dict.fromkeys(f.replace("{d}", spec.describe) for f in FRAMES)
+        framed = [f.replace("{d}", spec.describe) for f in FRAMES]
+        if lexicon:
+            train = tuple(spec.templates[i] for i in book.allowed(f"pos:{spec.label}", len(spec.templates), False))
+            # One frame each, in turn, so that a synonym is not tied to one frame across findings.
+            framed += [FRAMES[i % len(FRAMES)].replace("{d}", phrase)
+                       for i, phrase in enumerate(lexicon_phrases(spec, train))]
+        kept = [t for t in dict.fromkeys(framed)
                 if t not in own and not overlaps(spec_fills(spec, t), held)]
         if kept:
             out[f"pos:{spec.label}"] = tuple(kept)

@@ -199,7 +199,7 @@ def input_key(record: dict[str, Any]) -> tuple[str, ...]:
 
 def build_extra_train(out_dir: str | Path, corpus_dir: str | Path, *, seed: int = 0, n_studies: int,
                       questions_per_study: int = 3, batch: int = 0, augment: bool = False,
-                      split: str = "train") -> dict[str, int]:
+                      split: str = "train", lexicon: bool = False) -> dict[str, int]:
     """More training studies for the corpus at CORPUS_DIR, written to OUT_DIR/train/{task}.jsonl.
 
     New patients (numbered from EXTRA_PATIENT_BASE), training phrasings only, the
@@ -208,7 +208,8 @@ def build_extra_train(out_dir: str | Path, corpus_dir: str | Path, *, seed: int 
     so the held-out splits stay held out. CORPUS_DIR itself is not touched: its test
     split, and any model evaluated on it, stay as they were. Batch B (0, 1, ...) holds
     other patients than every other batch: patients from EXTRA_PATIENT_BASE + B * 100,000.
-    `augment` adds training.synthetic.augment's extra train-only phrasings.
+    `augment` adds training.synthetic.augment's extra train-only phrasings, and `lexicon`
+    (with `augment`) training.synthetic.lexicon's synonym phrasings among them.
 
     `split="dev"` writes OUT_DIR/dev/ instead: studies written, like the test split, in
     the held-out phrasings only. It is for choosing decoding settings on held-out
@@ -232,7 +233,7 @@ def build_extra_train(out_dir: str | Path, corpus_dir: str | Path, *, seed: int 
                 for rec in read_jsonl(path) if rec["task"] in TASKS}
     # The corpus's own held-out share, so that exactly its test phrasings stay unseen.
     fraction = json.loads((Path(corpus_dir) / "manifest.json").read_text())["heldout_phrasing_fraction"]
-    book = Phrasebook(fraction, extras=extra_phrasings(fraction) if augment else {})
+    book = Phrasebook(fraction, extras=extra_phrasings(fraction, lexicon=lexicon) if augment else {})
     records: list[dict[str, Any]] = []
     for i, length in enumerate(lengths):
         # patient_records writes a "test" series in the held-out phrasings.
@@ -243,7 +244,7 @@ def build_extra_train(out_dir: str | Path, corpus_dir: str | Path, *, seed: int 
     counts = write_splits(out, kept)
     manifest = {"generator": "training.synthetic.build_extra_train", "seed": seed, "batch": batch, "split": split,
                 "n_studies": n_studies,
-                "extra_phrasings": sum(map(len, book.extras.values())),
+                "extra_phrasings": sum(map(len, book.extras.values())), "lexicon": bool(augment and lexicon),
                 "corpus": str(corpus_dir), "dropped_as_held_out": len(records) - len(kept), "counts": counts}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     log.info("extra training studies: %d records in %s (%d dropped as held out)", len(kept), out,
