@@ -4,6 +4,8 @@ synonyms, with the slots the gold answers need, on top of augment's extras only 
 extras in test_synthetic_augment.py, with and without the lexicon.)"""
 from __future__ import annotations
 
+import itertools
+
 from training.synthetic.augment import extra_phrasings, spec_fills
 from training.synthetic.findings import BY_LABEL
 from training.synthetic.lexicon import PER_FINDING, lexicon_phrases
@@ -32,7 +34,7 @@ def test_only_new_words_a_few_per_finding_written_as_reports_write_them():
         assert len(phrases) <= PER_FINDING
         for phrase in phrases:
             words = phrase.lower().split()
-            assert all(a != b for a, b in zip(words, words[1:])), phrase
+            assert all(a != b for a, b in itertools.pairwise(words)), phrase
             assert phrase not in train
     pneumothorax = lexicon_phrases(BY_LABEL["pneumothorax"], _train_templates("pneumothorax"))
     assert any("PTX" in p for p in pneumothorax) and not any("ptx" in p for p in pneumothorax)

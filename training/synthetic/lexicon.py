@@ -20,6 +20,7 @@ No library does this (it is specific to this corpus's templates), hence hand-wri
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from radphi.labels import _SYNONYM_GROUPS
@@ -61,6 +62,6 @@ def lexicon_phrases(spec: FindingSpec, train_templates: tuple[str, ...]) -> list
         phrase = _written(synonym) if key is None else \
             re.sub(rf"\b{re.escape(key)}\b(\{{s\}})?", _written(synonym), describe, count=1)
         words = phrase.lower().split()
-        if phrase not in out and all(a != b for a, b in zip(words, words[1:])):
+        if phrase not in out and all(a != b for a, b in itertools.pairwise(words)):
             out.append(phrase)
     return out[:PER_FINDING]
