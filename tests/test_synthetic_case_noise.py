@@ -10,6 +10,7 @@ from training.synthetic.case_noise import (
     NOISY_TASKS,
     build_case_noised,
     case_noise,
+    label_words,
     lower_sentence_starts,
 )
 
@@ -25,6 +26,19 @@ def test_noise_changes_case_only_and_leaves_section_names():
     assert len(set(noisy)) > 10
     assert any("Eventration" in n for n in noisy) and any(" there is" in n for n in noisy)
     assert case_noise(REPORT, random.Random(0), p_capital=0.0, p_lower_start=0.0) == REPORT
+
+
+def test_label_words_are_capitalised_more_often_when_asked_and_the_rest_as_before():
+    terms = label_words()
+    assert {"eventration", "hyperinflation", "effusion", "pneumothorax"} <= terms and "there" not in terms
+    plain = [case_noise(REPORT, random.Random(i)) for i in range(200)]
+    # P_TERM=0 draws exactly as before: same output for the same seed
+    assert plain == [case_noise(REPORT, random.Random(i), p_term=0.0, terms=terms) for i in range(200)]
+    termed = [case_noise(REPORT, random.Random(i), p_term=0.6, terms=terms) for i in range(200)]
+    assert all(t.lower() == REPORT.lower() for t in termed)
+    assert sum(" Eventration" in t for t in termed) > 2 * sum(" Eventration" in t for t in plain) + 40
+    # a word that is not a label word keeps the base rate ("small" is in no label)
+    assert abs(sum(" Small" in t for t in termed) - sum(" Small" in t for t in plain)) < 25
 
 
 def test_lower_sentence_starts():
@@ -53,6 +67,7 @@ def test_build_noises_a_share_of_the_noisy_tasks_inputs_and_nothing_else(tmp_pat
     changed = build_case_noised(src, tmp_path / "out", seed=3, share=0.5)
     assert set(changed) <= set(NOISY_TASKS) and 70 < changed["abnormality_labels"] < 130
     assert json.loads((tmp_path / "out" / "manifest.json").read_text())["case_noise"]["changed"] == changed
+    assert json.loads((tmp_path / "out" / "manifest.json").read_text())["case_noise"]["p_term"] == 0.0
 
     def read(name: str) -> list[dict]:
         return [json.loads(line) for line in (tmp_path / "out" / "train" / name).read_text().splitlines()]

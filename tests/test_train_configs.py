@@ -97,6 +97,7 @@ def test_demo_cli_sets_task_weights_per_stage(monkeypatch: pytest.MonkeyPatch, t
     assert rc == 0 and recipe.case_noise == 0.25 and recipe.stage3_task_weights == {"qa_temporal_findings": 3.0}
     assert recipe.lexicon is False
     seen.clear()
-    assert demo.cli(["--out", str(tmp_path), "--no-install", "--lexicon"]) == 0 and seen["recipe"].lexicon is True
+    assert demo.cli(["--out", str(tmp_path), "--no-install", "--lexicon", "--case-noise-terms", "0.5"]) == 0
+    assert seen["recipe"].lexicon is True and seen["recipe"].case_noise_terms == 0.5
     assert recipe.task_weights["radiology_qa"] == 1.0
     assert demo.cli(["--out", str(tmp_path), "--stage3-task-weight", "nonsense"]) != 0

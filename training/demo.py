@@ -116,6 +116,10 @@ class DemoRecipe:
     # from stage 2's model, `--case-noise 0.5`, v7): 8 of 10 test tasks moved up, none
     # significantly but extract impression (+1.9); eventration misses 8 -> 7.
     case_noise: float = 0.5
+    # ... and in those records, the chance that a label word (case_noise.label_words:
+    # "eventration", "hyperinflation") is capitalised, over the 0.1 of other words; 0: off.
+    # Capitalised, such words are other tokens ("ĠE v entration" for "Ġeventration").
+    case_noise_terms: float = 0.0
     # Task weights for stage 3 (and 4) over `task_weights`. Temporal findings at 4 with
     # case noise 0.5 (v8, the shipped model): on the test split temporal added F1 75.3 ->
     # 82.5 (+7.2 [0.8, 14.2]) and extract impression +1.8 against v5, the rest level.
@@ -243,7 +247,7 @@ def _stage_data(recipe: DemoRecipe, out: Path, stage: int) -> None:
         if noisy:
             from training.synthetic.case_noise import build_case_noised
 
-            build_case_noised(plain, extra, seed=recipe.seed, share=recipe.case_noise)
+            build_case_noised(plain, extra, seed=recipe.seed, share=recipe.case_noise, p_term=recipe.case_noise_terms)
     if stage == 2 and not (out / "copy-drills" / "manifest.json").is_file():
         build_scrambled(out / "copy-drills", [d / "train" for d in (corpus_dir, out / "corpus-extra", extra)],
                         seed=recipe.seed, per_task=recipe.stage2_drills_per_task)
@@ -330,6 +334,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stage4-steps", type=int, help="steps of a fourth stage (default 0: off; tried, not kept)")
     p.add_argument("--case-noise", type=float,
                    help="share of stage 3's label and temporal records given case noise (default 0.5; 0: none)")
+    p.add_argument("--case-noise-terms", type=float,
+                   help="in those records, the chance that a label word is capitalised (default 0: as other words)")
     p.add_argument("--lexicon", action=argparse.BooleanOptionalAction, default=None,
                    help="name findings by radphi.labels' synonyms in stage 3's augmented batch "
                         "(training.synthetic.lexicon)")
@@ -356,7 +362,7 @@ def main(args: argparse.Namespace) -> int:
     if args.train_until:
         recipe.deadline = STARTED + args.train_until
     for key in ("studies", "extra_studies", "max_steps", "batch_size", "grad_accum", "max_length", "learning_rate",
-                "stage2_steps", "stage3_steps", "stage4_steps", "case_noise", "lexicon"):
+                "stage2_steps", "stage3_steps", "stage4_steps", "case_noise", "case_noise_terms", "lexicon"):
         if getattr(args, key) is not None:
             setattr(recipe, key, getattr(args, key))
     for flag, items, weights in (("--task-weight", args.task_weight, recipe.task_weights),

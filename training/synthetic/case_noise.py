@@ -27,11 +27,26 @@ _WORD = re.compile(r"\b([a-z])([a-z]{3,})\b")
 _SENTENCE_START = re.compile(r"(^|[.:]\s+)([A-Z])(?=[a-z])")
 
 
-def case_noise(text: str, rng: random.Random, *, p_capital: float = 0.1, p_lower_start: float = 0.3) -> str:
-    """TEXT with each lower-case word of 4+ letters capitalised with probability P_CAPITAL,
-    then each sentence's capital first letter lower-cased with probability P_LOWER_START
-    (section names in capitals are left alone)."""
-    text = _WORD.sub(lambda m: m.group(1).upper() + m.group(2) if rng.random() < p_capital else m.group(0), text)
+def label_words() -> frozenset[str]:
+    """The words (4+ letters) of the abnormality labels and their radphi.labels synonyms:
+    the words a label task has to recognise whatever their case."""
+    from radphi.labels import _SYNONYM_GROUPS, ABNORMALITY_LABELS
+
+    names = [*ABNORMALITY_LABELS, *(s for label in ABNORMALITY_LABELS for s in _SYNONYM_GROUPS.get(label, ()))]
+    return frozenset(w for name in names for w in re.findall(r"[a-z]{4,}", name))
+
+
+def case_noise(text: str, rng: random.Random, *, p_capital: float = 0.1, p_lower_start: float = 0.3,
+               p_term: float = 0.0, terms: frozenset[str] = frozenset()) -> str:
+    """TEXT with each lower-case word of 4+ letters capitalised with probability P_CAPITAL
+    (P_TERM instead for a word in TERMS, when P_TERM is set), then each sentence's capital
+    first letter lower-cased with probability P_LOWER_START (section names in capitals are
+    left alone). One draw a word either way, so P_TERM=0 gives what it gave before."""
+    def capital(m: re.Match[str]) -> str:
+        p = p_term if p_term and m.group(0) in terms else p_capital
+        return m.group(1).upper() + m.group(2) if rng.random() < p else m.group(0)
+
+    text = _WORD.sub(capital, text)
     return _SENTENCE_START.sub(lambda m: m.group(1) + (m.group(2).lower() if rng.random() < p_lower_start
                                                        else m.group(2)), text)
 
@@ -41,9 +56,11 @@ def lower_sentence_starts(text: str) -> str:
     return _SENTENCE_START.sub(lambda m: m.group(1) + m.group(2).lower(), text)
 
 
-def build_case_noised(src_dir: str | Path, out_dir: str | Path, *, seed: int = 0, share: float = 0.5) -> dict[str, int]:
+def build_case_noised(src_dir: str | Path, out_dir: str | Path, *, seed: int = 0, share: float = 0.5,
+                      p_term: float = 0.0) -> dict[str, int]:
     """Copy SRC_DIR/train/*.jsonl to OUT_DIR/train/, with case noise in the inputs of a SHARE
-    of the NOISY_TASKS records (the rest, and the other tasks, as they are). Returns the
+    of the NOISY_TASKS records (the rest, and the other tasks, as they are); P_TERM: the
+    chance that a label word (`label_words`) is capitalised, over the 0.1 of others. Returns the
     number of records changed per task, also written to OUT_DIR/manifest.json (SRC_DIR's
     manifest with a `case_noise` entry)."""
     from radphi.records import read_jsonl, write_jsonl
@@ -51,6 +68,7 @@ def build_case_noised(src_dir: str | Path, out_dir: str | Path, *, seed: int = 0
     src, out = Path(src_dir), Path(out_dir)
     (out / "train").mkdir(parents=True, exist_ok=True)
     changed: dict[str, int] = {}
+    terms = label_words() if p_term else frozenset()
     for path in sorted((src / "train").glob("*.jsonl")):
         task = path.stem
         rng = random.Random(f"{seed}:case:{task}")
@@ -60,12 +78,12 @@ def build_case_noised(src_dir: str | Path, out_dir: str | Path, *, seed: int = 0
                 if rng.random() < share:
                     for key in INPUT_FIELDS:
                         if isinstance(rec.get(key), str):
-                            rec[key] = case_noise(rec[key], rng)
+                            rec[key] = case_noise(rec[key], rng, p_term=p_term, terms=terms)
                     changed[task] = changed.get(task, 0) + 1
         write_jsonl(out / "train" / path.name, records)
     source = src / "manifest.json"
     manifest = json.loads(source.read_text()) if source.is_file() else {}
     manifest["case_noise"] = {"generator": "training.synthetic.case_noise.build_case_noised", "source": str(src),
-                              "seed": seed, "share": share, "changed": changed}
+                              "seed": seed, "share": share, "p_term": p_term, "changed": changed}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return changed
