@@ -1,11 +1,12 @@
-"""A quick score of an HF model directory on the demo corpus's test split, one task.
+"""A quick score of a model on the demo corpus's test split (or development set), one task.
 
     .venv/bin/python scripts/quick_task_score.py runs/demo/sft3/final abnormality_labels
     .venv/bin/python scripts/quick_task_score.py runs/demo/sft3/final extract_findings --n 40
     .venv/bin/python scripts/quick_task_score.py runs/demo/sft3/final abnormality_labels --n 60 --dev
+    .venv/bin/python scripts/quick_task_score.py assets/radphi-demo.gguf abnormality_labels --dev --errors
 
-Greedy, HF weights on CPU (so a checkpoint can be looked at while it trains, before any
-GGUF export). Label tasks report the mean label F1, temporal findings the added F1, the
+Greedy, on CPU: an HF directory (so a checkpoint can be looked at while it trains, before
+any GGUF export), a GGUF file or `keyword`. Label tasks report the mean label F1, temporal findings the added F1, the
 others mean unigram F1, as evaluation.demo_results does; the figures are x100. For the
 shipped tables, with CIs, use `python -m evaluation.demo_results`.
 """
@@ -15,27 +16,37 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 
 def score(backend: Any, task: str, records: list[dict[str, Any]], max_new_tokens: int,
-          grounded: bool = True) -> list[float]:
+          grounded: bool = True, errors: Counter[str] | None = None) -> list[float]:
     """Greedy answers of BACKEND to RECORDS, each scored against its reference: label F1
     for the label tasks, added F1 for temporal findings, unigram F1 for the others (as
     evaluation.demo_results scores them).
-    GROUNDED as GenParams.grounded (extract findings and clean-up copy the input)."""
+    GROUNDED as GenParams.grounded (extract findings and clean-up copy the input).
+    ERRORS, for a label task, counts each "missed: LABEL" and "false: LABEL"."""
     from evaluation.labels_metrics import (
         LABEL_TASKS,
         label_scores,
         temporal_findings_scores,
     )
     from evaluation.metrics import f1
+    from radphi import answers
     from radphi.backends import GenParams, Request
+
+    def parse_labels(task: str, text: str) -> list[str]:
+        return answers.parse_abnormality_labels(text)["labels"] if task == "abnormality_labels" else \
+            answers.parse_tubes_lines_devices_labels(text)["labels"]
 
     scores = []
     for rec in records:
         out = backend.generate(Request.build(task, rec), GenParams(max_new_tokens=max_new_tokens, grounded=grounded)).text
+        if errors is not None and task in LABEL_TASKS:
+            said, gold = set(parse_labels(task, out)), set(parse_labels(task, rec["reference"]))
+            errors.update([f"missed: {x}" for x in gold - said] + [f"false: {x}" for x in said - gold])
         scores.append(label_scores(task, out, rec["reference"])["label_f1"] if task in LABEL_TASKS
                       else temporal_findings_scores(out, rec["reference"])["added_f1"]
                       if task == "qa_temporal_findings" else f1(out, rec["reference"]))
@@ -44,7 +55,7 @@ def score(backend: Any, task: str, records: list[dict[str, Any]], max_new_tokens
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("model", help="an HF model directory with its tokenizer")
+    p.add_argument("model", help="an HF model directory with its tokenizer, a GGUF file or 'keyword'")
     p.add_argument("task", help="a task name, e.g. abnormality_labels")
     p.add_argument("--n", type=int, default=0, help="the first N test records (default all)")
     p.add_argument("--demo-dir", type=Path, default=Path("runs/demo"))
@@ -55,16 +66,17 @@ def main() -> None:
     p.add_argument("--dev", action="store_true",
                    help="score the development set (DEMO_DIR/corpus-dev/dev, held-out phrasings, never trained on) "
                         "instead of the test split")
+    p.add_argument("--errors", action="store_true", help="label tasks: also count the missed and false labels")
     args = p.parse_args()
 
     import torch
 
     from evaluation.labels_metrics import LABEL_TASKS
-    from radphi.backends.hf import HFBackend
+    from radphi.backends import load_backend
     from radphi.records import read_jsonl
 
     torch.set_num_threads(2)
-    backend = HFBackend(args.model, device="cpu")
+    backend = load_backend(args.model, device="cpu") if Path(args.model).is_dir() else load_backend(args.model)
     split_dir = args.demo_dir / "corpus-dev" / "dev" if args.dev else args.demo_dir / "corpus" / "test"
     records = read_jsonl(split_dir / f"{args.task}.jsonl")
     records = records[:args.n] if args.n else records
@@ -73,10 +85,15 @@ def main() -> None:
 
         records = [rec | {k: lower_sentence_starts(rec[k]) for k in INPUT_FIELDS if isinstance(rec.get(k), str)}
                    for rec in records]
-    scores = score(backend, args.task, records, args.max_new_tokens)
+    errors: Counter[str] = Counter()
+    scores = score(backend, args.task, records, args.max_new_tokens, errors=errors)
     metric = "label_f1" if args.task in LABEL_TASKS else "added_f1" if args.task == "qa_temporal_findings" else "f1"
-    print(json.dumps({"model": args.model, "task": args.task, "n": len(scores),
-                      metric: round(100 * statistics.mean(scores), 2)}))
+    result = {"model": args.model, "task": args.task, "n": len(scores), metric: round(100 * statistics.mean(scores), 2)}
+    if args.errors and args.task in LABEL_TASKS:
+        result |= {"missed": sum(n for k, n in errors.items() if k.startswith("missed")),
+                   "false": sum(n for k, n in errors.items() if k.startswith("false")),
+                   "top_errors": dict(errors.most_common(8))}
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":
