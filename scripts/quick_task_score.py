@@ -21,13 +21,31 @@ from pathlib import Path
 from typing import Any
 
 
+def by_labels(backend: Any, rec: dict[str, Any], max_new_tokens: int) -> str:
+    """A temporal-findings answer from two abnormality-label answers of BACKEND (current and
+    prior report) and their set difference: a probe of how far the model's label reading
+    carries the temporal task, not how the app answers it."""
+    from radphi import answers
+    from radphi.backends import GenParams, Request
+
+    def labels(report: str) -> list[str]:
+        out = backend.generate(Request.build("abnormality_labels", {"report": report}),
+                               GenParams(max_new_tokens=max_new_tokens)).text
+        return answers.parse_abnormality_labels(out)["labels"]
+
+    now, before = labels(rec["report"]), labels(rec["prior_report"])
+    return answers.format_temporal_findings({"added": [x for x in now if x not in before],
+                                             "removed": [x for x in before if x not in now]})
+
+
 def score(backend: Any, task: str, records: list[dict[str, Any]], max_new_tokens: int,
-          grounded: bool = True, errors: Counter[str] | None = None) -> list[float]:
+          grounded: bool = True, errors: Counter[str] | None = None, temporal_by_labels: bool = False) -> list[float]:
     """Greedy answers of BACKEND to RECORDS, each scored against its reference: label F1
     for the label tasks, added F1 for temporal findings, unigram F1 for the others (as
     evaluation.demo_results scores them).
     GROUNDED as GenParams.grounded (extract findings and clean-up copy the input).
-    ERRORS, for a label task, counts each "missed: LABEL" and "false: LABEL"."""
+    ERRORS, for a label task, counts each "missed: LABEL" and "false: LABEL".
+    TEMPORAL_BY_LABELS answers temporal findings with `by_labels`."""
     from evaluation.labels_metrics import (
         LABEL_TASKS,
         label_scores,
@@ -43,7 +61,8 @@ def score(backend: Any, task: str, records: list[dict[str, Any]], max_new_tokens
 
     scores = []
     for rec in records:
-        out = backend.generate(Request.build(task, rec), GenParams(max_new_tokens=max_new_tokens, grounded=grounded)).text
+        out = by_labels(backend, rec, max_new_tokens) if temporal_by_labels and task == "qa_temporal_findings" else \
+            backend.generate(Request.build(task, rec), GenParams(max_new_tokens=max_new_tokens, grounded=grounded)).text
         if errors is not None and task in LABEL_TASKS:
             said, gold = set(parse_labels(task, out)), set(parse_labels(task, rec["reference"]))
             errors.update([f"missed: {x}" for x in gold - said] + [f"false: {x}" for x in said - gold])
@@ -66,6 +85,8 @@ def main() -> None:
     p.add_argument("--dev", action="store_true",
                    help="score the development set (DEMO_DIR/corpus-dev/dev, held-out phrasings, never trained on) "
                         "instead of the test split")
+    p.add_argument("--by-labels", action="store_true",
+                   help="temporal findings: answer with two label answers' set difference (a probe)")
     p.add_argument("--errors", action="store_true", help="label tasks: also count the missed and false labels")
     args = p.parse_args()
 
@@ -86,9 +107,10 @@ def main() -> None:
         records = [rec | {k: lower_sentence_starts(rec[k]) for k in INPUT_FIELDS if isinstance(rec.get(k), str)}
                    for rec in records]
     errors: Counter[str] = Counter()
-    scores = score(backend, args.task, records, args.max_new_tokens, errors=errors)
+    scores = score(backend, args.task, records, args.max_new_tokens, errors=errors, temporal_by_labels=args.by_labels)
     metric = "label_f1" if args.task in LABEL_TASKS else "added_f1" if args.task == "qa_temporal_findings" else "f1"
-    result = {"model": args.model, "task": args.task, "n": len(scores), metric: round(100 * statistics.mean(scores), 2)}
+    result = {"model": args.model, "task": args.task + (" (by labels)" if args.by_labels else ""), "n": len(scores),
+              metric: round(100 * statistics.mean(scores), 2)}
     if args.errors and args.task in LABEL_TASKS:
         result |= {"missed": sum(n for k, n in errors.items() if k.startswith("missed")),
                    "false": sum(n for k, n in errors.items() if k.startswith("false")),
