@@ -101,3 +101,17 @@ def test_demo_cli_sets_task_weights_per_stage(monkeypatch: pytest.MonkeyPatch, t
     assert seen["recipe"].lexicon is True and seen["recipe"].case_noise_terms == 0.5
     assert recipe.task_weights["radiology_qa"] == 1.0
     assert demo.cli(["--out", str(tmp_path), "--stage3-task-weight", "nonsense"]) != 0
+
+
+def test_stage3_data_passes_the_lexicon_and_term_case_noise_on(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    from training import demo
+    from training.synthetic import case_noise, corpus
+
+    seen: dict = {}
+    monkeypatch.setattr(corpus, "build_extra_train", lambda out, src, **kw: seen.setdefault("extra", kw))
+    monkeypatch.setattr(case_noise, "build_case_noised", lambda src, out, **kw: seen.setdefault("noise", kw))
+    (tmp_path / "copy-drills").mkdir()
+    (tmp_path / "copy-drills" / "manifest.json").write_text("{}")
+    demo._stage_data(demo.DemoRecipe(lexicon=True, case_noise_terms=0.5), tmp_path, 3)
+    assert seen["extra"]["augment"] is True and seen["extra"]["lexicon"] is True and seen["extra"]["batch"] == 2
+    assert seen["noise"]["p_term"] == 0.5 and seen["noise"]["share"] == 0.5
