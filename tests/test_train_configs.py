@@ -97,8 +97,10 @@ def test_demo_cli_sets_task_weights_per_stage(monkeypatch: pytest.MonkeyPatch, t
     assert rc == 0 and recipe.case_noise == 0.25 and recipe.stage3_task_weights == {"qa_temporal_findings": 3.0}
     assert recipe.lexicon is False
     seen.clear()
-    assert demo.cli(["--out", str(tmp_path), "--no-install", "--lexicon", "--case-noise-terms", "0.5"]) == 0
+    assert demo.cli(["--out", str(tmp_path), "--no-install", "--lexicon", "--case-noise-terms", "0.5",
+                     "--label-drills", "3000"]) == 0
     assert seen["recipe"].lexicon is True and seen["recipe"].case_noise_terms == 0.5
+    assert seen["recipe"].label_drills == 3000
     assert recipe.task_weights["radiology_qa"] == 1.0
     assert demo.cli(["--out", str(tmp_path), "--stage3-task-weight", "nonsense"]) != 0
 
@@ -115,3 +117,24 @@ def test_stage3_data_passes_the_lexicon_and_term_case_noise_on(monkeypatch: pyte
     demo._stage_data(demo.DemoRecipe(lexicon=True, case_noise_terms=0.5), tmp_path, 3)
     assert seen["extra"]["augment"] is True and seen["extra"]["lexicon"] is True and seen["extra"]["batch"] == 2
     assert seen["noise"]["p_term"] == 0.5 and seen["noise"]["share"] == 0.5
+
+
+def test_label_drills_are_built_for_stage3_and_join_its_mix(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    from training import demo
+    from training.synthetic import label_drills
+
+    seen: dict = {}
+    monkeypatch.setattr(label_drills, "build_label_drills", lambda out, dirs, **kw: seen.setdefault("drills", (out, kw)))
+    for name in ("corpus-extra3", "copy-drills"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "manifest.json").write_text("{}")
+    recipe = demo.DemoRecipe(label_drills=1200)
+    demo._stage_data(recipe, tmp_path, 3)
+    assert seen["drills"][0] == tmp_path / "label-drills3" and seen["drills"][1]["n"] == 1200
+    (tmp_path / "label-drills3" / "train").mkdir(parents=True)
+    (tmp_path / "label-drills3" / "train" / "abnormality_labels.jsonl").write_text("")
+    paths = [s["path"] for s in demo.sft_config(recipe, tmp_path / "corpus", tmp_path / "sft2", tmp_path / "sft3",
+                                                stage=3).sources]
+    assert str(tmp_path / "label-drills3" / "train" / "abnormality_labels.jsonl") in paths
+    off = demo.sft_config(demo.DemoRecipe(), tmp_path / "corpus", tmp_path / "sft2", tmp_path / "sft3", stage=3)
+    assert not any("label-drills" in s["path"] for s in off.sources)

@@ -128,6 +128,10 @@ class DemoRecipe:
     # (stage 3 on): findings named by radphi.labels' synonyms, the lexicon the keyword
     # baseline reads with.
     lexicon: bool = False
+    # Label drills (training.synthetic.label_drills) in stage 3 (and 4): this many
+    # abnormality-label records with every word but the label words, negations and change
+    # wording scrambled, drawn from the corpus and the stage's batch; 0: none.
+    label_drills: int = 0
     # One stage instead (the GPU recipe): stage 1 trains on everything the stages above
     # see -- the corpus, extra batches 0 and 1, the copy drills and augmented batches 2
     # and 3 -- under one cosine schedule; stages 2-4 are not run.
@@ -206,6 +210,8 @@ def sft_config(recipe: DemoRecipe, corpus_dir: Path, base: Path, sft_dir: Path, 
         sources += train_sources(out / "corpus-extra2", out / "copy-drills")
     if stage >= 3 and not recipe.one_stage:
         sources += train_sources(out / f"corpus-extra{stage}", out / "copy-drills")
+        if recipe.label_drills:
+            sources += train_sources(out / f"label-drills{stage}")
     steps, lr, _ = recipe.stage(stage)
     weights = dict(recipe.task_weights) | (recipe.stage3_task_weights if stage >= 3 else {})
     return TrainConfig(model=str(base), output_dir=str(sft_dir), sources=sources, task_caps=dict(recipe.task_caps),
@@ -248,6 +254,11 @@ def _stage_data(recipe: DemoRecipe, out: Path, stage: int) -> None:
             from training.synthetic.case_noise import build_case_noised
 
             build_case_noised(plain, extra, seed=recipe.seed, share=recipe.case_noise, p_term=recipe.case_noise_terms)
+    if stage >= 3 and recipe.label_drills and not (out / f"label-drills{stage}" / "manifest.json").is_file():
+        from training.synthetic.label_drills import build_label_drills
+
+        build_label_drills(out / f"label-drills{stage}", [corpus_dir / "train", extra / "train"], seed=recipe.seed,
+                           n=recipe.label_drills)
     if stage == 2 and not (out / "copy-drills" / "manifest.json").is_file():
         build_scrambled(out / "copy-drills", [d / "train" for d in (corpus_dir, out / "corpus-extra", extra)],
                         seed=recipe.seed, per_task=recipe.stage2_drills_per_task)
@@ -336,6 +347,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="share of stage 3's label and temporal records given case noise (default 0.5; 0: none)")
     p.add_argument("--case-noise-terms", type=float,
                    help="in those records, the chance that a label word is capitalised (default 0: as other words)")
+    p.add_argument("--label-drills", type=int, metavar="N",
+                   help="N abnormality-label drills with scrambled sentence frames in stage 3 (default 0: none)")
     p.add_argument("--lexicon", action=argparse.BooleanOptionalAction, default=None,
                    help="name findings by radphi.labels' synonyms in stage 3's augmented batch "
                         "(training.synthetic.lexicon)")
@@ -362,7 +375,7 @@ def main(args: argparse.Namespace) -> int:
     if args.train_until:
         recipe.deadline = STARTED + args.train_until
     for key in ("studies", "extra_studies", "max_steps", "batch_size", "grad_accum", "max_length", "learning_rate",
-                "stage2_steps", "stage3_steps", "stage4_steps", "case_noise", "case_noise_terms", "lexicon"):
+                "stage2_steps", "stage3_steps", "stage4_steps", "case_noise", "case_noise_terms", "lexicon", "label_drills"):
         if getattr(args, key) is not None:
             setattr(recipe, key, getattr(args, key))
     for flag, items, weights in (("--task-weight", args.task_weight, recipe.task_weights),
