@@ -26,7 +26,7 @@ __all__ = [
     "ABNORMALITY_LABELS", "ANATOMICAL_FINDING_LABELS", "CATEGORY", "DEVICE_LABELS",
     "DISEASE_LABELS", "NO_LABEL_PHRASES", "SYNONYMS", "TECHNICAL_LABELS",
     "TUBES_AND_LINES_LABELS", "TUBES_LINES_DEVICES_LABELS", "VOCABULARIES",
-    "canonical", "is_label", "normalize_text", "split_label_list",
+    "canonical", "is_label", "normalize_text", "split_label_list", "synonyms_of",
 ]
 
 ANATOMICAL_FINDING_LABELS: tuple[str, ...] = (
@@ -361,6 +361,11 @@ def canonical(name: str, vocabulary: str | None = None) -> str | None:
     if label is None or (allowed is not None and label not in allowed):
         return None
     return label
+
+
+def synonyms_of(label: str) -> tuple[str, ...]:
+    """The synonyms listed for canonical LABEL (normalised form, as listed), or ()."""
+    return _SYNONYM_GROUPS.get(label, ())
 
 
 def is_label(name: str, vocabulary: str | None = None) -> bool:

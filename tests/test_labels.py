@@ -212,3 +212,11 @@ def test_split_label_list_deduplicates_and_ignores_no_label_answers():
     assert found == ["pleural effusion"]
     assert split_label_list("None") == ([], [])
     assert split_label_list("") == ([], [])
+
+
+def test_synonyms_of_lists_a_label_s_synonyms_that_map_back_to_it():
+    from radphi.labels import canonical, synonyms_of
+
+    assert "pleural thickening" in synonyms_of("pleural/parenchymal scarring")
+    assert all(canonical(s) == "hernia" for s in synonyms_of("hernia"))
+    assert synonyms_of("not a label") == ()

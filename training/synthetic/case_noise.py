@@ -30,9 +30,9 @@ _SENTENCE_START = re.compile(r"(^|[.:]\s+)([A-Z])(?=[a-z])")
 def label_words() -> frozenset[str]:
     """The words (4+ letters) of the abnormality labels and their radphi.labels synonyms:
     the words a label task has to recognise whatever their case."""
-    from radphi.labels import _SYNONYM_GROUPS, ABNORMALITY_LABELS
+    from radphi.labels import ABNORMALITY_LABELS, synonyms_of
 
-    names = [*ABNORMALITY_LABELS, *(s for label in ABNORMALITY_LABELS for s in _SYNONYM_GROUPS.get(label, ()))]
+    names = [*ABNORMALITY_LABELS, *(s for label in ABNORMALITY_LABELS for s in synonyms_of(label))]
     return frozenset(w for name in names for w in re.findall(r"[a-z]{4,}", name))
 
 

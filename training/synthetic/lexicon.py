@@ -23,7 +23,7 @@ from __future__ import annotations
 import itertools
 import re
 
-from radphi.labels import _SYNONYM_GROUPS
+from radphi.labels import synonyms_of
 from training.synthetic.finding_types import FindingSpec
 
 # At most this many lexicon phrasings per finding, so that a training draw still gives
@@ -46,7 +46,7 @@ def lexicon_phrases(spec: FindingSpec, train_templates: tuple[str, ...]) -> list
     """Noun phrases naming SPEC's finding with a lexicon synonym that brings a word none of
     its TRAIN_TEMPLATES uses; slots ({side}, {lobe}, {sev}...) kept from `describe`, so the
     gold structure (side, region, severity) still matches the sentence."""
-    synonyms = [s for s in _SYNONYM_GROUPS.get(spec.label, ()) if "/" not in s]
+    synonyms = [s for s in synonyms_of(spec.label) if "/" not in s]
     terms = sorted([spec.label, *synonyms], key=len, reverse=True)
     describe = spec.describe
     key = next((t for t in terms if re.search(rf"\b{re.escape(t)}\b", describe)), None)
