@@ -6,9 +6,9 @@
     .venv/bin/python scripts/quick_task_score.py assets/radphi-demo.gguf abnormality_labels --dev --errors
 
 Greedy, on CPU: an HF directory (so a checkpoint can be looked at while it trains, before
-any GGUF export), a GGUF file or `keyword`. Label tasks report the mean label F1, temporal findings the added F1, the
-others mean unigram F1, as evaluation.demo_results does; the figures are x100. For the
-shipped tables, with CIs, use `python -m evaluation.demo_results`.
+any GGUF export), a GGUF file or `keyword`. Label tasks report the mean label F1, temporal
+findings the added F1, the others mean unigram F1, as evaluation.demo_results does; the
+figures are x100. For the shipped tables, with CIs, use `python -m evaluation.demo_results`.
 """
 
 from __future__ import annotations
