@@ -191,6 +191,12 @@ def parse_temporal_findings(text: Any) -> dict[str, list[str]]:
     return {"added": _dedupe(added), "removed": _dedupe(removed)}
 
 
+def temporal_difference(now: list[str], before: list[str]) -> str:
+    """The temporal-findings answer of two label lists: added (in NOW only), removed (in BEFORE only)."""
+    return format_temporal_findings({"added": [x for x in now if x not in before],
+                                     "removed": [x for x in before if x not in now]})
+
+
 def format_temporal_findings(structure: Any) -> str:
     structure = structure or {}
     added = [str(x).strip() for x in structure.get("added") or [] if str(x).strip()]

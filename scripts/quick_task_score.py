@@ -34,8 +34,7 @@ def by_labels(backend: Any, rec: dict[str, Any], max_new_tokens: int) -> str:
         return answers.parse_abnormality_labels(out)["labels"]
 
     now, before = labels(rec["report"]), labels(rec["prior_report"])
-    return answers.format_temporal_findings({"added": [x for x in now if x not in before],
-                                             "removed": [x for x in before if x not in now]})
+    return answers.temporal_difference(now, before)
 
 
 def score(backend: Any, task: str, records: list[dict[str, Any]], max_new_tokens: int,

@@ -71,8 +71,7 @@ def keyword_answer(request: Request) -> str:
     if task in ("qa_temporal_findings", "qa_temporal_progression"):
         now, before = labels_in(f["report"], "abnormality"), labels_in(f["prior_report"], "abnormality")
         if task == "qa_temporal_findings":
-            return answers.format_temporal_findings(
-                {"added": [x for x in now if x not in before], "removed": [x for x in before if x not in now]})
+            return answers.temporal_difference(now, before)
         return answers.format_progression([{"finding": x, "region": "", "change": "no change"}
                                            for x in now if x in before])
     if task == "qa_comprehension":
