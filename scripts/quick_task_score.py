@@ -81,9 +81,6 @@ def main() -> None:
     p.add_argument("--lower-sentence-starts", action="store_true",
                    help="lower-case each sentence's first letter in the inputs first (the probe behind "
                         "training.synthetic.case_noise)")
-    p.add_argument("--lower-prose", action="store_true",
-                   help="lower-case every word of the inputs but all-capital ones first "
-                        "(training.synthetic.case_noise.lower_prose)")
     p.add_argument("--dev", action="store_true",
                    help="score the development set (DEMO_DIR/corpus-dev/dev, held-out phrasings, never trained on) "
                         "instead of the test split")
@@ -107,11 +104,6 @@ def main() -> None:
         from training.synthetic.case_noise import INPUT_FIELDS, lower_sentence_starts
 
         records = [rec | {k: lower_sentence_starts(rec[k]) for k in INPUT_FIELDS if isinstance(rec.get(k), str)}
-                   for rec in records]
-    if args.lower_prose:
-        from training.synthetic.case_noise import INPUT_FIELDS, lower_prose
-
-        records = [rec | {k: lower_prose(rec[k]) for k in INPUT_FIELDS if isinstance(rec.get(k), str)}
                    for rec in records]
     errors: Counter[str] = Counter()
     scores = score(backend, args.task, records, args.max_new_tokens, errors=errors, temporal_by_labels=args.by_labels)

@@ -9,10 +9,8 @@ from pathlib import Path
 from training.synthetic.case_noise import (
     NOISY_TASKS,
     build_case_noised,
-    build_lowered,
     case_noise,
     label_words,
-    lower_prose,
     lower_sentence_starts,
 )
 
@@ -50,14 +48,6 @@ def test_lower_sentence_starts():
     assert "IMPRESSION:\n \n small effusion." in lower_sentence_starts(REPORT)
 
 
-def test_lower_prose_folds_words_but_keeps_headers_and_abbreviations():
-    text = "EXAMINATION: CHEST (PA AND LAT)\nFINDINGS: Hyperinflation is noted. NG tube at 10:15, Dr. ___ told."
-    assert lower_prose(text) == ("EXAMINATION: CHEST (PA AND LAT)\nFINDINGS: hyperinflation is noted. "
-                                 "NG tube at 10:15, dr. ___ told.")
-    assert lower_prose(lower_prose(REPORT)) == lower_prose(REPORT) and len(lower_prose(REPORT)) == len(REPORT)
-    assert lower_prose(REPORT).lower() == REPORT.lower() and "FINDINGS:" in lower_prose(REPORT)
-
-
 def write(path: Path, records: list[dict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
@@ -91,25 +81,3 @@ def test_build_noises_a_share_of_the_noisy_tasks_inputs_and_nothing_else(tmp_pat
     again = build_case_noised(src, tmp_path / "again", seed=3, share=0.5)
     assert again == changed and (tmp_path / "again" / "train" / "abnormality_labels.jsonl").read_text() == \
         (tmp_path / "out" / "train" / "abnormality_labels.jsonl").read_text()
-
-
-def test_build_lowered_folds_every_noisy_task_input_in_both_splits_and_copies_the_rest(tmp_path: Path):
-    src = tmp_path / "src"
-    labels = [{"id": "a", "task": "abnormality_labels", "report": REPORT, "reference": "pleural effusion"}]
-    temporal = [{"id": "t", "task": "qa_temporal_findings", "report": "Eventration.", "prior_report": "Effusion.",
-                 "reference": "Added: eventration. Removed: pleural effusion."}]
-    copies = [{"id": "e", "task": "extract_findings", "report": REPORT, "reference": "There is a small"}]
-    write(src / "train" / "abnormality_labels.jsonl", labels)
-    write(src / "validation" / "qa_temporal_findings.jsonl", temporal)
-    write(src / "train" / "extract_findings.jsonl", copies)
-    changed = build_lowered(src, tmp_path / "out")
-    assert changed == {"abnormality_labels": 1, "qa_temporal_findings": 1}
-
-    def read(rel: str) -> list[dict]:
-        return [json.loads(line) for line in (tmp_path / "out" / rel).read_text().splitlines()]
-
-    assert read("train/abnormality_labels.jsonl") == [labels[0] | {"report": lower_prose(REPORT)}]
-    assert read("validation/qa_temporal_findings.jsonl") == [temporal[0] | {"report": "eventration.",
-                                                                             "prior_report": "effusion."}]
-    assert read("train/extract_findings.jsonl") == copies
-    assert json.loads((tmp_path / "out" / "manifest.json").read_text())["lower_prose"]["changed"] == changed

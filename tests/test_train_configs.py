@@ -98,9 +98,9 @@ def test_demo_cli_sets_task_weights_per_stage(monkeypatch: pytest.MonkeyPatch, t
     assert recipe.lexicon is False
     seen.clear()
     assert demo.cli(["--out", str(tmp_path), "--no-install", "--lexicon", "--case-noise-terms", "0.5",
-                     "--label-drills", "3000", "--lower-prose"]) == 0
+                     "--label-drills", "3000"]) == 0
     assert seen["recipe"].lexicon is True and seen["recipe"].case_noise_terms == 0.5
-    assert seen["recipe"].label_drills == 3000 and seen["recipe"].lower_prose is True
+    assert seen["recipe"].label_drills == 3000
     assert recipe.task_weights["radiology_qa"] == 1.0
     assert demo.cli(["--out", str(tmp_path), "--stage3-task-weight", "nonsense"]) != 0
 
@@ -138,29 +138,3 @@ def test_label_drills_are_built_for_stage3_and_join_its_mix(monkeypatch: pytest.
     assert str(tmp_path / "label-drills3" / "train" / "abnormality_labels.jsonl") in paths
     off = demo.sft_config(demo.DemoRecipe(), tmp_path / "corpus", tmp_path / "sft2", tmp_path / "sft3", stage=3)
     assert not any("label-drills" in s["path"] for s in off.sources)
-
-
-def test_lower_prose_builds_folded_copies_for_stage3_and_trains_on_them(monkeypatch: pytest.MonkeyPatch,
-                                                                        tmp_path: Path):
-    from training import demo
-    from training.synthetic import case_noise
-
-    built: list = []
-    monkeypatch.setattr(case_noise, "build_lowered", lambda src, out: built.append((src, out)))
-    for name in ("corpus-extra3", "copy-drills"):
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "manifest.json").write_text("{}")
-    recipe = demo.DemoRecipe(lower_prose=True)
-    demo._stage_data(recipe, tmp_path, 3)
-    assert built == [(tmp_path / "corpus", tmp_path / "corpus-lower"),
-                     (tmp_path / "corpus-extra3", tmp_path / "corpus-extra3-lower")]
-    for d in ("corpus-lower/train", "corpus-lower/validation", "corpus-extra3-lower/train", "corpus/train"):
-        (tmp_path / d).mkdir(parents=True, exist_ok=True)
-        (tmp_path / d / "abnormality_labels.jsonl").write_text("")
-    third = [s["path"] for s in demo.sft_config(recipe, tmp_path / "corpus", tmp_path / "sft2", tmp_path / "sft3",
-                                                stage=3).sources]
-    assert third and all("-lower" in p or "copy-drills" in p for p in third)
-    assert any("corpus-lower/validation" in p for p in third)
-    second = [s["path"] for s in demo.sft_config(recipe, tmp_path / "corpus", tmp_path / "sft", tmp_path / "sft2",
-                                                 stage=2).sources]
-    assert not any("-lower" in p for p in second)

@@ -68,8 +68,7 @@ def sft_config(recipe: DemoRecipe, corpus_dir: Path, base: Path, sft_dir: Path, 
     from training.sft import TrainConfig
 
     out = corpus_dir.parent
-    lowered = recipe.lower_prose and stage >= 3 and not recipe.one_stage
-    sources = corpus_sources(out / "corpus-lower" if lowered else corpus_dir)
+    sources = corpus_sources(corpus_dir)
     if recipe.one_stage:
         sources += train_sources(out / "corpus-extra", out / "corpus-extra2", out / "copy-drills",
                                  out / "corpus-extra3", out / "corpus-extra4")
@@ -78,7 +77,7 @@ def sft_config(recipe: DemoRecipe, corpus_dir: Path, base: Path, sft_dir: Path, 
     if stage == 2:
         sources += train_sources(out / "corpus-extra2", out / "copy-drills")
     if stage >= 3 and not recipe.one_stage:
-        sources += train_sources(out / f"corpus-extra{stage}{'-lower' if lowered else ''}", out / "copy-drills")
+        sources += train_sources(out / f"corpus-extra{stage}", out / "copy-drills")
         if recipe.label_drills:
             sources += train_sources(out / f"label-drills{stage}")
     steps, lr, _ = recipe.stage(stage)
@@ -123,12 +122,6 @@ def _stage_data(recipe: DemoRecipe, out: Path, stage: int) -> None:
             from training.synthetic.case_noise import build_case_noised
 
             build_case_noised(plain, extra, seed=recipe.seed, share=recipe.case_noise, p_term=recipe.case_noise_terms)
-    if stage >= 3 and recipe.lower_prose:
-        from training.synthetic.case_noise import build_lowered
-
-        for src, dst in ((corpus_dir, out / "corpus-lower"), (extra, out / f"corpus-extra{stage}-lower")):
-            if not (dst / "manifest.json").is_file():
-                build_lowered(src, dst)
     if stage >= 3 and recipe.label_drills and not (out / f"label-drills{stage}" / "manifest.json").is_file():
         from training.synthetic.label_drills import build_label_drills
 
@@ -227,9 +220,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lexicon", action=argparse.BooleanOptionalAction, default=None,
                    help="name findings by radphi.labels' synonyms in stage 3's augmented batch "
                         "(training.synthetic.lexicon)")
-    p.add_argument("--lower-prose", action=argparse.BooleanOptionalAction, default=None,
-                   help="stage 3 reads the label and temporal tasks case-folded (training.synthetic.case_noise."
-                        "lower_prose), and so does the model at inference")
     p.add_argument("--task-weight", action="append", default=[], metavar="TASK=WEIGHT",
                    help="repeat (>1) or thin (<1) a task in the mix of every stage, over the recipe's weights "
                         "(repeatable)")
@@ -253,8 +243,7 @@ def main(args: argparse.Namespace) -> int:
     if args.train_until:
         recipe.deadline = STARTED + args.train_until
     for key in ("studies", "extra_studies", "max_steps", "batch_size", "grad_accum", "max_length", "learning_rate",
-                "stage2_steps", "stage3_steps", "stage4_steps", "case_noise", "case_noise_terms", "lexicon", "label_drills",
-                "lower_prose"):
+                "stage2_steps", "stage3_steps", "stage4_steps", "case_noise", "case_noise_terms", "lexicon", "label_drills"):
         if getattr(args, key) is not None:
             setattr(recipe, key, getattr(args, key))
     for flag, items, weights in (("--task-weight", args.task_weight, recipe.task_weights),

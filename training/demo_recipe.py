@@ -99,10 +99,6 @@ class DemoRecipe:
     # abnormality-label records with every word but the label words, negations and change
     # wording scrambled, drawn from the corpus and the stage's batch; 0: none.
     label_drills: int = 0
-    # Case-folded reading (stage 3 on): the label and temporal tasks' inputs, in every
-    # stage-3 record, put through case_noise.lower_prose; the model then reads those tasks
-    # lower-cased at inference too (its GGUF says so: radphi.input_case).
-    lower_prose: bool = False
     # One stage instead (the GPU recipe): stage 1 trains on everything the stages above
     # see -- the corpus, extra batches 0 and 1, the copy drills and augmented batches 2
     # and 3 -- under one cosine schedule; stages 2-4 are not run.

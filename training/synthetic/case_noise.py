@@ -56,15 +56,6 @@ def lower_sentence_starts(text: str) -> str:
     return _SENTENCE_START.sub(lambda m: m.group(1) + m.group(2).lower(), text)
 
 
-_MIXED_CASE_WORD = re.compile(r"\b(?![A-Z0-9_]+\b)\w+")
-
-
-def lower_prose(text: str) -> str:
-    """TEXT with every word lower-cased except all-capital ones (section headers such as
-    FINDINGS, abbreviations such as AP): the case-folded reading of a report."""
-    return _MIXED_CASE_WORD.sub(lambda m: m.group(0).lower(), text)
-
-
 def build_case_noised(src_dir: str | Path, out_dir: str | Path, *, seed: int = 0, share: float = 0.5,
                       p_term: float = 0.0) -> dict[str, int]:
     """Copy SRC_DIR/train/*.jsonl to OUT_DIR/train/, with case noise in the inputs of a SHARE
@@ -94,33 +85,5 @@ def build_case_noised(src_dir: str | Path, out_dir: str | Path, *, seed: int = 0
     manifest = json.loads(source.read_text()) if source.is_file() else {}
     manifest["case_noise"] = {"generator": "training.synthetic.case_noise.build_case_noised", "source": str(src),
                               "seed": seed, "share": share, "p_term": p_term, "changed": changed}
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
-    return changed
-
-
-def build_lowered(src_dir: str | Path, out_dir: str | Path, *, splits: tuple[str, ...] = ("train", "validation"),
-                  tasks: tuple[str, ...] = NOISY_TASKS) -> dict[str, int]:
-    """Copy SRC_DIR/<split>/*.jsonl to OUT_DIR, the inputs of TASKS' records put through
-    `lower_prose` (the other tasks as they are): training data for a model that reads those
-    tasks case-folded. Returns the records changed per task, also in OUT_DIR/manifest.json."""
-    from radphi.records import read_jsonl, write_jsonl
-
-    src, out = Path(src_dir), Path(out_dir)
-    changed: dict[str, int] = {}
-    for split in splits:
-        for path in sorted((src / split).glob("*.jsonl")):
-            records = read_jsonl(path)
-            if path.stem in tasks:
-                for rec in records:
-                    for key in INPUT_FIELDS:
-                        if isinstance(rec.get(key), str):
-                            rec[key] = lower_prose(rec[key])
-                changed[path.stem] = changed.get(path.stem, 0) + len(records)
-            (out / split).mkdir(parents=True, exist_ok=True)
-            write_jsonl(out / split / path.name, records)
-    source = src / "manifest.json"
-    manifest = json.loads(source.read_text()) if source.is_file() else {}
-    manifest["lower_prose"] = {"generator": "training.synthetic.case_noise.build_lowered", "source": str(src),
-                               "tasks": list(tasks), "changed": changed}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return changed
