@@ -98,9 +98,9 @@ def test_demo_cli_sets_task_weights_per_stage(monkeypatch: pytest.MonkeyPatch, t
     assert recipe.lexicon is False
     seen.clear()
     assert demo.cli(["--out", str(tmp_path), "--no-install", "--lexicon", "--case-noise-terms", "0.5",
-                     "--label-drills", "3000"]) == 0
+                     "--label-drills", "3000", "--stage3-dropout", "0.1"]) == 0
     assert seen["recipe"].lexicon is True and seen["recipe"].case_noise_terms == 0.5
-    assert seen["recipe"].label_drills == 3000
+    assert seen["recipe"].label_drills == 3000 and seen["recipe"].stage3_dropout == 0.1
     assert recipe.task_weights["radiology_qa"] == 1.0
     assert demo.cli(["--out", str(tmp_path), "--stage3-task-weight", "nonsense"]) != 0
 
@@ -138,3 +138,30 @@ def test_label_drills_are_built_for_stage3_and_join_its_mix(monkeypatch: pytest.
     assert str(tmp_path / "label-drills3" / "train" / "abnormality_labels.jsonl") in paths
     off = demo.sft_config(demo.DemoRecipe(), tmp_path / "corpus", tmp_path / "sft2", tmp_path / "sft3", stage=3)
     assert not any("label-drills" in s["path"] for s in off.sources)
+
+
+def test_stage3_dropout_reaches_stage_3_only(tmp_path: Path):
+    from training.demo import DemoRecipe, sft_config
+
+    recipe = DemoRecipe(stage3_dropout=0.1)
+    stages = [sft_config(recipe, tmp_path / "corpus", tmp_path / "m", tmp_path / f"sft{n}", stage=n) for n in (1, 2, 3)]
+    assert [c.dropout for c in stages] == [None, None, 0.1]
+    assert sft_config(DemoRecipe(), tmp_path / "corpus", tmp_path / "m", tmp_path / "sft3", stage=3).dropout is None
+
+
+def test_load_model_builds_the_layers_with_the_dropout_asked_for(tiny_phi_dir: Path):
+    import torch
+
+    from training import sft_model
+
+    tok, tokens = sft_model.load_tokenizer(str(tiny_phi_dir))
+    def rates(model) -> set[float]:
+        return {mod.p for mod in model.modules() if isinstance(mod, torch.nn.Dropout)}
+
+    plain = sft_model.load_model(str(tiny_phi_dir), tok, tokens)
+    assert rates(plain) == {0.0}
+    dropped = sft_model.load_model(str(tiny_phi_dir), tok, tokens, dropout=0.1)
+    assert rates(dropped) == {0.1}
+    assert (dropped.config.resid_pdrop, dropped.config.embd_pdrop, dropped.config.attention_dropout) == (0.1,) * 3
+    with pytest.raises(ValueError, match="dropout must be in"):
+        sft_model.load_model(str(tiny_phi_dir), tok, tokens, dropout=1.5)

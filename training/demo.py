@@ -91,7 +91,8 @@ def sft_config(recipe: DemoRecipe, corpus_dir: Path, base: Path, sft_dir: Path, 
                        weight_decay=0.01, logging_steps=5, precision=recipe.precision, eval_steps=recipe.eval_steps,
                        save_steps=recipe.save_steps, save_total_limit=1, seed=recipe.seed, merge=True,
                        gguf_quant=None, gradient_checkpointing=recipe.gradient_checkpointing,
-                       dataset_num_proc=recipe.dataset_num_proc, deadline=recipe.deadline)
+                       dataset_num_proc=recipe.dataset_num_proc, deadline=recipe.deadline,
+                       dropout=recipe.stage3_dropout if stage >= 3 and recipe.stage3_dropout else None)
 
 
 def finished_stage(sft_dir: Path, steps: int) -> dict[str, Any] | None:
@@ -220,6 +221,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lexicon", action=argparse.BooleanOptionalAction, default=None,
                    help="name findings by radphi.labels' synonyms in stage 3's augmented batch "
                         "(training.synthetic.lexicon)")
+    p.add_argument("--stage3-dropout", type=float, metavar="P",
+                   help="dropout rate while stage 3 trains (default 0: none)")
     p.add_argument("--task-weight", action="append", default=[], metavar="TASK=WEIGHT",
                    help="repeat (>1) or thin (<1) a task in the mix of every stage, over the recipe's weights "
                         "(repeatable)")
@@ -243,7 +246,8 @@ def main(args: argparse.Namespace) -> int:
     if args.train_until:
         recipe.deadline = STARTED + args.train_until
     for key in ("studies", "extra_studies", "max_steps", "batch_size", "grad_accum", "max_length", "learning_rate",
-                "stage2_steps", "stage3_steps", "stage4_steps", "case_noise", "case_noise_terms", "lexicon", "label_drills"):
+                "stage2_steps", "stage3_steps", "stage4_steps", "case_noise", "case_noise_terms", "lexicon", "label_drills",
+                "stage3_dropout"):
         if getattr(args, key) is not None:
             setattr(recipe, key, getattr(args, key))
     for flag, items, weights in (("--task-weight", args.task_weight, recipe.task_weights),

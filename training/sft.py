@@ -76,6 +76,9 @@ class TrainConfig:
     gradient_checkpointing: bool | None = field(default=None, metadata={"help": "default: on with a GPU, off on CPU"})
     precision: str = field(default="auto", metadata={"help": "auto (bf16 on a GPU that has it, else fp16; fp32 on CPU), bf16, fp16 or fp32"})
     model_dtype: str = field(default="auto", metadata={"help": "weights dtype: auto (bf16 for LoRA on GPU, fp32 otherwise), float32, bfloat16"})
+    dropout: float | None = field(default=None, metadata={
+        "help": "full fine-tuning: the model's own dropout rates (residual, embedding, attention) for this run; "
+                "default: as its config says"})
     attn_implementation: str | None = field(default=None, metadata={"help": "e.g. sdpa, flash_attention_2 (default: transformers' choice)"})
     seed: int = field(default=42, metadata={"help": "seed for mixing, sampling and initialisation"})
     resume: str = field(default="auto", metadata={"help": "auto (last checkpoint in output_dir, if any), never, or a checkpoint path"})
@@ -242,7 +245,7 @@ def build_trainer(config: TrainConfig, train_dataset: Any, eval_dataset: Any, to
     dtype, precision = resolve_dtypes(config, gpu)
     if model is None:
         model = sft_model.load_model(model_path, tokenizer, tokens, dtype=dtype,
-                                     attn_implementation=config.attn_implementation)
+                                     attn_implementation=config.attn_implementation, dropout=config.dropout)
     peft_config = None
     if config.finetune == "lora":
         peft_config = sft_model.lora_config(model, tokens, r=config.lora_r, alpha=config.lora_alpha,

@@ -64,15 +64,26 @@ def torch_dtype(name: str) -> Any:
     return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[name]
 
 
+# The config fields that set a model's dropout rates (Phi: the first three; Llama/Mistral:
+# attention_dropout), set together by `load_model(dropout=...)`.
+DROPOUT_FIELDS = ("resid_pdrop", "embd_pdrop", "attention_dropout", "hidden_dropout", "attn_pdrop")
+
+
 def load_model(model_path: str, tokenizer: Any, tokens: TokenSetup, *, dtype: str = "float32",
-               attn_implementation: str | None = None) -> Any:
+               attn_implementation: str | None = None, dropout: float | None = None) -> Any:
     """The model, its embedding grown (never shrunk) to fit the tokenizer, the rows of
-    newly added tokens set to the mean embedding."""
-    from transformers import AutoModelForCausalLM
+    newly added tokens set to the mean embedding. DROPOUT, when given, replaces every
+    dropout rate its config has (DROPOUT_FIELDS): the layers are built with it."""
+    from transformers import AutoConfig, AutoModelForCausalLM
 
     kwargs: dict[str, Any] = {"dtype": torch_dtype(dtype)}
     if attn_implementation:
         kwargs["attn_implementation"] = attn_implementation
+    if dropout is not None:
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        config = AutoConfig.from_pretrained(model_path)
+        kwargs |= {name: dropout for name in DROPOUT_FIELDS if hasattr(config, name)}
     model = AutoModelForCausalLM.from_pretrained(model_path, **kwargs)
     fit_embeddings(model, tokenizer, tokens)
     model.config.pad_token_id = tokenizer.pad_token_id
