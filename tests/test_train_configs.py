@@ -38,6 +38,8 @@ def test_unknown_keys_and_bad_values_are_refused(tmp_path: Path):
         load_config(bad)
     with pytest.raises(ValueError, match="finetune"):
         load_config(None, ["finetune=partial"])
+    with pytest.raises(ValueError, match="dropout must be in"):
+        load_config(None, ["dropout=1.0"])
     assert load_config(None, ["max_steps=7", "finetune=full", "gguf_quant=q4_k_m"]).max_steps == 7
 
 
@@ -103,6 +105,8 @@ def test_demo_cli_sets_task_weights_per_stage(monkeypatch: pytest.MonkeyPatch, t
     assert seen["recipe"].label_drills == 3000 and seen["recipe"].stage3_dropout == 0.1
     assert recipe.task_weights["radiology_qa"] == 1.0
     assert demo.cli(["--out", str(tmp_path), "--stage3-task-weight", "nonsense"]) != 0
+    seen.clear()
+    assert demo.cli(["--out", str(tmp_path), "--stage3-dropout", "1.5"]) != 0 and "recipe" not in seen
 
 
 def test_stage3_data_passes_the_lexicon_and_term_case_noise_on(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):

@@ -120,6 +120,8 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         raise ValueError(f"finetune must be lora or full, not {config.finetune!r}")
     if config.prompt_format not in tasks.FORMATS:
         raise ValueError(f"prompt_format must be one of {list(tasks.FORMATS)}")
+    if config.dropout is not None and not 0.0 <= config.dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {config.dropout}")
     return config
 
 
