@@ -250,8 +250,9 @@ def main(args: argparse.Namespace) -> int:
                 "stage3_dropout"):
         if getattr(args, key) is not None:
             setattr(recipe, key, getattr(args, key))
-    if not 0.0 <= recipe.stage3_dropout < 1.0:  # refused now, not after hours of stages 1-2
-        raise ValueError(f"--stage3-dropout must be in [0, 1), got {recipe.stage3_dropout}")
+    from training.sft_model import check_dropout
+
+    check_dropout(recipe.stage3_dropout, "--stage3-dropout")  # refused now, not after hours of stages 1-2
     for flag, items, weights in (("--task-weight", args.task_weight, recipe.task_weights),
                                  ("--stage3-task-weight", args.stage3_task_weight, recipe.stage3_task_weights)):
         for item in items:

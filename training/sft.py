@@ -120,8 +120,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         raise ValueError(f"finetune must be lora or full, not {config.finetune!r}")
     if config.prompt_format not in tasks.FORMATS:
         raise ValueError(f"prompt_format must be one of {list(tasks.FORMATS)}")
-    if config.dropout is not None and not 0.0 <= config.dropout < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {config.dropout}")
+    sft_model.check_dropout(config.dropout)
     return config
 
 

@@ -69,6 +69,12 @@ def torch_dtype(name: str) -> Any:
 DROPOUT_FIELDS = ("resid_pdrop", "embd_pdrop", "attention_dropout", "hidden_dropout", "attn_pdrop")
 
 
+def check_dropout(rate: float | None, name: str = "dropout") -> None:
+    """ValueError unless RATE is None or in [0, 1) (NAME: what the user called it)."""
+    if rate is not None and not 0.0 <= rate < 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {rate}")
+
+
 def load_model(model_path: str, tokenizer: Any, tokens: TokenSetup, *, dtype: str = "float32",
                attn_implementation: str | None = None, dropout: float | None = None) -> Any:
     """The model, its embedding grown (never shrunk) to fit the tokenizer, the rows of
@@ -79,9 +85,8 @@ def load_model(model_path: str, tokenizer: Any, tokens: TokenSetup, *, dtype: st
     kwargs: dict[str, Any] = {"dtype": torch_dtype(dtype)}
     if attn_implementation:
         kwargs["attn_implementation"] = attn_implementation
+    check_dropout(dropout)
     if dropout is not None:
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         config = AutoConfig.from_pretrained(model_path)
         kwargs |= {name: dropout for name in DROPOUT_FIELDS if hasattr(config, name)}
     model = AutoModelForCausalLM.from_pretrained(model_path, **kwargs)
