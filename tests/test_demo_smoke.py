@@ -191,3 +191,36 @@ def test_the_one_stage_recipe_trains_on_every_batch_and_fits_its_deadline(tmp_pa
     sources = json.loads((tmp_path / "sft" / "run_summary.json").read_text())["config"]["sources"]
     dirs = {Path(s["path"]).parent.parent.name for s in sources}
     assert dirs == {"corpus", "corpus-extra", "corpus-extra2", "copy-drills", "corpus-extra3", "corpus-extra4"}
+
+
+def test_continue_from_a_gguf_trains_stage_4_only(quick_build: dict, tmp_path: Path) -> None:
+    """`--continue-from FILE.gguf --stage4-steps N`: the GGUF (standing for stages 1-3) is
+    imported and only stage 4 trains from it, on stage 4's mix; nothing of stages 1-3 is built."""
+    from training import demo
+
+    out = tmp_path / "cont"
+    gguf = quick_build["asset_dir"] / "radphi-demo.gguf"
+    argv = ["--quick", "--out", str(out), "--continue-from", str(gguf), "--stage4-steps", "2"]
+    assert demo.cli(argv) == 0
+    assert (out / "continued" / "config.json").is_file() and not (out / "base").exists()
+    assert not any((out / d).exists() for d in ("sft", "sft2", "sft3", "corpus-extra3"))
+    run = json.loads((out / "sft4" / "run_summary.json").read_text())
+    assert run["model"] == str(out / "continued") and run["global_step"] == 2
+    assert (out / "copy-drills" / "manifest.json").is_file() and (out / "corpus-extra4" / "manifest.json").is_file()
+    summary = json.loads((out / "demo_summary.json").read_text())
+    assert summary["base"]["continued_from"] == str(gguf) and set(summary["stages"]) == {"4"}
+    assert summary["gguf_bytes"] > 0
+
+
+def test_continue_from_needs_stage_4_steps_and_an_existing_model(tmp_path: Path, capsys) -> None:
+    from training import demo
+
+    assert demo.cli(["--quick", "--out", str(tmp_path / "a"), "--continue-from", str(tmp_path / "none.gguf"),
+                     "--stage4-steps", "2"]) == 2
+    assert "no such file" in capsys.readouterr().err
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"GGUF")
+    assert demo.cli(["--quick", "--out", str(tmp_path / "b"), "--continue-from", str(model),
+                     "--stage4-steps", "0"]) == 2
+    assert "--stage4-steps" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()

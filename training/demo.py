@@ -4,6 +4,8 @@
     python -m training.demo --out runs/demo --max-steps 600 --studies 2000
     python -m training.demo --quick --out /tmp/demo --no-install   # a smoke run: tiny everything
     python -m training.demo --recipe gpu --out runs/gpu --no-install --train-until 500   # the GPU experiment
+    python -m training.demo --out runs/demo17 --no-install --continue-from assets/radphi-demo.gguf --stage4-steps 1000
+        # a fourth stage from the shipped model (imported from its GGUF), without stages 1-3
 
 synthetic corpus (training.synthetic, plus extra train-only studies) -> byte-level BPE tokenizer
 (training.demo_base) trained on the train
@@ -138,7 +140,6 @@ def build(recipe: DemoRecipe, out: Path, *, install: bool = True, asset_dir: Pat
     """Run the whole chain; returns (and writes OUT/demo_summary.json) what happened."""
     from training import sft
     from training.demo_base import build_base
-    from training.export_gguf import export_gguf
     from training.synthetic import build_corpus
     from training.synthetic.corpus import build_extra_train
 
@@ -151,6 +152,8 @@ def build(recipe: DemoRecipe, out: Path, *, install: bool = True, asset_dir: Pat
     if recipe.extra_studies and not (out / "corpus-extra" / "manifest.json").is_file():
         build_extra_train(out / "corpus-extra", corpus_dir, seed=recipe.seed, n_studies=recipe.extra_studies)
     timings["corpus_s"] = time.perf_counter() - t0
+    if recipe.continue_from:
+        return _continue(recipe, out, t0, timings, install=install, asset_dir=asset_dir, export=export)
     if not (base / "demo_base.json").is_file():
         build_base(recipe, corpus_dir, base)
     base_info = json.loads((base / "demo_base.json").read_text())
@@ -173,6 +176,50 @@ def build(recipe: DemoRecipe, out: Path, *, install: bool = True, asset_dir: Pat
         summary = finished_stage(sft_dir, steps) or sft.main(sft_config(recipe, corpus_dir, final, sft_dir, stage=stage))
         stages[str(stage)], final = summary, sft_dir / "final"
         timings[f"train{stage}_s"] = time.perf_counter() - t0 - sum(timings.values())
+    return _finish(recipe, out, final, summary, stages, base_info, t0, timings, install=install, asset_dir=asset_dir,
+                   export=export)
+
+
+def continued_model(recipe: DemoRecipe, out: Path) -> Path:
+    """The model that `recipe.continue_from` names, as a directory stage 4 can start from:
+    a GGUF is imported into OUT/continued/ (once), a directory is used as it is."""
+    from training.import_gguf import import_gguf
+
+    src = Path(recipe.continue_from)
+    if src.is_dir():
+        return src
+    dest = out / "continued"
+    if not (dest / "config.json").is_file():
+        import_gguf(src, dest)
+    return dest
+
+
+def _continue(recipe: DemoRecipe, out: Path, t0: float, timings: dict[str, float], *, install: bool,
+              asset_dir: Path, export: bool) -> dict[str, Any]:
+    """Stage 4 alone, from `recipe.continue_from` (standing for stages 1-3)."""
+    from training import sft
+
+    steps = recipe.stage(4)[0]
+    if not steps:
+        raise ValueError("--continue-from trains stage 4 only: give it steps with --stage4-steps N")
+    start = continued_model(recipe, out)
+    for stage in (2, 4):  # stage 2's copy drills are in stage 4's mix; stage 3's batch is not
+        _stage_data(recipe, out, stage)
+    timings["data_s"] = time.perf_counter() - t0 - sum(timings.values())
+    sft_dir = out / "sft4"
+    summary = finished_stage(sft_dir, steps) or sft.main(sft_config(recipe, out / "corpus", start, sft_dir, stage=4))
+    timings["train4_s"] = time.perf_counter() - t0 - sum(timings.values())
+    base_info = {"continued_from": recipe.continue_from, "start": str(start)}
+    return _finish(recipe, out, sft_dir / "final", summary, {"4": summary}, base_info, t0, timings, install=install,
+                   asset_dir=asset_dir, export=export)
+
+
+def _finish(recipe: DemoRecipe, out: Path, final: Path, summary: dict[str, Any], stages: dict[str, Any],
+            base_info: dict[str, Any], t0: float, timings: dict[str, float], *, install: bool, asset_dir: Path,
+            export: bool) -> dict[str, Any]:
+    """Export FINAL, install it, and write OUT/demo_summary.json."""
+    from training.export_gguf import export_gguf
+
     gguf, size = None, None
     if export:
         gguf = export_gguf(final, out / "radphi-demo.gguf", quant="q8_0")
@@ -228,6 +275,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "(repeatable)")
     p.add_argument("--stage3-task-weight", action="append", default=[], metavar="TASK=WEIGHT",
                    help="the same for stages 3 and 4 only (repeatable)")
+    p.add_argument("--continue-from", metavar="MODEL",
+                   help="a GGUF (such as assets/radphi-demo.gguf) or model directory standing for stages 1-3: "
+                        "only stage 4 trains, from it (needs --stage4-steps)")
     p.add_argument("--quick", action="store_true", help="tiny corpus, model and run (a smoke test)")
     p.add_argument("--recipe", choices=("cpu", "gpu"), default="cpu",
                    help="cpu: the 6M-parameter three-stage recipe; gpu: the 19M-parameter one-stage recipe")
@@ -247,12 +297,17 @@ def main(args: argparse.Namespace) -> int:
         recipe.deadline = STARTED + args.train_until
     for key in ("studies", "extra_studies", "max_steps", "batch_size", "grad_accum", "max_length", "learning_rate",
                 "stage2_steps", "stage3_steps", "stage4_steps", "case_noise", "case_noise_terms", "lexicon", "label_drills",
-                "stage3_dropout"):
+                "stage3_dropout", "continue_from"):
         if getattr(args, key) is not None:
             setattr(recipe, key, getattr(args, key))
     from training.sft_model import check_dropout
 
     check_dropout(recipe.stage3_dropout, "--stage3-dropout")  # refused now, not after hours of stages 1-2
+    if recipe.continue_from:
+        if not Path(recipe.continue_from).exists():
+            raise FileNotFoundError(f"--continue-from: no such file or directory: {recipe.continue_from}")
+        if not recipe.stage4_steps:
+            raise ValueError("--continue-from trains stage 4 only: give it steps with --stage4-steps N")
     for flag, items, weights in (("--task-weight", args.task_weight, recipe.task_weights),
                                  ("--stage3-task-weight", args.stage3_task_weight, recipe.stage3_task_weights)):
         for item in items:
