@@ -259,6 +259,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stage2-steps", type=int, help="steps of the second stage (0: one stage only)")
     p.add_argument("--stage3-steps", type=int, help="steps of the third stage (0: two stages only)")
     p.add_argument("--stage4-steps", type=int, help="steps of a fourth stage (default 0: off; tried, not kept)")
+    p.add_argument("--stage4-learning-rate", type=float, help="peak learning rate of the fourth stage (default 2e-4)")
     p.add_argument("--case-noise", type=float,
                    help="share of stage 3's label and temporal records given case noise (default 0.5; 0: none)")
     p.add_argument("--case-noise-terms", type=float,
@@ -296,7 +297,7 @@ def main(args: argparse.Namespace) -> int:
     if args.train_until:
         recipe.deadline = STARTED + args.train_until
     for key in ("studies", "extra_studies", "max_steps", "batch_size", "grad_accum", "max_length", "learning_rate",
-                "stage2_steps", "stage3_steps", "stage4_steps", "case_noise", "case_noise_terms", "lexicon", "label_drills",
+                "stage2_steps", "stage3_steps", "stage4_steps", "stage4_learning_rate", "case_noise", "case_noise_terms", "lexicon", "label_drills",
                 "stage3_dropout", "continue_from"):
         if getattr(args, key) is not None:
             setattr(recipe, key, getattr(args, key))
