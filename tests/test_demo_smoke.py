@@ -200,12 +200,14 @@ def test_continue_from_a_gguf_trains_stage_4_only(quick_build: dict, tmp_path: P
 
     out = tmp_path / "cont"
     gguf = quick_build["asset_dir"] / "radphi-demo.gguf"
-    argv = ["--quick", "--out", str(out), "--continue-from", str(gguf), "--stage4-steps", "2"]
+    argv = ["--quick", "--out", str(out), "--continue-from", str(gguf), "--stage4-steps", "2",
+            "--stage4-learning-rate", "5e-5"]
     assert demo.cli(argv) == 0
     assert (out / "continued" / "config.json").is_file() and not (out / "base").exists()
     assert not any((out / d).exists() for d in ("sft", "sft2", "sft3", "corpus-extra3"))
     run = json.loads((out / "sft4" / "run_summary.json").read_text())
     assert run["model"] == str(out / "continued") and run["global_step"] == 2
+    assert run["config"]["learning_rate"] == 5e-5
     assert (out / "copy-drills" / "manifest.json").is_file() and (out / "corpus-extra4" / "manifest.json").is_file()
     summary = json.loads((out / "demo_summary.json").read_text())
     assert summary["base"]["continued_from"] == str(gguf) and set(summary["stages"]) == {"4"}

@@ -194,14 +194,21 @@ def continued_model(recipe: DemoRecipe, out: Path) -> Path:
     return dest
 
 
+def check_continue(recipe: DemoRecipe) -> None:
+    """Refuse a `continue_from` that names nothing, or that has no stage 4 to train."""
+    if not Path(recipe.continue_from).exists():
+        raise FileNotFoundError(f"--continue-from: no such file or directory: {recipe.continue_from}")
+    if not recipe.stage(4)[0]:
+        raise ValueError("--continue-from trains stage 4 only: give it steps with --stage4-steps N")
+
+
 def _continue(recipe: DemoRecipe, out: Path, t0: float, timings: dict[str, float], *, install: bool,
               asset_dir: Path, export: bool) -> dict[str, Any]:
     """Stage 4 alone, from `recipe.continue_from` (standing for stages 1-3)."""
     from training import sft
 
+    check_continue(recipe)
     steps = recipe.stage(4)[0]
-    if not steps:
-        raise ValueError("--continue-from trains stage 4 only: give it steps with --stage4-steps N")
     start = continued_model(recipe, out)
     for stage in (2, 4):  # stage 2's copy drills are in stage 4's mix; stage 3's batch is not
         _stage_data(recipe, out, stage)
@@ -297,18 +304,15 @@ def main(args: argparse.Namespace) -> int:
     if args.train_until:
         recipe.deadline = STARTED + args.train_until
     for key in ("studies", "extra_studies", "max_steps", "batch_size", "grad_accum", "max_length", "learning_rate",
-                "stage2_steps", "stage3_steps", "stage4_steps", "stage4_learning_rate", "case_noise", "case_noise_terms", "lexicon", "label_drills",
-                "stage3_dropout", "continue_from"):
+                "stage2_steps", "stage3_steps", "stage4_steps", "stage4_learning_rate", "case_noise", "case_noise_terms",
+                "lexicon", "label_drills", "stage3_dropout", "continue_from"):
         if getattr(args, key) is not None:
             setattr(recipe, key, getattr(args, key))
     from training.sft_model import check_dropout
 
     check_dropout(recipe.stage3_dropout, "--stage3-dropout")  # refused now, not after hours of stages 1-2
     if recipe.continue_from:
-        if not Path(recipe.continue_from).exists():
-            raise FileNotFoundError(f"--continue-from: no such file or directory: {recipe.continue_from}")
-        if not recipe.stage4_steps:
-            raise ValueError("--continue-from trains stage 4 only: give it steps with --stage4-steps N")
+        check_continue(recipe)  # refused before any data is written
     for flag, items, weights in (("--task-weight", args.task_weight, recipe.task_weights),
                                  ("--stage3-task-weight", args.stage3_task_weight, recipe.stage3_task_weights)):
         for item in items:
