@@ -23,7 +23,6 @@ does for this architecture (transformers' own GGUF loading has no phi2 mapping).
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 from pathlib import Path
@@ -50,18 +49,14 @@ def import_gguf(gguf_path: str | os.PathLike[str], out_dir: str | os.PathLike[st
         raise GGUFImportError(f"{gguf_path}: architecture {arch!r} is not supported (only phi2)")
     config = phi_config(reader)
     tokenizer = gpt2_tokenizer(reader)
-    state = _state_dict(reader, config)
     with torch.device("meta"):
         model = PhiForCausalLM(config)
+    state = _state_dict(reader, list(model.state_dict()), config.num_hidden_layers)
     model.load_state_dict(state, assign=True, strict=True)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
-    for key in ("radphi.prompt_format",):
-        value = _field(reader, key, None)
-        if value is not None:
-            (out / "radphi_gguf_metadata.json").write_text(json.dumps({key: value}, indent=2))
     logger.info("imported %s into %s (%d tensors)", gguf_path, out, len(state))
     return out
 
@@ -96,7 +91,7 @@ def phi_config(reader: Any) -> Any:
 
     n_embd = _field(reader, "phi2.embedding_length")
     n_head = _field(reader, "phi2.attention.head_count")
-    rows = _tensor(reader, "token_embd.weight").shape[0]
+    rows = _tensor_info(reader, "token_embd.weight").shape[-1]  # GGUF lists dimensions innermost first
     eos = _field(reader, "tokenizer.ggml.eos_token_id", None)
     rotary = _field(reader, "phi2.rope.dimension_count") / (n_embd // n_head)
     config = PhiConfig(
@@ -114,10 +109,10 @@ def phi_config(reader: Any) -> Any:
     return config
 
 
-def _tensor(reader: Any, name: str) -> Any:
+def _tensor_info(reader: Any, name: str) -> Any:
     for t in reader.tensors:
         if t.name == name:
-            return _dequantized(t)
+            return t
     raise GGUFImportError(f"GGUF tensor {name!r} is missing")
 
 
@@ -131,14 +126,12 @@ def _dequantized(t: Any) -> Any:
     return np.asarray(dequantize(t.data, t.tensor_type), dtype=np.float32).reshape(shape)
 
 
-def _state_dict(reader: Any, config: Any) -> dict[str, Any]:
+def _state_dict(reader: Any, keys: list[str], n_layer: int) -> dict[str, Any]:
+    """{transformers key: float32 tensor} for KEYS, from the GGUF's tensors."""
     import gguf
     import torch
-    from transformers import PhiForCausalLM
 
-    with torch.device("meta"):
-        keys = list(PhiForCausalLM(config).state_dict())
-    tmap = gguf.get_tensor_name_map(gguf.MODEL_ARCH.PHI2, config.num_hidden_layers)
+    tmap = gguf.get_tensor_name_map(gguf.MODEL_ARCH.PHI2, n_layer)
     hf_by_gguf = {}
     for key in keys:
         name = tmap.get_name(key, try_suffixes=(".weight", ".bias"))
