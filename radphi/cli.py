@@ -4,6 +4,7 @@
     radphi prompt TASK --set FIELD=VALUE ...       print the exact rendered prompt
     radphi run TASK --model SPEC --input IN.jsonl --output OUT.jsonl
     radphi export-gguf SRC_DIR OUT.gguf [--quant f32|f16|q8_0|q4_k_m] [--adapter DIR]
+    radphi import-gguf MODEL.gguf OUT_DIR            a phi2 GGUF back into an HF directory, to train from
     radphi eval PRED.jsonl [PRED2.jsonl ...] --out DIR   (radphi eval --help for its options)
     radphi train --config FILE [--set KEY=VALUE ...]    one SFT stage (training/configs/)
     radphi cleanup-targets --model SPEC --reports DIR --out pairs.jsonl
@@ -77,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--context-length", type=int, help="context length stored in the file (default: the model's)")
     p.add_argument("--quant", default="f16", choices=["f32", "f16", "q8_0", "q4_k_m"])
     p.add_argument("--adapter", help="merge this peft adapter first")
+
+    p = sub.add_parser("import-gguf", help="turn a phi2 GGUF (f32, f16 or quantized) back into an HF model directory")
+    p.add_argument("gguf", help="the .gguf file, such as assets/radphi-demo.gguf")
+    p.add_argument("out", help="the directory to write (config.json, model.safetensors, tokenizer)")
 
     # evaluation.run_eval imports nothing heavy at module level (numpy, pandas, plotly and
     # the judge load inside main), so building its flags here stays cheap.
@@ -192,6 +197,13 @@ def cmd_export_gguf(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_gguf(args: argparse.Namespace) -> int:
+    from training.import_gguf import import_gguf
+
+    print(f"wrote {import_gguf(args.gguf, args.out)}", file=sys.stderr)
+    return 0
+
+
 # Subcommands that hand their parsed flags to another module's entry point, imported only
 # when the subcommand runs (so `radphi --help` stays cheap): name -> "module:function".
 DELEGATED = {"eval": "evaluation.run_eval:main", "serve": "radphi.ui.server:main",
@@ -207,6 +219,7 @@ def _delegate(target: str) -> Callable[[argparse.Namespace], int]:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "tasks": cmd_tasks, "prompt": cmd_prompt, "run": cmd_run, "export-gguf": cmd_export_gguf,
+    "import-gguf": cmd_import_gguf,
     **{name: _delegate(target) for name, target in DELEGATED.items()}}
 
 
@@ -219,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     except RadphiError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except (ValueError, FileNotFoundError) as exc:  # raised with user-facing messages by the exporter
+    except (ValueError, FileNotFoundError) as exc:  # raised with user-facing messages by export/import
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -99,6 +99,20 @@ def test_export_gguf_errors_are_one_line(tmp_path, capsys):
     assert err.startswith("error:") and "no-such-dir" in err and len(err.splitlines()) == 1
 
 
+def test_import_gguf_gives_a_directory_that_exports_again(tmp_path, tiny_phi_gguf, capsys):
+    back = tmp_path / "back"
+    assert main(["import-gguf", str(tiny_phi_gguf), str(back)]) == 0
+    assert "wrote" in capsys.readouterr().err and (back / "config.json").is_file()
+    assert main(["export-gguf", str(back), str(tmp_path / "again.gguf"), "--quant", "f32"]) == 0
+    assert (tmp_path / "again.gguf").stat().st_size == tiny_phi_gguf.stat().st_size
+    capsys.readouterr()
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"GGUF but not really")
+    assert main(["import-gguf", str(bad), str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "not a readable GGUF" in err and len(err.splitlines()) == 1
+
+
 def test_synth_writes_a_corpus_that_run_accepts(tmp_path, capsys):
     assert main(["synth", "--out", str(tmp_path / "corpus"), "--studies", "12", "--seed", "3"]) == 0
     files = sorted((tmp_path / "corpus" / "test").glob("*.jsonl"))
