@@ -143,6 +143,8 @@ def build(recipe: DemoRecipe, out: Path, *, install: bool = True, asset_dir: Pat
     from training.synthetic import build_corpus
     from training.synthetic.corpus import build_extra_train
 
+    if recipe.continue_from:
+        check_continue(recipe)  # refused before any data is written
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     out.mkdir(parents=True, exist_ok=True)
@@ -204,10 +206,9 @@ def check_continue(recipe: DemoRecipe) -> None:
 
 def _continue(recipe: DemoRecipe, out: Path, t0: float, timings: dict[str, float], *, install: bool,
               asset_dir: Path, export: bool) -> dict[str, Any]:
-    """Stage 4 alone, from `recipe.continue_from` (standing for stages 1-3)."""
+    """Stage 4 alone, from `recipe.continue_from` (standing for stages 1-3; `build` has checked it)."""
     from training import sft
 
-    check_continue(recipe)
     steps = recipe.stage(4)[0]
     start = continued_model(recipe, out)
     for stage in (2, 4):  # stage 2's copy drills are in stage 4's mix; stage 3's batch is not
@@ -311,8 +312,6 @@ def main(args: argparse.Namespace) -> int:
     from training.sft_model import check_dropout
 
     check_dropout(recipe.stage3_dropout, "--stage3-dropout")  # refused now, not after hours of stages 1-2
-    if recipe.continue_from:
-        check_continue(recipe)  # refused before any data is written
     for flag, items, weights in (("--task-weight", args.task_weight, recipe.task_weights),
                                  ("--stage3-task-weight", args.stage3_task_weight, recipe.stage3_task_weights)):
         for item in items:

@@ -28,10 +28,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-logger = logging.getLogger(__name__)
+from training.gguf_vocab import CONTROL, UNUSED, USER_DEFINED
 
-# gguf.TokenType values (as in training.gguf_vocab)
-_CONTROL, _USER_DEFINED, _UNUSED = 3, 4, 5
+logger = logging.getLogger(__name__)
 
 
 class GGUFImportError(ValueError):
@@ -166,20 +165,20 @@ def gpt2_tokenizer(reader: Any) -> Any:
     # Every entry but the padding is in the BPE vocabulary at its own id; the special
     # ones are then marked as added tokens, which tokenizers keeps at those ids (as
     # BpeTrainer does with its special tokens).
-    vocab = {t: i for i, (t, k) in enumerate(zip(tokens, types, strict=True)) if k != _UNUSED}
+    vocab = {t: i for i, (t, k) in enumerate(zip(tokens, types, strict=True)) if k != UNUSED}
     tok = Tokenizer(models.BPE(vocab=vocab, merges=merges))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    added = [(t, k) for t, k in zip(tokens, types, strict=True) if k in (_CONTROL, _USER_DEFINED)]
-    tok.add_special_tokens([t for t, k in added if k == _CONTROL])
-    tok.add_tokens([t for t, k in added if k == _USER_DEFINED])
-    special = {k: tokens[_field(reader, f"tokenizer.ggml.{k}_token_id")]
-               for k in ("bos", "eos", "unknown", "padding") if reader.get_field(f"tokenizer.ggml.{k}_token_id")}
+    added = [(t, k) for t, k in zip(tokens, types, strict=True) if k in (CONTROL, USER_DEFINED)]
+    tok.add_special_tokens([t for t, k in added if k == CONTROL])
+    tok.add_tokens([t for t, k in added if k == USER_DEFINED])
+    ids = {k: _field(reader, f"tokenizer.ggml.{k}_token_id", None) for k in ("bos", "eos", "unknown", "padding")}
+    special = {k: tokens[i] for k, i in ids.items() if i is not None}
     hf = PreTrainedTokenizerFast(
         tokenizer_object=tok, bos_token=special.get("bos"), eos_token=special.get("eos"),
         unk_token=special.get("unknown", special.get("eos")), pad_token=special.get("padding", special.get("eos")))
     named = set(special.values())
-    extra = [t for t, k in added if k == _CONTROL and t not in named]
+    extra = [t for t, k in added if k == CONTROL and t not in named]
     if extra:
         hf.add_special_tokens({"additional_special_tokens": extra})
     hf.model_max_length = 1 << 30
