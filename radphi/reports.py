@@ -21,9 +21,9 @@ import re
 from typing import Callable
 
 __all__ = [
-    "PHI_PLACEHOLDER", "TRUNCATION_MARKER", "find_findings", "find_impression",
-    "normalize_section_name", "scrub_phi", "scrub_phi_counted", "section_order",
-    "split_sections", "truncate_middle",
+    "CLINICAL_SECTIONS", "PHI_PLACEHOLDER", "TRUNCATION_MARKER", "clinical_text", "find_findings",
+    "find_impression", "normalize_section_name", "scrub_phi", "scrub_phi_counted", "section_order",
+    "sentence_spans", "sentences", "split_sections", "truncate_middle",
 ]
 
 PHI_PLACEHOLDER = "___"  # MIMIC's own de-identification mark, so scrubbed text looks like MIMIC
@@ -158,6 +158,53 @@ def find_findings(text: str) -> str:
 def find_impression(text: str) -> str:
     """The IMPRESSION of a pasted report, with the same fallbacks as find_findings."""
     return _find_section(text, "impression")
+
+
+# Sections that describe the image. INDICATION ("eval for pneumonia"), HISTORY,
+# COMPARISON and TECHNIQUE name findings the image may not have, so a reader of what a
+# report *found* skips them.
+CLINICAL_SECTIONS = ("findings", "impression", "full report", "last_paragraph", "addendum", "wet read")
+
+
+def clinical_text(text: str) -> str:
+    """The parts of a report that describe the image (CLINICAL_SECTIONS), in order."""
+    sections = split_sections(text)
+    kept = [body for name, body in sections.items() if name in CLINICAL_SECTIONS and body]
+    return " ".join(kept) if kept else " ".join(sections.values())
+
+
+# --- sentences ---------------------------------------------------------------
+
+# A sentence ends at . ? ! or ; followed by white space and a capital, digit, "_"
+# (MIMIC's placeholder) or a bracket, or at a line break; list numbering ("1. ", "2) ")
+# starts a new one. "3.4 cm" and "10:15" stay whole.
+_SENTENCE_END = re.compile(r"(?<=[.?!;])(?<!\b\d\.)(?<!\b\d\d\.)\s+(?=[A-Z0-9_\[(])|\s*\n\s*|\s+(?=\(?\d{1,2}[.)]\s+[A-Z])")
+_NUMBERING = re.compile(r"^\(?\d{1,2}[.)]\s+")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of TEXT, numbering and edge white space left out."""
+    if not isinstance(text, str) or not text.strip():
+        return []
+    spans, start = [], 0
+    for match in [*_SENTENCE_END.finditer(text), None]:
+        end = match.start() if match is not None else len(text)
+        piece = text[start:end]
+        lead = len(piece) - len(piece.lstrip())
+        numbering = _NUMBERING.match(piece[lead:])
+        if numbering:
+            lead += numbering.end()
+        s, e = start + lead, start + len(piece.rstrip())
+        if e > s:
+            spans.append((s, e))
+        if match is not None:
+            start = match.end()
+    return spans
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of TEXT (see sentence_spans)."""
+    return [text[s:e] for s, e in sentence_spans(text)]
 
 
 # --- PHI scrubbing -----------------------------------------------------------

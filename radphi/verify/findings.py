@@ -1,0 +1,138 @@
+"""What the checker knows about findings as a radiologist would: which matter (the
+significance of a flag), which support one another (an impression's "pneumonia" for
+the findings' "consolidation"), and which are urgent (the critical-findings banner).
+"""
+
+from __future__ import annotations
+
+import re
+
+from radphi import labels
+from radphi.verify.reading import ACUTE_PROCESS, ANY_DEVICE, BETTER, MALPOSITIONED, STABLE, WORSE, Mention
+
+# Findings whose omission or invention changes what a clinician does.
+SIGNIFICANT: frozenset[str] = frozenset({
+    "pneumothorax", "hydropneumothorax", "pneumomediastinum", "sub-diaphragmatic air", "subcutaneous air",
+    "mediastinal widening", "mediastinal displacement", "superior mediastinal mass/enlargement", "consolidation",
+    "airspace opacity", "infiltration", "lung opacity", "pneumonia", "aspiration", "pulmonary edema/hazy opacity",
+    "fluid overload/heart failure", "alveolar hemorrhage", "lobar/segmental collapse", "pleural effusion",
+    "pericardial effusion", "lung lesion", "mass/nodule (not otherwise specified)", "multiple masses/nodules",
+    "lung cancer", "rib fracture", "clavicle fracture", "spinal fracture", "bone lesion",
+    "enlarged cardiac silhouette", "vascular congestion", "enlarged hilum", "interstitial lung disease",
+    "increased reticular markings/ild pattern",
+})
+# Significant whatever words come with them ("stable small pneumothorax" still matters).
+ALWAYS_SIGNIFICANT: frozenset[str] = frozenset({
+    "pneumothorax", "hydropneumothorax", "pneumomediastinum", "sub-diaphragmatic air", "mediastinal widening",
+    "mediastinal displacement",
+})
+DEVICES: frozenset[str] = frozenset(labels.TUBES_LINES_DEVICES_LABELS) | {ANY_DEVICE}
+TECHNICAL: frozenset[str] = frozenset(labels.TECHNICAL_LABELS)
+
+_CHRONIC = re.compile(r"\b(?:old|healed|healing|chronic|remote|stable|stably|unchanged|longstanding|long-standing"
+                      r"|known|prior|previous|again seen|redemonstrat\w*|trace|minimal|tiny)\b")
+
+# Findings that support each other: the same process named at another level
+# (a sign and the diagnosis it suggests, a kind and its family).
+_FAMILIES: tuple[frozenset[str], ...] = tuple(frozenset(group) for group in (
+    {"pneumonia", "consolidation", "airspace opacity", "lung opacity", "infiltration", "aspiration"},
+    {"pulmonary edema/hazy opacity", "fluid overload/heart failure", "vascular congestion", "vascular redistribution"},
+    {"atelectasis", "linear/patchy atelectasis", "lobar/segmental collapse", "lung opacity"},
+    {"pleural effusion", "costophrenic angle blunting", "hydropneumothorax"},
+    {"pneumothorax", "hydropneumothorax"},
+    {"lung lesion", "mass/nodule (not otherwise specified)", "multiple masses/nodules", "lung cancer"},
+    {"calcified nodule", "granulomatous disease"},
+    {"copd/emphysema", "hyperaeration", "cyst/bullae"},
+    {"interstitial lung disease", "increased reticular markings/ild pattern", "pleural/parenchymal scarring"},
+    {"mediastinal widening", "superior mediastinal mass/enlargement"},
+    {"pulmonary edema/hazy opacity", "lung opacity", "airspace opacity"},
+    {"pleural effusion", "pleural/parenchymal scarring"},
+))
+
+
+def related(a: str, b: str) -> bool:
+    """True when finding A in one text is support for finding B in the other."""
+    return a == b or any(a in family and b in family for family in _FAMILIES)
+
+
+def is_device(label: str) -> bool:
+    return label in DEVICES
+
+
+def missed_significance(mention: Mention, *, keep_chronic: bool = False) -> bool:
+    """Whether leaving out MENTION (of the source) is a significant omission."""
+    if is_device(mention.label):
+        return mention.position == MALPOSITIONED
+    if mention.label in TECHNICAL or mention.label == ACUTE_PROCESS:
+        return False
+    if mention.label in ALWAYS_SIGNIFICANT:
+        return True
+    words = mention.modifiers
+    if not keep_chronic and (_CHRONIC.search(words) or mention.change == STABLE or min(mention.severity, default=2) <= 1):
+        return False
+    if keep_chronic and min(mention.severity, default=2) <= 1:
+        return False
+    if mention.change == WORSE:
+        return True
+    return mention.label in SIGNIFICANT
+
+
+def false_significance(label: str) -> bool:
+    """Whether an invented LABEL is a significant error."""
+    return label in SIGNIFICANT or (is_device(label) and label != ANY_DEVICE)
+
+
+def position_significance(label: str) -> bool:
+    return label in SIGNIFICANT or is_device(label)
+
+
+def severity_significance(label: str, out: Mention, src: list[Mention]) -> bool:
+    """Significant when the finding matters and the difference is large: two steps or
+    more, either end large/severe, or a change that goes the other way."""
+    if label not in SIGNIFICANT:
+        return False
+    if out.severity and any(m.severity for m in src):
+        src_levels = {level for m in src for level in m.severity}
+        gap = min(abs(a - b) for a in out.severity for b in src_levels)
+        if gap >= 2 or 4 in out.severity or 4 in src_levels:
+            return True
+    if out.measures and any(m.measures for m in src):
+        src_sizes = [size for m in src for size in m.measures]
+        ratio = max(min(max(a, b) / max(min(a, b), 0.1) for b in src_sizes) for a in out.measures)
+        if ratio >= 1.5:
+            return True
+    changes = {m.change for m in src if m.change}
+    return bool(out.change and changes and out.change not in changes
+                and ({out.change} | changes) >= {WORSE} and bool(({out.change} | changes) & {BETTER, STABLE}))
+
+
+# --- urgent findings -----------------------------------------------------------
+
+_URGENT = {
+    "pneumothorax": "pneumothorax",
+    "hydropneumothorax": "hydropneumothorax",
+    "pneumomediastinum": "pneumomediastinum",
+    "sub-diaphragmatic air": "free air under the diaphragm",
+    "mediastinal widening": "widened mediastinum",
+    "mediastinal displacement": "mediastinal shift",
+}
+_URGENT_DEVICES = ("endotracheal tube", "enteric tube", "tracheostomy tube")
+
+
+def urgent_name(mention: Mention) -> str | None:
+    """What the banner calls MENTION, if it names an urgent finding; else None."""
+    if not mention.positive:
+        return None
+    label = mention.label
+    if label == "pneumothorax" and "tension" in mention.modifiers:
+        return "tension pneumothorax"
+    if label in _URGENT:
+        return _URGENT[label]
+    if label in _URGENT_DEVICES and mention.position == MALPOSITIONED:
+        return f"malpositioned {label}"
+    if label == "pleural effusion" and 4 in mention.severity and re.search(r"\bshift|displace", mention.modifiers):
+        return "large pleural effusion with mediastinal shift"
+    if label in ("consolidation", "airspace opacity", "pneumonia") and mention.change == WORSE \
+            and re.search(r"post-?operative|postop|status post|s/p\b|after (?:surgery|resection)", mention.modifiers):
+        return "new consolidation after surgery"
+    return None

@@ -1,0 +1,334 @@
+"""Reading a report or an answer the way the checker needs: sentences, finding mentions,
+and what each mention says (present, absent or hedged; side, lobe zone, severity,
+measurement, change, and for a device whether its tip is where it should be).
+
+Both texts, the source and the model's answer, are read by this one function, so a
+rule compares like with like.
+
+Hand-written, NegEx-style, because the field's libraries do a part of it only:
+negspacy and medspacy's ConText give negation and uncertainty over spaCy entities,
+but nothing gives laterality, lobe, severity, device tip position and change for a
+chest radiograph's finding, and both need spaCy pipelines (bench/bench_verify.py
+measures medspacy's ConText against these rules where it is installed).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from radphi import labels, reports
+
+PRESENT, ABSENT, UNCERTAIN = "present", "absent", "uncertain"
+WORSE, BETTER, STABLE = "worse", "better", "stable"
+MALPOSITIONED, WELL_POSITIONED = "malpositioned", "well positioned"
+
+# Pseudo-labels: generic phrases an impression uses for a group of findings.
+ANY_DEVICE = "support devices"     # "support devices in place", "lines and tubes unchanged"
+ACUTE_PROCESS = "acute process"    # "no acute cardiopulmonary process"
+
+# Report wording for a label that is not a name to tag it by (so not in
+# radphi.label_synonyms, which also reads label lists): "infection" in a chest film
+# report means pneumonia; "heart is enlarged" is cardiomegaly said as a predicate.
+_EXTRA_PATTERNS: tuple[tuple[str, str], ...] = (
+    (r"infection|infectious process|pneumonias", "pneumonia"),
+    (r"(?:fractures?|fx)\s+of\s+(?:the\s+)?(?:[\w-]+\s+){0,6}?ribs?|(?:ribs?)\s+fractures?", "rib fracture"),
+    (r"(?:heart|cardiac silhouette|cardiac size|heart size|cardiomediastinal silhouette)"
+     r"(?:\s+size)?\s+(?:is|are|appears|remains)\s+(?:(?:now|again|still|top[- ]normal to)\s+)?"
+     r"(?:(?:mildly|moderately|markedly|severely|slightly)\s+)?(?:enlarged|increased|large)", "enlarged cardiac silhouette"),
+    (r"(?:heart|cardiac)\s+size\s+(?:is\s+)?(?:normal|within normal limits)|normal\s+(?:heart|cardiac)\s+size"
+     r"|(?:heart|cardiac silhouette|cardiomediastinal silhouette)\s+(?:is|are)\s+(?:normal|unremarkable)",
+     "enlarged cardiac silhouette|absent"),
+    (r"pleural fluid collections?|fluid collections? in the pleural space", "pleural effusion"),
+    (r"(?:support|monitoring|medical)\s+devices?|lines?\s+and\s+tubes?|tubes?\s+and\s+lines?"
+     r"|(?:lines?|tubes?),\s+(?:tubes?|lines?)\s+and\s+(?:devices?|drains?)|support\s+lines?", ANY_DEVICE),
+    (r"acute\s+(?:cardiopulmonary|cardiothoracic|intrathoracic|pulmonary|cardiac or pulmonary|chest)\s+"
+     r"(?:process|abnormality|abnormalities|disease|findings?|pathology)|acute\s+(?:process|abnormality)", ACUTE_PROCESS),
+    (r"lungs?\s+(?:are|is)\s+(?:otherwise\s+)?clear|clear\s+lungs", "lung opacity|absent"),
+    (r"normal\s+(?:chest|chest radiograph|study|examination)", ACUTE_PROCESS + "|absent"),
+)
+
+# --- mention matching ----------------------------------------------------------
+
+
+def _name_pattern(name: str) -> str:
+    words = [re.escape(w) for w in re.split(r"[\s-]+", name.strip()) if w]
+    body = r"[\s-]*".join(words)
+    # A plural ending, unless the name already ends in one.
+    return body + (r"(?:e?s)?" if not name.endswith("s") else "")
+
+
+@lru_cache(maxsize=1)
+def _matcher() -> tuple[re.Pattern[str], dict[str, str]]:
+    names: dict[str, str] = {}
+    for label in labels.CATEGORY:
+        if "/" not in label and "(" not in label:
+            names.setdefault(label, label)
+    for synonym, label in labels.SYNONYMS.items():
+        if "/" not in synonym or synonym in ("mass/nodule", "masses/nodules", "pacemaker/icd"):
+            names.setdefault(synonym, label)
+    groups: list[tuple[str, str]] = []  # (group name, label or label|absent)
+    parts = []
+    for i, (pattern, target) in enumerate(_EXTRA_PATTERNS):
+        groups.append((f"x{i}", target))
+        parts.append(f"(?P<x{i}>{pattern})")
+    # Longest names first, so "pleural effusion" wins over "effusion".
+    ordered = sorted(names.items(), key=lambda kv: -len(kv[0]))
+    for j, (name, label) in enumerate(ordered):
+        groups.append((f"n{j}", label))
+        parts.append(f"(?P<n{j}>{_name_pattern(name)})")
+    regex = re.compile(r"(?<![\w-])(?:" + "|".join(parts) + r")(?![\w])", re.I)
+    return regex, dict(groups)
+
+
+# --- what a mention says -------------------------------------------------------
+
+# Triggers are matched in lower-cased text. Pseudo-negations are blanked first, so
+# "no change in the effusion" does not negate the effusion.
+_PSEUDO = re.compile(
+    r"\b(?:no (?:significant |interval |substantial )?(?:change|increase|decrease|worsening|improvement)"
+    r"|not (?:significantly )?changed|no new|not only|without (?:significant )?change"
+    r"|no longer (?:enlarging|increasing))\b")
+_PRE_NEG = re.compile(
+    r"\b(?:no|not|without|negative for|free of|absence of|absent|rather than|resolution of|resolved"
+    r"|removal of|interval removal of|nor|neither|clear of|ruled out|no evidence of|no signs? of)\b")
+_POST_NEG = re.compile(
+    r"\b(?:(?:has|have)\s+(?:nearly\s+|almost\s+|completely\s+|since\s+)?(?:resolved|cleared|been removed|been withdrawn)"
+    r"|(?:is|are)\s+no\s+longer\s+(?:seen|visible|present|evident|identified|appreciated|visualized)"
+    r"|no\s+longer\s+(?:seen|visible|present|evident|identified|appreciated|visualized)"
+    r"|(?:is|are|was|were)\s+(?:not\s+(?:seen|identified|present|visualized|appreciated|evident|demonstrated)|absent)"
+    r"|(?:is|are)\s+(?:now\s+)?(?:resolved|gone)|resolved|(?:was|were|has been|have been)\s+removed|removed)\b")
+_PRE_UNCERTAIN = re.compile(
+    r"\b(?:possible|possibly|probable|probably|likely|may\s+(?:represent|be|reflect|indicate)|might\s+(?:represent|be)"
+    r"|could\s+(?:represent|be|reflect)|suspicious\s+for|suspected|suspect|concerning\s+for|worrisome\s+for"
+    r"|questionable|question\s+of|cannot\s+(?:exclude|rule\s+out)|can\s+not\s+(?:exclude|rule\s+out)|differential"
+    r"|suggestive\s+of|suggests?|presumably|presumed|versus|vs\.?|equivocal|borderline|evaluate\s+for"
+    r"|developing|early|underlying)\b")
+_POST_UNCERTAIN = re.compile(
+    r"\b(?:(?:cannot|can\s+not)\s+be\s+(?:entirely\s+|completely\s+)?(?:excluded|ruled\s+out)|(?:is|are)\s+not\s+excluded"
+    r"|not\s+(?:be\s+)?excluded|(?:is|are)\s+(?:possible|suspected|questioned|likely|not\s+ruled\s+out)"
+    r"|would\s+be\s+difficult\s+to\s+exclude|versus|vs\.?)\b")
+# Where a trigger's scope ends inside a sentence.
+_TERMINATOR = re.compile(
+    r"\b(?:but|however|although|though|though\s+|except|aside\s+from|apart\s+from|other\s+than|which|whereas|while"
+    r"|there\s+(?:is|are)|with\s+the\s+exception\s+of|otherwise|and\s+(?:a|an|new|there)|given)\b|[;:]")
+# Conjunctions bound the words that modify one mention ("left effusion and atelectasis").
+_CONJUNCTION = re.compile(r",|\band\b|\bor\b|\bwith\b|\bwithout\b|;|\bbut\b|\bas well as\b")
+
+# Anatomy named left/right that is not a side of the finding.
+_NOT_A_SIDE = re.compile(
+    r"\b(?:right|left)\s+(?:atri(?:um|al)|ventric(?:le|ular)|heart|main\s*stem|mainstem|main\s+bronchus"
+    r"|cardiophrenic|brachiocephalic|innominate|subclavian\s+vein|internal\s+jugular\s+vein)\b")
+_BILATERAL = re.compile(r"\b(?:bilateral(?:ly)?|bibasilar|bibasal|biapical|both|bilaterally)\b"
+                        r"|\b(?:left|right)\s+(?:greater\s+than|more\s+than|>|and)\s+(?:left|right)\b")
+_SIDE = re.compile(r"\b(left|right)(?:[- ]sided)?\b")
+
+_ZONES = (
+    ("upper", re.compile(r"\b(?:upper\s+(?:lobes?|zones?|lungs?)|apex|apices|apical|apicoposterior|biapical)\b")),
+    ("middle", re.compile(r"\b(?:middle\s+lobe|mid[- ]?lungs?|mid[- ]?zones?|midlung)\b")),
+    ("lingula", re.compile(r"\blingula(?:r)?\b")),
+    ("lower", re.compile(r"\b(?:lower\s+(?:lobes?|zones?|lungs?)|bases?|basilar|basal|bibasilar|bibasal"
+                         r"|retrocardiac|infrahilar)\b")),
+)
+
+# Ordinal severity; a range ("small to moderate") gives both ends.
+_SEVERITY_WORDS = {
+    "trace": 1, "minimal": 1, "tiny": 1, "minimally": 1, "slight": 1, "slightly": 1,
+    "small": 2, "mild": 2, "mildly": 2, "smaller": 2,
+    "moderate": 3, "moderately": 3, "moderate-sized": 3, "medium": 3,
+    "large": 4, "severe": 4, "severely": 4, "extensive": 4, "massive": 4, "marked": 4, "markedly": 4,
+    "substantial": 4, "big": 4, "large-sized": 4,
+}
+_SEVERITY = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _SEVERITY_WORDS), key=len, reverse=True)) + r")\b")
+_MEASURE = re.compile(r"(\d+(?:\.\d+)?)\s*(mm|cm)\b")
+
+_CHANGE = (
+    (WORSE, re.compile(r"\b(?:new|newly|increas\w*|worse\w*|enlarg(?:ing|ed\s+since)|larger|progress\w*"
+                       r"|develop(?:ed|ing|ment)|interval\s+(?:development|appearance)|more\s+(?:prominent|extensive)"
+                       r"|accumulat\w*|expanding|expanded|bigger|higher)\b")),
+    (BETTER, re.compile(r"\b(?:decreas\w*|improv\w*|smaller|resolving|less|diminish\w*|reduc\w*|regress\w*"
+                        r"|clearing|lower|nearly\s+resolved|partially\s+resolved|re-?expan\w*)\b")),
+    (STABLE, re.compile(r"\b(?:unchanged|stable|stably|no\s+(?:significant\s+|interval\s+)?change|similar|persistent"
+                        r"|persists?|again\s+(?:seen|noted|demonstrated)|redemonstrat\w*|grossly\s+unchanged"
+                        r"|not\s+(?:significantly\s+)?changed|remains?|chronic|old|healed|longstanding|known)\b")),
+)
+
+_MALPOSITION = re.compile(
+    r"\b(?:(?:right|left)\s+main\s*stem|mainstem|bronchus\s+intermedius|(?:in|into|within)\s+the\s+(?:esophagus|airway|trachea"
+    r"|bronchus|lung|pleural\s+space|hypopharynx|neck|right\s+lower\s+lobe\s+bronchus)|esophageal|coil(?:ed|s|ing)\s+in"
+    r"|too\s+(?:low|high|deep|proximal|distal|far)|low[- ]lying|high[- ]lying|should\s+be\s+(?:withdrawn|advanced|retracted"
+    r"|repositioned|pulled\s+back)|withdraw\w*|retract\w*|advanc(?:ed|ing|ement)\s+(?:by|of)|recommend\s+(?:repositioning"
+    r"|withdrawal|advancement)|reposition\w*|malposition\w*|kink\w*|above\s+the\s+(?:gastroesophageal|ge|g-e)\s+junction"
+    r"|at\s+the\s+(?:thoracic\s+inlet|carina)|(?:not|never)\s+(?:in|within)\s+the\s+stomach|does\s+not\s+(?:reach|extend)"
+    r"|proximal\s+(?:side\s*port|sideport)\s+(?:above|at)\s+the)\b")
+_WELL_POSITIONED = re.compile(
+    r"\b(?:(?:in|at)\s+(?:standard|appropriate|satisfactory|good|adequate|expected|acceptable|unchanged|stable)\s+position"
+    r"|(?:appropriately|well|satisfactorily|adequately|properly|standardly)\s+(?:positioned|placed|sited)"
+    r"|(?:in|within|into)\s+the\s+(?:stomach|gastric\s+(?:body|fundus|lumen)|duodenum|(?:mid|upper|lower|distal|proximal)?\s*svc"
+    r"|superior\s+vena\s+cava|cavoatrial\s+junction)|below\s+the\s+(?:diaphragm|gastroesophageal\s+junction)"
+    r"|(?:\d+(?:\.\d+)?\s*cm\s+)?above\s+the\s+carina|terminat\w*\s+(?:in|at)\s+the\s+(?:mid|lower|low|upper|distal)?\s*svc"
+    r"|at\s+the\s+cavoatrial)\b")
+
+
+@dataclass(frozen=True)
+class Mention:
+    """One finding named in one sentence, with what the sentence says of it."""
+
+    label: str
+    text: str                        # the words matched
+    sentence: int                    # index into Reading.sentences
+    start: int                       # offsets in that sentence
+    end: int
+    status: str = PRESENT            # present, absent or uncertain
+    sides: frozenset[str] = frozenset()      # {"left"}, {"right"}, {"left", "right"}
+    zones: frozenset[str] = frozenset()      # upper, middle, lower, lingula
+    severity: frozenset[int] = frozenset()   # ordinal 1..4, a range gives both ends
+    measures: tuple[float, ...] = ()         # millimetres
+    change: str | None = None                # worse, better or stable
+    position: str | None = None              # malpositioned or well positioned (devices)
+    modifiers: str = ""                      # the words around it (for significance rules)
+
+    @property
+    def positive(self) -> bool:
+        return self.status != ABSENT
+
+
+@dataclass
+class Reading:
+    text: str
+    sentences: list[str] = field(default_factory=list)
+    mentions: list[Mention] = field(default_factory=list)
+
+    def of(self, sentence: int) -> list[Mention]:
+        return [m for m in self.mentions if m.sentence == sentence]
+
+
+def _blank(text: str, pattern: re.Pattern[str]) -> str:
+    return pattern.sub(lambda m: " " * len(m.group(0)), text)
+
+
+def _clause_bounds(lower: str, start: int, end: int) -> tuple[int, int]:
+    left = max((m.end() for m in _TERMINATOR.finditer(lower, 0, start)), default=0)
+    right = next((m.start() for m in _TERMINATOR.finditer(lower, end)), len(lower))
+    return left, right
+
+
+def _status(lower: str, spans: list[tuple[int, int]], index: int) -> str:
+    start, end = spans[index]
+    c_start, c_end = _clause_bounds(lower, start, end)
+    before = lower[c_start:start]
+    # A post-trigger reaches back over the mentions of its own comma piece, or else the
+    # nearest mention before it ("Opacity at the right base, infection cannot be excluded").
+    next_start = next((s for s, _ in spans[index + 1:] if s < c_end), c_end)
+    piece_end = lower.find(",", end, c_end)
+    after_limit = c_end if piece_end == -1 else piece_end
+    after = lower[end:after_limit]
+    if next_start < after_limit:
+        # Another mention stands between; the trigger belongs to it unless it is the
+        # last mention before the trigger in a list ("effusion or pneumothorax cannot be excluded").
+        between = lower[end:next_start]
+        after = lower[end:after_limit] if re.fullmatch(r"\s*(?:,|or|and|/|,\s*or|,\s*and)?\s*", between) else ""
+    if _PRE_NEG.search(before) or _POST_NEG.search(after):
+        if not re.search(r"(?:cannot|can\s+not|not)\s+(?:be\s+)?(?:entirely\s+)?(?:excluded|ruled\s+out|exclude)", after + before[-40:]):
+            return ABSENT
+    if _PRE_UNCERTAIN.search(before) or _POST_UNCERTAIN.search(after):
+        return UNCERTAIN
+    return PRESENT
+
+
+def _windows(lower: str, spans: list[tuple[int, int]], index: int, device: bool) -> tuple[str, str]:
+    """The words before a mention that modify it, and those after it."""
+    start, end = spans[index]
+    prev_end = spans[index - 1][1] if index else 0
+    before = lower[prev_end:start]
+    cut = [m.end() for m in _CONJUNCTION.finditer(before)]
+    pair = re.search(r"(?:left|right)\s+and\s+(?:left|right)\s*$|bilateral\w*\s*$", before)
+    if cut and not pair:
+        before = before[cut[-1]:]
+    next_start = spans[index + 1][0] if index + 1 < len(spans) else len(lower)
+    after = lower[end:next_start]
+    if not device:
+        # After a finding only its own predicate or place counts ("effusion on the left",
+        # "the effusion is now moderate"), never the next clause's words.
+        stop = _CONJUNCTION.search(after)
+        after = after[:stop.start()] if stop else after
+        end_of_clause = _TERMINATOR.search(after)
+        after = after[:end_of_clause.start()] if end_of_clause else after
+    else:
+        end_of_sentence = re.search(r"[;]|\.\s", after)
+        after = after[:end_of_sentence.start()] if end_of_sentence else after
+    return before, after
+
+
+def _sides(text: str) -> frozenset[str]:
+    text = _blank(text, _NOT_A_SIDE)
+    if _BILATERAL.search(text):
+        return frozenset({"left", "right"})
+    return frozenset(m.group(1) for m in _SIDE.finditer(text))
+
+
+def _severity(text: str) -> frozenset[int]:
+    text = re.sub(r"\bsmall\s+(?:bowel|airways?|vessels?)\b", " ", text)
+    return frozenset(_SEVERITY_WORDS[m.group(1)] for m in _SEVERITY.finditer(text))
+
+
+def _measures(text: str) -> tuple[float, ...]:
+    return tuple(float(v) * (10 if unit == "cm" else 1) for v, unit in _MEASURE.findall(text))
+
+
+def _change(text: str) -> str | None:
+    for name, pattern in _CHANGE:
+        if pattern.search(text):
+            return name
+    return None
+
+
+def _position(text: str) -> str | None:
+    if _MALPOSITION.search(text):
+        return MALPOSITIONED
+    if _WELL_POSITIONED.search(text):
+        return WELL_POSITIONED
+    return None
+
+
+def _read_sentence(sentence: str, index: int) -> list[Mention]:
+    regex, groups = _matcher()
+    lower = sentence.lower()
+    found: list[tuple[int, int, str, str | None]] = []
+    for match in regex.finditer(sentence):
+        name = match.lastgroup
+        target = groups.get(name) if name else None
+        if target is None:
+            continue
+        label, _, forced = target.partition("|")
+        found.append((match.start(), match.end(), label, forced or None))
+    spans = [(s, e) for s, e, _, _ in found]
+    pseudo_free = _blank(lower, _PSEUDO)
+    mentions = []
+    for i, (start, end, label, forced) in enumerate(found):
+        device = labels.CATEGORY.get(label) in ("tubesandlines", "device") or label == ANY_DEVICE
+        status = ABSENT if forced == "absent" else _status(pseudo_free, spans, i)
+        before, after = _windows(lower, spans, i, device)
+        around = before + " " + lower[start:end] + " " + after
+        c_start, c_end = _clause_bounds(lower, start, end)
+        mentions.append(Mention(
+            label=label, text=sentence[start:end], sentence=index, start=start, end=end, status=status,
+            sides=_sides(before + " " + lower[start:end] + " " + after),
+            zones=frozenset(z for z, p in _ZONES if p.search(around)),
+            severity=_severity(before + " " + after),
+            measures=_measures(after if device else around),
+            change=_change(lower[c_start:start] + " " + lower[end:c_end] if not device else around),
+            position=_position(after) if device else None,
+            modifiers=lower[c_start:c_end],
+        ))
+    return mentions
+
+
+def read(text: str) -> Reading:
+    """The sentences of TEXT and the finding mentions in each."""
+    text = text if isinstance(text, str) else ""
+    reading = Reading(text=text, sentences=reports.sentences(text))
+    for i, sentence in enumerate(reading.sentences):
+        reading.mentions.extend(_read_sentence(sentence, i))
+    return reading

@@ -1,0 +1,415 @@
+"""The checker's rules: a task's source and answer, read alike (radphi.verify.reading),
+aligned finding by finding, give flags in the paper's four categories.
+
+One function per kind of task; each returns flags and never guesses: where a rule
+cannot tell (an item it cannot name, a side neither text gives), it says nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Mapping
+
+from radphi import answers, labels, reports
+from radphi.reviews import ErrorCategory
+from radphi.verify import findings as fx
+from radphi.verify.reading import (
+    ABSENT, ACUTE_PROCESS, ANY_DEVICE, BETTER, MALPOSITIONED, PRESENT, STABLE, UNCERTAIN, WELL_POSITIONED, WORSE,
+    Mention, Reading, read,
+)
+
+MISSED, FALSE = ErrorCategory.MISSED_FINDING, ErrorCategory.FALSE_FINDING
+POSITION, SEVERITY = ErrorCategory.POSITION, ErrorCategory.SEVERITY
+_CHANGE_WORD = {WORSE: "worsened", BETTER: "improved", STABLE: "no change"}
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One thing the checker found wrong with an answer."""
+
+    category: ErrorCategory
+    significant: bool
+    finding: str                 # the canonical label
+    output_text: str | None      # the answer's sentence concerned
+    evidence: str | None         # the source's sentence concerned
+    why: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {"category": self.category.value, "significant": self.significant, "finding": self.finding,
+                "output_text": self.output_text, "evidence": self.evidence, "why": self.why}
+
+
+def _sentence(reading: Reading, mention: Mention | None) -> str | None:
+    return reading.sentences[mention.sentence] if mention is not None else None
+
+
+def _quote(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _positive(reading: Reading, label: str, related: bool) -> list[Mention]:
+    return [m for m in reading.mentions if m.positive and m.label not in (ACUTE_PROCESS,)
+            and (fx.related(label, m.label) if related else m.label == label)]
+
+
+def _negated(reading: Reading, label: str, related: bool) -> list[Mention]:
+    return [m for m in reading.mentions if m.status == ABSENT
+            and (fx.related(label, m.label) if related else m.label == label)]
+
+
+def _sides_text(sides: frozenset[str]) -> str:
+    return "both sides" if len(sides) == 2 else f"the {next(iter(sides))}"
+
+
+# --- comparing one answer mention with its support ------------------------------
+
+def _compare(out: Mention, out_r: Reading, support: list[Mention], src_r: Reading, *,
+             changes: bool = True) -> list[Flag]:
+    """Position and severity flags for an answer mention against the source mentions of
+    the same finding (or, failing those, related ones)."""
+    flags: list[Flag] = []
+    same = [m for m in support if m.label == out.label] or support
+    label = out.label
+    text = _sentence(out_r, out)
+    # Side: flagged only when the answer names a side the source never gives this finding.
+    src_sides = frozenset().union(*(m.sides for m in same))
+    if out.sides and src_sides and not out.sides <= src_sides:
+        ev = next((m for m in same if m.sides), same[0])
+        flags.append(Flag(POSITION, fx.position_significance(label), label, text, _sentence(src_r, ev),
+                          f"The answer puts it on {_sides_text(out.sides)}; the source says {_sides_text(src_sides)}."))
+    else:
+        src_zones = frozenset().union(*(m.zones for m in same))
+        if out.zones and src_zones and not out.zones & src_zones:
+            ev = next(m for m in same if m.zones)
+            flags.append(Flag(POSITION, fx.position_significance(label), label, text, _sentence(src_r, ev),
+                              f"The answer places it in the {'/'.join(sorted(out.zones))} zone; the source in the "
+                              f"{'/'.join(sorted(src_zones))}."))
+    if fx.is_device(label):
+        positions = {m.position for m in same if m.position}
+        if out.position and positions and out.position not in positions:
+            ev = next(m for m in same if m.position)
+            flags.append(Flag(POSITION, True, label, text, _sentence(src_r, ev),
+                              f"The answer says the device is {out.position}; the source says {ev.position}."))
+        elif out.measures and any(m.measures for m in same) and not _same_measure(out, same):
+            ev = next(m for m in same if m.measures)
+            flags.append(Flag(POSITION, True, label, text, _sentence(src_r, ev),
+                              "The answer gives the tip another distance than the source."))
+        return flags
+    src_levels = frozenset().union(*(m.severity for m in same))
+    if out.severity and src_levels and not out.severity & src_levels:
+        ev = next(m for m in same if m.severity)
+        flags.append(Flag(SEVERITY, fx.severity_significance(label, out, same), label, text, _sentence(src_r, ev),
+                          "The answer grades it differently from the source."))
+    elif out.measures and any(m.measures for m in same) and not _same_measure(out, same):
+        ev = next(m for m in same if m.measures)
+        flags.append(Flag(SEVERITY, fx.severity_significance(label, out, same), label, text, _sentence(src_r, ev),
+                          "The answer gives another size than the source."))
+    elif changes and out.change:
+        src_changes = {m.change for m in same if m.change}
+        if src_changes and out.change not in src_changes:
+            ev = next(m for m in same if m.change)
+            flags.append(Flag(SEVERITY, fx.severity_significance(label, out, same), label, text,
+                              _sentence(src_r, ev),
+                              f"The answer says it {_CHANGE_WORD[out.change]}; the source says "
+                              f"{_CHANGE_WORD[ev.change or STABLE]}."))
+    if out.status == PRESENT and same and all(m.status == UNCERTAIN for m in same) and \
+            not any(f.category is SEVERITY for f in flags):
+        flags.append(Flag(SEVERITY, False, label, text, _sentence(src_r, same[0]),
+                          "The source only hedges this finding; the answer states it as certain."))
+    return flags
+
+
+def _same_measure(out: Mention, src: list[Mention]) -> bool:
+    sizes = [s for m in src for s in m.measures]
+    return all(any(abs(a - b) < 0.51 for b in sizes) for a in out.measures)
+
+
+# --- the generic checks -------------------------------------------------------
+
+def check_answer(out_r: Reading, src_r: Reading, *, related: bool = True, missed: bool = True,
+                 changes: bool = True, negatives_missed: bool = False, vocabulary: str | None = None,
+                 hedged_missed_minor: bool = False) -> list[Flag]:
+    """Every answer mention against the source, then every source finding against the answer."""
+    flags: list[Flag] = []
+    allowed = set(labels.VOCABULARIES[vocabulary]) if vocabulary else None
+    out_positive = [m for m in out_r.mentions if m.positive]
+    for out in out_positive:
+        if out.label in (ACUTE_PROCESS,) or (allowed is not None and out.label not in allowed):
+            continue
+        if out.label == ANY_DEVICE:
+            continue
+        support = _positive(src_r, out.label, related)
+        if not support:
+            denied = _negated(src_r, out.label, related)
+            ev = denied[0] if denied else None
+            why = (f"The source says {_quote(_sentence(src_r, ev) or '')!r}." if ev else
+                   f"Nothing in the source supports {out.text.lower()!r}.")
+            flags.append(Flag(FALSE, fx.false_significance(out.label), out.label, _sentence(out_r, out),
+                              _sentence(src_r, ev), why))
+            continue
+        flags.extend(_compare(out, out_r, support, src_r, changes=changes))
+    if missed:
+        flags.extend(_missed(out_r, src_r, related=related, negatives=negatives_missed, allowed=allowed,
+                             hedged_minor=hedged_missed_minor))
+    return flags
+
+
+def _missed(out_r: Reading, src_r: Reading, *, related: bool, negatives: bool, allowed: set[str] | None,
+            hedged_minor: bool, keep_chronic: bool = False) -> list[Flag]:
+    flags: dict[str, Flag] = {}
+    out_devices = any(m.label == ANY_DEVICE and m.positive for m in out_r.mentions)
+    denies_acute = next((m for m in out_r.mentions if m.label == ACUTE_PROCESS and m.status == ABSENT), None)
+    for src in src_r.mentions:
+        label = src.label
+        if label in (ACUTE_PROCESS, ANY_DEVICE) or (allowed is not None and label not in allowed):
+            continue
+        if src.status == ABSENT:
+            if negatives and not any(m.label == label for m in out_r.mentions) and label not in flags:
+                flags[label] = Flag(MISSED, False, label, None, _sentence(src_r, src),
+                                    "The answer leaves out this negative finding of the source.")
+            continue
+        if _positive(out_r, label, related) or (out_devices and fx.is_device(label)):
+            continue
+        significant = fx.missed_significance(src, keep_chronic=keep_chronic)
+        if hedged_minor and src.status == UNCERTAIN:
+            significant = False
+        denial = next((m for m in out_r.mentions if m.status == ABSENT and fx.related(label, m.label)), None)
+        if denial is None and denies_acute is not None and significant:
+            denial = denies_acute
+        if denial is not None:
+            why = f"The answer says {_quote(_sentence(out_r, denial) or '')!r}; the source reports it."
+        else:
+            why = "The source reports this finding; the answer leaves it out."
+        previous = flags.get(label)
+        if previous is None or (significant and not previous.significant):
+            flags[label] = Flag(MISSED, significant, label, _sentence(out_r, denial), _sentence(src_r, src), why)
+    return list(flags.values())
+
+
+# --- per task -------------------------------------------------------------------
+
+def _label_items(prediction: str, task: str) -> list[str]:
+    parsed = answers.parse_abnormality_labels(prediction) if task == "abnormality_labels" else \
+        answers.parse_tubes_lines_devices_labels(prediction)
+    return list(parsed["labels"])
+
+
+def check_labels(task: str, report: str, prediction: str) -> list[Flag]:
+    vocabulary = "abnormality" if task == "abnormality_labels" else "tubes_lines_devices"
+    src_r = read(reports.clinical_text(report))
+    listed = _label_items(prediction, task)
+    flags: list[Flag] = []
+    for label in listed:
+        support = _positive(src_r, label, related=False)
+        if not support:
+            denied = _negated(src_r, label, related=False)
+            ev = denied[0] if denied else None
+            why = (f"Tagged, but the report says {_quote(_sentence(src_r, ev) or '')!r}." if ev
+                   else "Tagged, but the report never mentions it as present.")
+            flags.append(Flag(FALSE, fx.false_significance(label), label, label, _sentence(src_r, ev), why))
+    seen: set[str] = set()
+    for src in src_r.mentions:
+        if src.label not in labels.VOCABULARIES[vocabulary] or not src.positive or src.label in listed \
+                or src.label in seen:
+            continue
+        seen.add(src.label)
+        significant = src.status != UNCERTAIN and fx.missed_significance(src)
+        if not significant:
+            # Another mention of the same label may be the significant one.
+            significant = any(m.label == src.label and m.status != UNCERTAIN and fx.missed_significance(m)
+                              for m in src_r.mentions if m.positive)
+        flags.append(Flag(MISSED, significant, src.label, None, _sentence(src_r, src),
+                          "The report mentions it; the label list leaves it out."))
+    return flags
+
+
+def _canonical_items(items: list[str]) -> list[str]:
+    out = []
+    for item in items:
+        label = labels.canonical(item)
+        if label is None:
+            found = [m.label for m in read(item).mentions if m.positive]
+            label = found[0] if len(found) == 1 else None
+        if label is not None and label not in out:
+            out.append(label)
+    return out
+
+
+def check_temporal_findings(report: str, prior: str, prediction: str) -> list[Flag]:
+    now_r, before_r = read(reports.clinical_text(report)), read(reports.clinical_text(prior))
+    parsed = answers.parse_temporal_findings(prediction)
+    added, removed = _canonical_items(parsed["added"]), _canonical_items(parsed["removed"])
+    now = {m.label for m in now_r.mentions if m.positive} - {ACUTE_PROCESS, ANY_DEVICE}
+    before = {m.label for m in before_r.mentions if m.positive} - {ACUTE_PROCESS, ANY_DEVICE}
+    flags: list[Flag] = []
+
+    def first(reading: Reading, label: str) -> str | None:
+        return _sentence(reading, next((m for m in reading.mentions if m.label == label), None))
+
+    for label in added:
+        if label not in now:
+            flags.append(Flag(FALSE, fx.false_significance(label), label, label, first(now_r, label),
+                              "Listed as added, but the current report does not report it."))
+        elif label in before:
+            flags.append(Flag(FALSE, fx.false_significance(label), label, label, first(before_r, label),
+                              "Listed as added, but the prior report already has it."))
+    for label in removed:
+        if label not in before:
+            flags.append(Flag(FALSE, fx.false_significance(label), label, label, first(before_r, label),
+                              "Listed as removed, but the prior report does not have it."))
+        elif label in now:
+            flags.append(Flag(FALSE, fx.false_significance(label), label, label, first(now_r, label),
+                              "Listed as removed, but the current report still reports it."))
+    for label in sorted(now - before - set(added)):
+        mention = next(m for m in now_r.mentions if m.label == label and m.positive)
+        flags.append(Flag(MISSED, fx.missed_significance(mention, keep_chronic=True), label, None,
+                          _sentence(now_r, mention), "New in the current report, but not listed as added."))
+    for label in sorted(before - now - set(removed)):
+        mention = next(m for m in before_r.mentions if m.label == label and m.positive)
+        flags.append(Flag(MISSED, False, label, None, _sentence(before_r, mention),
+                          "In the prior report and gone from the current one, but not listed as removed."))
+    return flags
+
+
+def _expected_change(label: str, now_r: Reading, before_r: Reading) -> tuple[str | None, Mention | None]:
+    now = [m for m in now_r.mentions if m.label == label]
+    before = [m for m in before_r.mentions if m.label == label]
+    positive_now = [m for m in now if m.positive]
+    worded = next((m for m in positive_now if m.change), None)
+    if worded is not None:
+        return worded.change, worded
+    if now and not positive_now and any(m.positive for m in before):
+        return BETTER, now[0]
+    if positive_now and not any(m.positive for m in before):
+        return WORSE, positive_now[0]
+    levels_now = {lv for m in positive_now for lv in m.severity}
+    levels_before = {lv for m in before if m.positive for lv in m.severity}
+    if levels_now and levels_before:
+        a, b = max(levels_now), max(levels_before)
+        return (WORSE if a > b else BETTER if a < b else STABLE), positive_now[0]
+    return None, None
+
+
+def check_progression(report: str, prior: str, prediction: str) -> list[Flag]:
+    now_r, before_r = read(reports.clinical_text(report)), read(reports.clinical_text(prior))
+    items = answers.parse_progression(prediction)
+    flags: list[Flag] = []
+    listed: set[str] = set()
+    reverse = {v: k for k, v in _CHANGE_WORD.items()}
+    for item in items:
+        found = _canonical_items([item["finding"]])
+        if not found:
+            continue
+        label = found[0]
+        listed.add(label)
+        line = f"{item['finding']}: {item['change']}"
+        in_now = [m for m in now_r.mentions if fx.related(label, m.label)]
+        in_before = [m for m in before_r.mentions if fx.related(label, m.label) and m.positive]
+        if not in_now and not in_before:
+            flags.append(Flag(FALSE, fx.false_significance(label), label, line, None,
+                              "Neither report mentions this finding."))
+            continue
+        expected, ev = _expected_change(label, now_r, before_r)
+        if expected is not None and reverse.get(item["change"]) != expected:
+            significant = label in fx.SIGNIFICANT
+            flags.append(Flag(SEVERITY, significant, label, line, _sentence(now_r, ev),
+                              f"The reports say it {_CHANGE_WORD[expected]}; the answer says {item['change']}."))
+    for mention in now_r.mentions:
+        if mention.change in (WORSE, BETTER) and mention.positive and mention.label not in listed \
+                and mention.label not in (ACUTE_PROCESS, ANY_DEVICE) \
+                and not any(fx.related(mention.label, lb) for lb in listed):
+            listed.add(mention.label)
+            flags.append(Flag(MISSED, mention.change == WORSE and mention.label in fx.SIGNIFICANT, mention.label, None,
+                              _sentence(now_r, mention), "The current report describes a change the answer leaves out."))
+    return flags
+
+
+def _yes_no(answer: str) -> str | None:
+    match = re.match(r"\s*(yes|no)\b", answer, re.I)
+    return match.group(1).lower() if match else None
+
+
+def check_qa(report: str, question: str, prediction: str) -> list[Flag]:
+    src_r, out_r = read(reports.clinical_text(report)), read(prediction)
+    flags = check_answer(out_r, src_r, missed=False)
+    reply = _yes_no(prediction)
+    if reply:
+        asked = [m for m in read(question).mentions if m.label not in (ACUTE_PROCESS, ANY_DEVICE)]
+        for mention in asked:
+            support = _positive(src_r, mention.label, related=True)
+            if reply == "yes" and not support and not any(f.finding == mention.label for f in flags):
+                denied = _negated(src_r, mention.label, related=True)
+                flags.append(Flag(FALSE, fx.false_significance(mention.label), mention.label, prediction.strip(),
+                                  _sentence(src_r, denied[0]) if denied else None,
+                                  "The answer says yes; the report does not report it."))
+            elif reply == "no" and support:
+                flags.append(Flag(MISSED, fx.missed_significance(support[0], keep_chronic=True), mention.label,
+                                  prediction.strip(), _sentence(src_r, support[0]),
+                                  "The answer says no; the report reports it."))
+    # "No pneumothorax." while the report has one.
+    for out in out_r.mentions:
+        if out.status == ABSENT and out.label not in (ACUTE_PROCESS, ANY_DEVICE):
+            support = _positive(src_r, out.label, related=False)
+            if support and not any(f.finding == out.label for f in flags):
+                flags.append(Flag(MISSED, fx.missed_significance(support[0], keep_chronic=True), out.label,
+                                  _sentence(out_r, out), _sentence(src_r, support[0]),
+                                  "The answer denies a finding the report reports."))
+    return flags
+
+
+def source_of(task: str, fields: Mapping[str, str]) -> str | None:
+    """The text a task's answer must be faithful to, or None (radiology Q&A has none)."""
+    if task == "impression_prediction":
+        return fields.get("findings")
+    if task == "extract_findings":
+        return reports.find_findings(fields.get("report", "")) or reports.clinical_text(fields.get("report", ""))
+    if task == "extract_impression":
+        sections = reports.split_sections(fields.get("report", ""))
+        return sections.get("impression") or reports.clinical_text(fields.get("report", ""))
+    if task == "cleanup_report_text":
+        return fields.get("text")
+    return None
+
+
+def check_text(task: str, fields: Mapping[str, str], prediction: str) -> list[Flag]:
+    source = source_of(task, fields)
+    if not source:
+        return []
+    src_r, out_r = read(source), read(prediction)
+    extractive = task in ("extract_findings", "extract_impression", "cleanup_report_text")
+    if task == "extract_impression" and "impression" not in reports.split_sections(fields.get("report", "")):
+        extractive = False  # no IMPRESSION to copy: the answer is a new impression
+    return check_answer(out_r, src_r, related=not extractive, changes=task != "cleanup_report_text",
+                        negatives_missed=extractive)
+
+
+def _dedupe(flags: list[Flag]) -> list[Flag]:
+    """One flag per (category, finding), the significant one kept."""
+    kept: dict[tuple[ErrorCategory, str], Flag] = {}
+    for flag in flags:
+        key = (flag.category, flag.finding)
+        if key not in kept or (flag.significant and not kept[key].significant):
+            kept[key] = flag
+    return list(kept.values())
+
+
+def check(task: str, fields: Mapping[str, str], prediction: str) -> list[Flag]:
+    """All the flags for one answer to TASK on FIELDS."""
+    if not isinstance(prediction, str) or not prediction.strip():
+        return []
+    if task in ("abnormality_labels", "tubes_lines_devices_labels"):
+        flags = check_labels(task, fields.get("report", ""), prediction)
+    elif task == "qa_temporal_findings":
+        flags = check_temporal_findings(fields.get("report", ""), fields.get("prior_report", ""), prediction)
+    elif task == "qa_temporal_progression":
+        flags = check_progression(fields.get("report", ""), fields.get("prior_report", ""), prediction)
+    elif task == "qa_comprehension":
+        flags = check_qa(fields.get("report", ""), fields.get("question", ""), prediction)
+    else:
+        flags = check_text(task, fields, prediction)
+    return _dedupe(flags)
+
+
+__all__ = ["Flag", "check", "check_answer", "source_of", "MALPOSITIONED", "WELL_POSITIONED"]
