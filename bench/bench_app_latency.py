@@ -112,7 +112,7 @@ def app_run(client, model: str, findings: str, tokens: int) -> dict:
     job = client.submit(findings, model, tokens, 0.0, "token", api_name="/impression")
     first = last = None
     seen = ""
-    for _, draft, _ in job:
+    for _, draft, _, _ in job:
         if draft and draft != seen:
             last = time.perf_counter()
             first = first or last

@@ -5,6 +5,7 @@
     radphi run TASK --model SPEC --input IN.jsonl --output OUT.jsonl
     radphi export-gguf SRC_DIR OUT.gguf [--quant f32|f16|q8_0|q4_k_m] [--adapter DIR]
     radphi import-gguf MODEL.gguf OUT_DIR            a phi2 GGUF back into an HF directory, to train from
+    radphi verify PRED.jsonl [--output OUT.jsonl]     the checker's flags for each answer (no model calls)
     radphi eval PRED.jsonl [PRED2.jsonl ...] --out DIR   (radphi eval --help for its options)
     radphi train --config FILE [--set KEY=VALUE ...]    one SFT stage (training/configs/)
     radphi cleanup-targets --model SPEC --reports DIR --out pairs.jsonl
@@ -70,7 +71,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-remote", action="store_true",
                    help="allow sending PHI-scrubbed report text to a non-loopback API server")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--verify", action="store_true",
+                   help="add the checker's flags (radphi.verify: missed/false findings, position, severity) to "
+                        "each record")
     _add_gen_args(p)
+
+    p = sub.add_parser("verify", help="check answers against their sources: flags in the four error categories")
+    p.add_argument("predictions", type=Path, help="radphi run output, or any JSONL with task, the task's input "
+                                                  "fields and prediction")
+    p.add_argument("--output", type=Path, help="write the records back with `flags` (owner-only); default: "
+                                               "only print the counts")
 
     p = sub.add_parser("export-gguf", help="write a GGUF (optionally quantized) from an HF model directory")
     p.add_argument("src_dir", help="an HF model directory (save_pretrained), or a hub id such as microsoft/phi-2")
@@ -179,13 +189,50 @@ def cmd_run(args: argparse.Namespace) -> int:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     summary = runner.run_file(
         args.task, backend, args.input, args.output, name=name, params=params, fmt=args.format,
-        batch_size=args.batch_size, progress=not args.no_progress,
+        batch_size=args.batch_size, progress=not args.no_progress, verify=args.verify,
     )
     print(f"{args.output}: {summary}", file=sys.stderr)
     for message in summary.failed:
         print(f"  {message}", file=sys.stderr)
     # Bad records are reported above; the run fails only when no record could be done.
     return 1 if summary.failed and not (summary.written or summary.skipped_done) else 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from radphi import records as rec_io
+    from radphi.verify import CATEGORIES, verify_record
+
+    if not args.predictions.is_file():
+        raise InputError(f"predictions file not found: {args.predictions}")
+    if args.output is not None and args.output.resolve() == args.predictions.resolve():
+        raise InputError("--output must be another file than the predictions")
+    bad: list = []
+    out: list[dict] = []
+    totals = {c.value: [0, 0] for c in CATEGORIES}
+    problems: list[str] = []
+    for lineno, record in rec_io.iter_numbered(args.predictions, bad):
+        try:
+            flags = verify_record(record)
+        except InputError as exc:
+            problems.append(f"{args.predictions}:{lineno}: {exc}")
+            continue
+        for flag in flags:
+            totals[flag.category.value][0] += 1
+            totals[flag.category.value][1] += flag.significant
+        out.append({**record, "flags": [flag.to_dict() for flag in flags]})
+    problems.extend(str(b) for b in bad)
+    if args.output is not None:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        if args.output.exists():
+            args.output.unlink()
+        rec_io.append_jsonl(args.output, out)
+    print(f"{len(out)} records checked" + (f", {len(problems)} skipped" if problems else ""))
+    for category in CATEGORIES:
+        n, significant = totals[category.value]
+        print(f"  {category.value:15s} {n:6d} flags ({significant} significant)")
+    for message in problems:
+        print(f"  {message}", file=sys.stderr)
+    return 1 if problems and not out else 0
 
 
 def cmd_export_gguf(args: argparse.Namespace) -> int:
@@ -218,7 +265,7 @@ def _delegate(target: str) -> Callable[[argparse.Namespace], int]:
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "tasks": cmd_tasks, "prompt": cmd_prompt, "run": cmd_run, "export-gguf": cmd_export_gguf,
+    "tasks": cmd_tasks, "prompt": cmd_prompt, "run": cmd_run, "verify": cmd_verify, "export-gguf": cmd_export_gguf,
     "import-gguf": cmd_import_gguf,
     **{name: _delegate(target) for name, target in DELEGATED.items()}}
 

@@ -67,9 +67,11 @@ def read_jsonl(path: str | os.PathLike, errors: list[BadLine] | None = None) -> 
 
 
 def append_jsonl(path: str | os.PathLike, records: Iterable[dict[str, Any]]) -> int:
-    """Append records, one per line, flushed to disk, so a killed run loses at most one."""
+    """Append records, one per line, flushed to disk, so a killed run loses at most one.
+
+    A new file is created owner-only (0600): records hold report text."""
     n = 0
-    with Path(path).open("a", encoding="utf-8") as fh:
+    with open(path, "a", encoding="utf-8", opener=lambda p, flags: os.open(p, flags, 0o600)) as fh:
         for rec in records:
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
             fh.flush()

@@ -46,7 +46,8 @@ def model_info(backend: Backend, fmt: str, params: GenParams) -> dict[str, Any]:
     }
 
 
-def output_record(record: dict[str, Any], task: str, gen: Generation, name: str, info: dict[str, Any]) -> dict[str, Any]:
+def output_record(record: dict[str, Any], task: str, gen: Generation, name: str, info: dict[str, Any],
+                  *, verify: bool = False) -> dict[str, Any]:
     out = dict(record)
     out.update(
         task=task,
@@ -60,6 +61,10 @@ def output_record(record: dict[str, Any], task: str, gen: Generation, name: str,
     )
     if gen.truncated_input:
         out["truncated_input"] = True
+    if verify:
+        from radphi.verify import verify_record
+
+        out["flags"] = [flag.to_dict() for flag in verify_record(out)]
     return out
 
 
@@ -75,7 +80,9 @@ def run_file(
     batch_size: int = 1,
     progress: bool = True,
     on_error: Callable[[str], None] | None = None,
+    verify: bool = False,
 ) -> RunSummary:
+    """Run TASK over INPUT_PATH into OUTPUT_PATH; VERIFY adds the checker's `flags` to each record."""
     t = tasks.get_task(task)
     summary = RunSummary()
 
@@ -120,7 +127,7 @@ def run_file(
         results = _generate_chunk(backend, chunk, params, fail, str(input_path))
         rec_io.append_jsonl(
             output_path,
-            (output_record(record, task, gen, name, info) for (_, record, _), gen in zip(chunk, results) if gen),
+            (output_record(record, task, gen, name, info, verify=verify) for (_, record, _), gen in zip(chunk, results) if gen),
         )
         summary.written += sum(1 for g in results if g)
         if bar:

@@ -69,7 +69,7 @@ def test_qa_streams_the_answer_and_keeps_the_system_as_metadata_only(tmp_path):
 def test_impression_finds_the_findings_section_of_a_pasted_report(tmp_path):
     fake = FakeBackend(answers=["Small left effusion."])
     ctx = make_ctx(tmp_path, {"m": fake})
-    used, draft, status = last(impression.draft(ctx, REPORT, "m", *GEN))
+    used, draft, status, _ = last(impression.draft(ctx, REPORT, "m", *GEN))
     assert used == "Small left pleural effusion. Endotracheal tube 4 cm above the carina. Zebrafinding."
     assert draft == "Small left effusion."
     assert "FINDINGS section" in status
@@ -79,7 +79,7 @@ def test_impression_finds_the_findings_section_of_a_pasted_report(tmp_path):
 
 def test_impression_without_findings_says_so(tmp_path):
     ctx = make_ctx(tmp_path, {"m": FakeBackend()})
-    _, draft, status = last(impression.draft(ctx, "IMPRESSION: Normal chest.", "m", *GEN))
+    _, draft, status, _ = last(impression.draft(ctx, "IMPRESSION: Normal chest.", "m", *GEN))
     assert draft == "" and "No FINDINGS section" in status and "rp-error" in status
 
 
@@ -107,7 +107,7 @@ def test_no_model_configured_says_how_to_pass_one(tmp_path, monkeypatch):
     registry = registry_from_settings(UISettings())
     assert registry.names() == [] and registry.default is None
     ctx = AppContext(settings=UISettings(), backends=registry, workdir=tmp_path)
-    _, _, status = last(impression.draft(ctx, "Small effusion.", None, *GEN))
+    _, _, status, _ = last(impression.draft(ctx, "Small effusion.", None, *GEN))
     assert "No model is configured" in status and "python app.py --model path/to/model.gguf" in status
 
 
@@ -115,7 +115,7 @@ def test_missing_model_file_is_an_error_in_the_page(tmp_path):
     registry = registry_from_settings(UISettings(models=[str(tmp_path / "gone.gguf")]))
     ctx = AppContext(settings=UISettings(), backends=registry, workdir=tmp_path)
     assert registry.names() == ["gone"]
-    answer, status, _ = last(qa.answer(ctx, "What is an effusion?", None, "gone", *GEN))
+    answer, status, _, _ = last(qa.answer(ctx, "What is an effusion?", None, "gone", *GEN))
     assert answer == "" and "model file not found" in status and "rp-error" in status
     from radphi.ui.common import model_info
     assert "model file not found" in model_info(ctx, "gone")
@@ -145,7 +145,7 @@ def test_report_tools_run_their_tasks_and_the_question_follows_the_report(tmp_pa
                                                "qa_comprehension"]
     ask = fake.requests[-1].prompt
     assert ask.index("Zebrafinding") < ask.index("Which side?")  # report first: a shared prefix
-    _, status = last(report_tools.run_tool(ctx, "ask", REPORT, "", "m", *GEN))
+    _, status, _ = last(report_tools.run_tool(ctx, "ask", REPORT, "", "m", *GEN))
     assert "The question is empty" in status
     # Grounded decoding is on unless the box is unticked.
     assert all(p.grounded for p in fake.params)
@@ -158,7 +158,7 @@ def test_report_tools_run_their_tasks_and_the_question_follows_the_report(tmp_pa
 def test_labels_show_two_chip_groups_and_unknown_names_apart(tmp_path):
     fake = FakeBackend(answers=["pleural effusion, NG tube, zebra sign", "endotracheal tube, NGT"])
     ctx = make_ctx(tmp_path, {"m": fake})
-    chips, raw, status = last(labels_tab.tag(ctx, REPORT, "m", *GEN))
+    chips, raw, status, _ = last(labels_tab.tag(ctx, REPORT, "m", *GEN))
     abn, dev, unk = chips.split('class="rp-group ')[1:]
     assert abn.startswith("rp-group-abnormality") and ">pleural effusion<" in abn
     assert dev.startswith("rp-group-device") and ">endotracheal tube<" in dev and ">enteric tube<" in dev
@@ -172,7 +172,7 @@ def test_compare_colours_added_green_removed_red_and_lists_progression(tmp_path)
     fake = FakeBackend(answers=["Added: right lower lobe opacity. Removed: endotracheal tube.",
                                 "pleural effusion in the left lung: worsened\natelectasis: improved"])
     ctx = make_ctx(tmp_path, {"m": fake})
-    view, raw, status = last(compare.compare(ctx, "current report", "prior report", "m", *GEN))
+    view, raw, status, _ = last(compare.compare(ctx, "current report", "prior report", "m", *GEN))
     added = view.split("rp-group-added")[1].split("rp-group-removed")[0]
     removed = view.split("rp-group-removed")[1].split("rp-group-progression")[0]
     assert ">right lower lobe opacity<" in added and "#dcfce7" in added  # green
@@ -184,8 +184,8 @@ def test_compare_colours_added_green_removed_red_and_lists_progression(tmp_path)
 def test_report_text_and_model_output_are_escaped_everywhere(tmp_path):
     fake = FakeBackend(answers=[PAYLOAD, PAYLOAD, f"Added: {PAYLOAD}. Removed: none.", f"{PAYLOAD}: worsened"])
     ctx = make_ctx(tmp_path, {"m": fake})
-    chips, _, _ = last(labels_tab.tag(ctx, PAYLOAD, "m", *GEN))
-    view, _, _ = last(compare.compare(ctx, PAYLOAD, PAYLOAD, "m", *GEN))
+    chips, _, _, _ = last(labels_tab.tag(ctx, PAYLOAD, "m", *GEN))
+    view, _, _, _ = last(compare.compare(ctx, PAYLOAD, PAYLOAD, "m", *GEN))
     for html in (chips, view, esc(PAYLOAD)):
         assert "<img" not in html and "<script" not in html and "${" not in html and "{{" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in chips and "&lt;img src=x onerror=alert(1)&gt;" in view
@@ -249,7 +249,7 @@ def test_unexpected_error_is_a_message_not_a_stack_trace(tmp_path, caplog):
 
     ctx = make_ctx(tmp_path, {"m": Broken()})
     with caplog.at_level(logging.INFO):
-        answer, status, _ = last(qa.answer(ctx, "Why?", None, "m", *GEN))
+        answer, status, _, _ = last(qa.answer(ctx, "Why?", None, "m", *GEN))
     assert "Unexpected error (ZeroDivisionError)" in status and "Traceback" not in status
     assert "secret report text" not in status and "secret report text" not in caplog.text
 
@@ -269,7 +269,7 @@ def test_server_down_is_reported_in_the_page(tmp_path):
         port = s.getsockname()[1]
     down = OpenAIBackend(f"openai:tiny@http://127.0.0.1:{port}/v1", max_retries=0, timeout=5)
     ctx = make_ctx(tmp_path, {"m": down})
-    answer, status, _ = last(qa.answer(ctx, "Anyone there?", None, "m", *GEN))
+    answer, status, _, _ = last(qa.answer(ctx, "Anyone there?", None, "m", *GEN))
     assert answer == "" and "could not reach the model server" in status and f"127.0.0.1:{port}" in status
 
 
@@ -300,7 +300,7 @@ def test_remote_model_gets_text_only_with_opt_in_and_scrubbed(tmp_path, opted_in
     from radphi.ui.common import model_info
     info = model_info(ctx, "cloud")
     report = "FINDINGS: Seen by Dr. Smith on 01/02/2020. Small effusion."
-    _, draft, status = last(impression.draft(ctx, report, "cloud", *GEN))
+    _, draft, status, _ = last(impression.draft(ctx, report, "cloud", *GEN))
     if opted_in:
         assert "leaves this machine" in info and "api.example.com" in info
         assert draft == "Small effusion." and len(sent) == 1

@@ -26,14 +26,14 @@ EXAMPLE_PRIOR = ("FINDINGS: Small left pleural effusion. Endotracheal tube termi
 
 
 def compare(ctx: AppContext, current: str, prior: str, model: str | None, max_new_tokens: Any,
-            temperature: Any, fmt: str | None) -> Iterator[tuple[str, str, str]]:
-    """Yields (comparison HTML, raw answers, status HTML)."""
+            temperature: Any, fmt: str | None) -> Iterator[tuple[str, str, str, str]]:
+    """Yields (comparison HTML, raw answers, status HTML, checker HTML)."""
     try:
         fields = check_fields({"report": current, "prior_report": prior},
                               {"report": "The current report", "prior_report": "The prior report"},
                               ctx.settings.max_chars)
     except RadphiError as exc:
-        yield comparison_html(None, None), "", failed(str(exc)).status
+        yield comparison_html(None, None), "", failed(str(exc)).status, ""
         return
     yield from stream_tasks(ctx, model, COMPARE_TASKS, fields, max_new_tokens, temperature, fmt, comparison_html)
 
@@ -49,7 +49,8 @@ def build(ctx: AppContext) -> None:
         run, stop = common.run_stop("compare", "Compare")
         view = gr.HTML(comparison_html({"added": [], "removed": []}, []), elem_id="compare-result", js_on_load=None)
         status = common.status_line("compare")
+        checked = gr.HTML("", elem_id="compare-check", js_on_load=None)
         with gr.Accordion("Raw model answers", open=False):
             raw = gr.Textbox(label="Raw answers", lines=6, interactive=False, elem_id="compare-raw")
         common.wire(run, stop, functools.partial(compare, ctx), [current, prior, *controls.inputs],
-                    [view, raw, status], api_name="compare", status=status)
+                    [view, raw, status, checked], api_name="compare", status=status)

@@ -14,7 +14,7 @@ import gradio as gr
 
 from radphi import reports
 from radphi.errors import InputError, RadphiError
-from radphi.ui import common
+from radphi.ui import check_view, common
 from radphi.ui.context import AppContext
 from radphi.ui.render import latency_text, status_html
 from radphi.ui.streaming import check_fields, failed, stream_task
@@ -45,20 +45,28 @@ def findings_of(text: str) -> tuple[str, str]:
 
 
 def draft(ctx: AppContext, text: str, model: str | None, max_new_tokens: Any, temperature: Any,
-          fmt: str | None) -> Iterator[tuple[str, str, str]]:
-    """Yields (findings sent to the model, draft impression, status HTML)."""
+          fmt: str | None) -> Iterator[tuple[str, str, str, str]]:
+    """Yields (findings sent to the model, draft impression, status HTML, checker HTML)."""
     try:
         text = check_fields({"findings": text}, {"findings": "The findings"}, ctx.settings.max_chars)["findings"]
         findings, note = findings_of(text)
     except RadphiError as exc:
-        yield "", "", failed(str(exc)).status
+        yield "", "", failed(str(exc)).status, ""
         return
     for step in stream_task(ctx, model, "impression_prediction", {"findings": findings}, max_new_tokens,
                             temperature, fmt):
-        status = step.status
+        status, checked = step.status, check_view.PENDING if not step.error else ""
         if step.generation is not None:
             status = status_html(f"{note} {latency_text(step.generation)}")
-        yield findings, step.text, status
+            checked = recheck(findings, step.text)
+        yield findings, step.text, status, checked
+
+
+def recheck(findings: str, impression: str) -> str:
+    """The checker's panel for an impression (the model's, or the user's edit of it) on FINDINGS."""
+    if not (findings or "").strip() or not (impression or "").strip():
+        return ""
+    return check_view.check_html(check_view.run("impression_prediction", {"findings": findings}, impression))
 
 
 def build(ctx: AppContext) -> None:
@@ -75,6 +83,9 @@ def build(ctx: AppContext) -> None:
             out = gr.Textbox(label="Draft impression (editable)", lines=6, interactive=True, buttons=["copy"],
                              elem_id="impression-draft")
         status = common.status_line("impression")
-        common.wire(run, stop, functools.partial(draft, ctx), [text, *controls.inputs], [used, out, status],
+        checked = gr.HTML("", elem_id="impression-check", js_on_load=None)
+        again = gr.Button("Check the edited draft", size="sm", elem_id="impression-recheck")
+        common.wire(run, stop, functools.partial(draft, ctx), [text, *controls.inputs], [used, out, status, checked],
                     api_name="impression", status=status)
+        again.click(recheck, inputs=[used, out], outputs=checked, api_name="impression_check")
         common.send_to_review(ctx, "impression", "impression_prediction", {"findings": used}, out, controls)

@@ -27,12 +27,12 @@ EXAMPLE_REPORT = (
 
 
 def tag(ctx: AppContext, report: str, model: str | None, max_new_tokens: Any, temperature: Any,
-        fmt: str | None) -> Iterator[tuple[str, str, str]]:
-    """Yields (chips HTML, raw answers, status HTML)."""
+        fmt: str | None) -> Iterator[tuple[str, str, str, str]]:
+    """Yields (chips HTML, raw answers, status HTML, checker HTML)."""
     try:
         fields = check_fields({"report": report}, {"report": "The report"}, ctx.settings.max_chars)
     except RadphiError as exc:
-        yield label_chips(None, None), "", failed(str(exc)).status
+        yield label_chips(None, None), "", failed(str(exc)).status, ""
         return
     yield from stream_tasks(ctx, model, LABEL_TASKS, fields, max_new_tokens, temperature, fmt, label_chips)
 
@@ -47,7 +47,8 @@ def build(ctx: AppContext) -> None:
         chips = gr.HTML(label_chips({"labels": [], "unknown": []}, {"labels": [], "unknown": []}),
                         elem_id="labels-chips", js_on_load=None)
         status = common.status_line("labels")
+        checked = gr.HTML("", elem_id="labels-check", js_on_load=None)
         with gr.Accordion("Raw model answers", open=False):
             raw = gr.Textbox(label="Raw answers", lines=6, interactive=False, elem_id="labels-raw")
-        common.wire(run, stop, functools.partial(tag, ctx), [report, *controls.inputs], [chips, raw, status],
+        common.wire(run, stop, functools.partial(tag, ctx), [report, *controls.inputs], [chips, raw, status, checked],
                     api_name="labels", status=status)

@@ -14,7 +14,7 @@ import gradio as gr
 
 from radphi import runner
 from radphi.errors import RadphiError
-from radphi.ui import common
+from radphi.ui import check_view, common
 from radphi.ui.context import AppContext
 from radphi.ui.streaming import check_fields, failed, gen_params, stream_task
 
@@ -29,19 +29,19 @@ EXAMPLES = [
 
 
 def answer(ctx: AppContext, question: str, system: str | None, model: str | None, max_new_tokens: Any,
-           temperature: Any, fmt: str | None) -> Iterator[tuple[str, str, dict]]:
-    """Yields (answer text, status HTML, record)."""
+           temperature: Any, fmt: str | None) -> Iterator[tuple[str, str, dict, str]]:
+    """Yields (answer text, status HTML, record, checker HTML: this task has no source to check against)."""
     try:
         fields = check_fields({"question": question}, {"question": "The question"}, ctx.settings.max_chars)
     except RadphiError as exc:
         step = failed(str(exc))
-        yield "", step.status, {}
+        yield "", step.status, {}, ""
         return
     for step in stream_task(ctx, model, "radiology_qa", fields, max_new_tokens, temperature, fmt):
         record: dict = {}
         if step.generation is not None:
             record = _record(ctx, fields["question"], system, model, step, max_new_tokens, temperature, fmt)
-        yield step.text, step.status, record
+        yield step.text, step.status, record, check_view.NO_SOURCE if step.generation is not None else ""
 
 
 def _record(ctx: AppContext, question: str, system: str | None, model: str | None, step: Any,
@@ -66,8 +66,9 @@ def build(ctx: AppContext) -> None:
         run, stop = common.run_stop("qa", "Answer")
         out = gr.Textbox(label="Answer", lines=6, interactive=False, buttons=["copy"], elem_id="qa-answer")
         status = common.status_line("qa")
+        checked = gr.HTML("", elem_id="qa-check", js_on_load=None)
         with gr.Accordion("Record (for review and evaluation)", open=False):
             record = gr.JSON(label="Record", elem_id="qa-record")
         common.wire(run, stop, functools.partial(answer, ctx), [question, system, *controls.inputs],
-                    [out, status, record], api_name="qa", status=status)
+                    [out, status, record, checked], api_name="qa", status=status)
         common.send_to_review(ctx, "qa", "radiology_qa", {"question": question}, out, controls)

@@ -14,7 +14,7 @@ from typing import Any, Iterator
 import gradio as gr
 
 from radphi.errors import RadphiError
-from radphi.ui import common
+from radphi.ui import check_view, common
 from radphi.ui.context import AppContext
 from radphi.ui.streaming import check_fields, failed, stream_task
 
@@ -34,8 +34,8 @@ EXAMPLE_REPORT = (
 
 
 def run_tool(ctx: AppContext, tool: str, report: str, question: str, model: str | None, max_new_tokens: Any,
-             temperature: Any, fmt: str | None, grounded: Any = True) -> Iterator[tuple[str, str]]:
-    """Yields (answer, status HTML). GROUNDED: extract findings and clean-up copy the
+             temperature: Any, fmt: str | None, grounded: Any = True) -> Iterator[tuple[str, str, str]]:
+    """Yields (answer, status HTML, checker HTML). GROUNDED: extract findings and clean-up copy the
     input's own sentences (radphi.grounding); False lets the model write freely."""
     task, report_field = TOOLS[tool]
     try:
@@ -45,12 +45,15 @@ def run_tool(ctx: AppContext, tool: str, report: str, question: str, model: str 
             values["question"] = question
         fields = check_fields(values, labels, ctx.settings.max_chars)
     except RadphiError as exc:
-        yield "", failed(str(exc)).status
+        yield "", failed(str(exc)).status, ""
         return
     if report_field != "report":
         fields[report_field] = fields.pop("report")
     for step in stream_task(ctx, model, task, fields, max_new_tokens, temperature, fmt, grounded=grounded):
-        yield step.text, step.status
+        checked = check_view.PENDING if not step.done else ""
+        if step.generation is not None:
+            checked = check_view.check_html(check_view.run(task, fields, step.text))
+        yield step.text, step.status, checked
 
 
 def build(ctx: AppContext) -> None:
@@ -74,10 +77,11 @@ def build(ctx: AppContext) -> None:
         stop = gr.Button("Stop", variant="stop", elem_id="tools-stop")
         out = gr.Textbox(label="Answer", lines=6, interactive=False, buttons=["copy"], elem_id="tools-answer")
         status = common.status_line("tools")
+        checked = gr.HTML("", elem_id="tools-check", js_on_load=None)
         inputs = [report, question, *controls.inputs, grounded]
         events = []
         for button, tool in ((b_findings, "extract_findings"), (b_impression, "extract_impression"),
                              (b_cleanup, "cleanup"), (b_ask, "ask")):
-            events.append(button.click(functools.partial(run_tool, ctx, tool), inputs=inputs, outputs=[out, status],
+            events.append(button.click(functools.partial(run_tool, ctx, tool), inputs=inputs, outputs=[out, status, checked],
                                        api_name=tool, show_progress="minimal"))
         common.wire_stop(stop, events, status)

@@ -224,13 +224,17 @@ def stream_task(ctx: AppContext, model: str | None, task: str, fields: Mapping[s
 
 def stream_tasks(ctx: AppContext, model: str | None, task_names: tuple[str, ...], fields: Mapping[str, str],
                  max_new_tokens: Any, temperature: Any, fmt: str | None,
-                 render: Callable[..., str]) -> Iterator[tuple[str, str, str]]:
+                 render: Callable[..., str]) -> Iterator[tuple[str, str, str, str]]:
     """Several tasks on the same input, one after the other, as (view HTML, raw answers,
-    status HTML) updates; `render` gets each task's parsed answer so far (None until done).
-    Stops at the first error, keeping what was shown."""
+    status HTML, checker HTML) updates; `render` gets each task's parsed answer so far
+    (None until done). The checker's panel covers every finished answer. Stops at the
+    first error, keeping what was shown."""
+    from radphi.ui import check_view
+
     raws: dict[str, str] = {}
     parsed: dict[str, Any] = {}
     lines: list[str] = []
+    checks: list[Any] = []
 
     def raw_text() -> str:
         return "\n\n".join(f"{tasks.TASKS[t].title}:\n{raws[t]}" for t in task_names if t in raws)
@@ -240,11 +244,13 @@ def stream_tasks(ctx: AppContext, model: str | None, task_names: tuple[str, ...]
             raws[task] = step.text
             if step.generation is not None:
                 parsed[task] = tasks.TASKS[task].parse(step.text)
+                checks.append(check_view.run(task, fields, step.text))
                 lines.append(f"{tasks.TASKS[task].title}: {latency_text(step.generation)}")
             view = render(*(parsed.get(t) for t in task_names))
+            checked = check_view.check_many(checks) if checks else ""
             if step.error is not None:
-                yield view, raw_text(), step.status
+                yield view, raw_text(), step.status, checked
                 return
             status = status_html(" | ".join(lines)) if step.generation is not None else step.status
-            yield view, raw_text(), status
+            yield view, raw_text(), status, checked
 

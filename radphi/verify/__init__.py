@@ -147,16 +147,38 @@ def _evidence(sentence_mentions: list[Mention], sentence: str, src: list[Reading
     return found[:3]
 
 
+def _units(task: str, prediction: str) -> list[str]:
+    """The pieces of an answer a reader checks one by one: labels, added/removed items,
+    progression lines, or sentences."""
+    from radphi import answers
+
+    if task in ("abnormality_labels", "tubes_lines_devices_labels"):
+        parsed = tasks.TASKS[task].parse(prediction)
+        return list(parsed["labels"]) + list(parsed["unknown"])
+    if task == "qa_temporal_findings":
+        parsed = answers.parse_temporal_findings(prediction)
+        return [*parsed["added"], *parsed["removed"]]
+    if task == "qa_temporal_progression":
+        return [f"{i['finding']}{' in ' + i['region'] if i['region'] else ''}: {i['change']}"
+                for i in answers.parse_progression(prediction)]
+    return reports.sentences(prediction)
+
+
+def _owns(flag: Flag, unit: str) -> bool:
+    if not flag.output_text:
+        return False
+    a, b = flag.output_text.lower(), unit.lower()
+    return a == b or a in b or (len(b) > 3 and b in a)
+
+
 def check(task: str, fields: Mapping[str, Any], prediction: str) -> Check:
     """Flags, per-sentence evidence, possibly missed findings and urgent findings."""
     flags = verify(task, fields, prediction)
     src = [read(text) for text in sources(task, fields)]
-    out_r = read(prediction or "")
     per_sentence = []
-    for i, sentence in enumerate(out_r.sentences):
-        own = [f for f in flags if f.output_text and (f.output_text == sentence or sentence in f.output_text
-                                                       or f.output_text in sentence)]
-        per_sentence.append(SentenceCheck(sentence, _evidence(out_r.of(i), sentence, src), own))
+    for unit in _units(task, prediction or ""):
+        own = [f for f in flags if _owns(f, unit)]
+        per_sentence.append(SentenceCheck(unit, _evidence(read(unit).mentions, unit, src), own))
     missed = [f for f in flags if f.category is ErrorCategory.MISSED_FINDING]
     urgent = critical([*(("input", text) for text in sources(task, fields)), ("answer", prediction or "")])
     return Check(flags, per_sentence, missed, urgent)
