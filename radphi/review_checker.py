@@ -73,7 +73,8 @@ def checker_items(store: ReviewStore, rs: ReviewSet, df: pd.DataFrame) -> tuple[
     cols = ["item_id", "input_id"] + [f"{side}_{k}{s}" for k in keys for side in ("chk", "rev") for s in ("", "_sig")]
     if df.empty:
         return pd.DataFrame(columns=cols), 0
-    reviewed = df.assign(**{ALL_FOUR: df[cats].sum(axis=1), f"{ALL_FOUR}_sig": df[[f"{c}_sig" for c in cats]].sum(axis=1)})
+    reviewed = df.assign(**{ALL_FOUR: df[cats].sum(axis=1),
+                            f"{ALL_FOUR}_sig": df[[f"{c}_sig" for c in cats]].sum(axis=1)})
     means = reviewed.groupby("item_id", sort=True)[[f"{k}{s}" for k in keys for s in ("", "_sig")]].mean()
     items = {i.id: i for i in store.items(rs.id)}
     rows, unchecked = [], 0

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from radphi import review_checker
 from radphi.review_stats import ALL, Dashboard, category_title
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,8 @@ def report_section(d: Dashboard, *, include_plotlyjs: bool | str = False) -> str
     if len(d.errors):
         parts.append(figure(d).to_html(full_html=False, include_plotlyjs=include_plotlyjs))
     parts.append(table_html(d.per_reviewer, "Per reviewer"))
+    parts.append(table_html(review_checker.display(d.checker), "Automatic checker beside the reviewers, per category"))
+    parts.append(f"<p>{_esc(review_checker.NOTE)}</p>")
     parts.append(table_html(d.agreement, "Inter-rater agreement on outputs scored by two or more reviewers"))
     parts.append(table_html(d.ab, "Blinded A/B: per pair of models, which had fewer errors"))
     return "\n".join(parts)

@@ -1,6 +1,7 @@
 """The dashboard's numbers: errors per model and category (the paper's table) with
 bootstrap CIs over cases, rates per case and per finding, a per-reviewer breakdown,
-inter-rater agreement, and the blinded A/B result. Pure functions of the latest reviews;
+inter-rater agreement, the blinded A/B result, and the automatic checker's flags beside
+the reviewers' counts (`radphi.review_checker`). Pure functions of the latest reviews;
 the UI, the CLI and the HTML report all call `dashboard(store, set_name)`.
 
     python -m radphi.reviews_cli stats SET      # prints these tables
@@ -22,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from radphi import stats
+from radphi import review_checker, stats
 from radphi.reviews import ErrorCategory, ReviewSet
 from radphi.reviews_io import neutralise
 from radphi.reviews_store import ReviewStore
@@ -235,6 +236,8 @@ class Dashboard:
     per_reviewer: pd.DataFrame
     agreement: pd.DataFrame
     ab: pd.DataFrame
+    # radphi.verify's flags beside the reviewers' counts, per category (never per model).
+    checker: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=review_checker.COLUMNS))
     notes: list[str] = field(default_factory=list)
 
 
@@ -256,18 +259,21 @@ def dashboard(store: ReviewStore, set_name: str | int, *, unblind: bool = False,
         notes.append("Model names are hidden (blinded) until the set is closed or an admin unblinds them.")
     if len(df) and df["n_findings"].isna().all():
         notes.append("The set's records give no finding counts (n_findings), so there are no per-finding rates.")
+    checked = review_checker.checker_items(store, rs, df)
+    notes += review_checker.checker_notes(checked[1], int(df["item_id"].nunique()) if len(df) else 0)
     return Dashboard(
         review_set=rs, unblinded=unblinded, reviews=len(df), unauthenticated=unauth,
         reviewers=int(_reviewer_key(df).nunique()) if len(df) else 0, cases=int(df["input_id"].nunique()) if len(df) else 0,
         errors=errors, paper=paper_table(errors, rs), per_reviewer=reviewer_table(df),
         agreement=agreement_table(df, rs, n_resamples=n_resamples, seed=seed),
-        ab=ab_table(df, n_resamples=n_resamples, seed=seed), notes=notes)
+        ab=ab_table(df, n_resamples=n_resamples, seed=seed),
+        checker=review_checker.checker_table(store, rs, df, items=checked), notes=notes)
 
 
 def dashboard_csv(d: Dashboard) -> str:
     """Every table of the dashboard in one CSV, with a `table` column saying which."""
     parts = [d.errors.assign(table="errors"), d.per_reviewer.assign(table="reviewers"),
-             d.agreement.assign(table="agreement"), d.ab.assign(table="ab")]
+             d.checker.assign(table="checker"), d.agreement.assign(table="agreement"), d.ab.assign(table="ab")]
     frame = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) \
         else pd.DataFrame(columns=["table"])
     frame.insert(0, "set", d.review_set.name)

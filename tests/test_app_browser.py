@@ -59,13 +59,27 @@ class PayloadBackend(FakeBackend):
         return self.ANSWERS.get(request.task, f"echo: {request.instruction}")
 
 
+class FlippedSideBackend(FakeBackend):
+    """Drafts an impression that puts the report's right internal jugular line on the left."""
+
+    def _answer(self, request):
+        self.requests.append(request)
+        return ("Small right apical pneumothorax. Left internal jugular line terminates in the mid SVC. "
+                "Small left pleural effusion.")
+
+
+CHECK_FINDINGS = ("Small right apical pneumothorax. Right internal jugular line terminates in the mid SVC. "
+                  "Small left pleural effusion. No consolidation.")
+
+
 @pytest.fixture(scope="module")
 def app(tiny_phi_gguf, tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("RADPHI_HOME", str(tmp_path_factory.mktemp("home")))
         settings = UISettings(port=free_port(), models=[str(tiny_phi_gguf)], threads=1)
         slow = ThreadRecordingBackend()  # streams "w0 w1 ..." every 5 ms until closed
-        demo, ctx, url = start_app(settings, mp, {"payload": PayloadBackend(), "slow": slow})
+        demo, ctx, url = start_app(settings, mp, {"payload": PayloadBackend(), "slow": slow,
+                                                   "flipped": FlippedSideBackend()})
         yield {"url": url, "slow": slow}
         demo.close()
         ctx.close()
@@ -214,3 +228,36 @@ def test_batch_summary_shows_a_hostile_header_as_text(page, tmp_path):
     assert IMG in summary.inner_text() and summary.locator("img").count() == 0
     page.wait_for_timeout(300)
     assert page.dialogs == []
+
+
+def test_checker_highlights_a_flipped_side_and_shows_the_urgent_banner(page):
+    page.get_by_role("tab", name="Impression").click()
+    choose_model(page, "impression", "flipped")
+    page.locator("#impression-input textarea").fill(CHECK_FINDINGS)
+    page.locator("#impression-run").click()
+    wait_done(page, "impression")
+    check = page.locator("#impression-check")
+    flagged = check.locator("details.rp-flagged")
+    flagged.first.wait_for(timeout=30_000)
+    assert flagged.count() == 1
+    summary = flagged.first.locator("summary")
+    assert summary.inner_text().startswith("Left internal jugular line")
+    # Hover shows the source and the reason; a click opens them in the page.
+    title = flagged.first.get_attribute("title")
+    assert "Right internal jugular line terminates in the mid SVC." in title and "on the left" in title
+    summary.click()
+    why = flagged.first.locator(".rp-flag-why")
+    why.wait_for()
+    assert "Position" in why.inner_text() and "the source says the right" in why.inner_text()
+    # The supported sentences are not highlighted as flagged, and show their source.
+    assert check.locator("details.rp-sent").count() == 3
+    banner = check.locator(".rp-critical")
+    assert banner.is_visible() and "pneumothorax" in banner.inner_text()
+    assert "not a diagnosis" in banner.inner_text()
+    shot(page, "checker-full.png")
+    # The README's picture (docs/checker.png): the draft and the checker's panel.
+    page.evaluate("window.scrollTo(0, 0)")
+    top, end = page.locator("#impression-findings").bounding_box(), check.bounding_box()
+    page.screenshot(path=str(ARTIFACTS / "checker.png"), full_page=True,
+                    clip={"x": 0, "y": top["y"] - 12, "width": 1280, "height": end["y"] + end["height"] - top["y"] + 24})
+

@@ -44,8 +44,9 @@ def critical_html(items: Iterable[Critical]) -> str:
         f'<li><b>{esc(c.name)}</b>, named in the {"input" if c.where == "input" else "draft"}: '
         f'<q>{esc(c.sentence)}</q></li>' for c in items)
     return ('<div class="rp-critical" role="alert" style="margin:6px 0;padding:10px 14px;border-radius:6px;'
-            'background:#b91c1c;color:#ffffff;border:3px solid #7f1d1d;font-size:1.05em;">'
-            '<div style="font-weight:700;font-size:1.1em;">&#9888; Possible urgent finding in the text</div>'
+            'background:#fef2f2;color:#7f1d1d;border:3px solid #dc2626;border-left:12px solid #dc2626;'
+            'font-size:1.05em;">'
+            '<div style="font-weight:700;font-size:1.15em;color:#991b1b;">&#9888; Possible urgent finding in the text</div>'
             f'<ul style="margin:4px 0 4px 20px;">{rows}</ul>'
             '<div>Urgent findings need prompt communication to the referring clinician. This banner matches words '
             'in the text; it is not a diagnosis, and it cannot see the image.</div></div>')

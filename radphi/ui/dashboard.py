@@ -1,6 +1,8 @@
 """Dashboard tab: the review set's errors per model and category (the paper's table) with
-bootstrap CIs, a chart, the per-reviewer breakdown, inter-rater agreement and the blinded
-A/B result; downloads as CSV and as an HTML report.
+bootstrap CIs, a chart, the per-reviewer breakdown, the automatic checker's flags beside
+the reviewers' counts (per category, so still blinded), inter-rater agreement and the
+blinded A/B result; downloads as CSV and as an HTML report. The Reviewer tab never shows
+the checker's flags: they would steer the reviewers it is compared with.
 
 Who sees what (checked in every handler, not only by hiding controls):
 - With --auth, only admins see the dashboard, and only admins can unblind the model
@@ -19,6 +21,7 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
+from radphi import review_checker
 from radphi.errors import RadphiError
 from radphi.review_report import figure, summary_line, write_report
 from radphi.review_stats import Dashboard, dashboard, dashboard_csv
@@ -66,20 +69,21 @@ def _build(ctx: AppContext, set_name: str | None, unblind: bool, request: Any) -
 
 
 def show(ctx: AppContext, set_name: str | None, unblind: bool, request: Any = None) -> list[Any]:
-    """(summary HTML, paper table, chart, per reviewer, agreement, A/B)."""
+    """(summary HTML, paper table, chart, per reviewer, checker vs reviewers, agreement, A/B)."""
     empty = pd.DataFrame()
     try:
         d, _, summary = _build(ctx, set_name, unblind, request)
     except RadphiError as exc:
-        return [status_html(str(exc), "error"), empty, None, empty, empty, empty]
+        return [status_html(str(exc), "error"), empty, None, empty, empty, empty, empty]
     except Exception as exc:  # a broken set must not take the page down
-        return [status_html(error_message(exc), "error"), empty, None, empty, empty, empty]
+        return [status_html(error_message(exc), "error"), empty, None, empty, empty, empty, empty]
     fig = figure(d) if len(d.errors) else None
     models = len(d.paper.columns) - 1
     # Fixed widths let the long cells wrap instead of running off the page.
     widths = ["16%", *[f"{84 / models:.1f}%"] * models] if models else None
     paper = gr.update(value=d.paper, column_widths=widths)
-    return [summary, paper, fig, _rounded(d.per_reviewer), _rounded(d.agreement), _rounded(d.ab)]
+    return [summary, paper, fig, _rounded(d.per_reviewer), review_checker.display(d.checker), _rounded(d.agreement),
+            _rounded(d.ab)]
 
 
 def download(ctx: AppContext, set_name: str | None, unblind: bool, request: Any = None) -> list[Any]:
@@ -132,6 +136,9 @@ def build(ctx: AppContext) -> None:
                                    "per finding [95% CI]", interactive=False, wrap=True, elem_id="dashboard-table")
         plot = gr.Plot(label="Errors per case", elem_id="dashboard-plot")
         reviewers = gr.Dataframe(label="Per reviewer", interactive=False, elem_id="dashboard-reviewers")
+        checker = gr.Dataframe(label="Automatic checker beside the reviewers, per category", interactive=False,
+                               wrap=True, elem_id="dashboard-checker")
+        gr.Markdown(review_checker.NOTE, elem_id="dashboard-checker-note")
         agreement = gr.Dataframe(label="Inter-rater agreement (outputs scored by two or more reviewers)",
                                  interactive=False, wrap=True, elem_id="dashboard-agreement")
         ab = gr.Dataframe(label="Blinded A/B: which model had fewer errors", interactive=False, elem_id="dashboard-ab")
@@ -153,7 +160,8 @@ def build(ctx: AppContext) -> None:
         def _close(request: gr.Request, set_name: str) -> str:
             return close_set(ctx, set_name, request)
 
-        refresh.click(_show, inputs=[set_pick, unblind], outputs=[summary, paper, plot, reviewers, agreement, ab],
+        refresh.click(_show, inputs=[set_pick, unblind],
+                      outputs=[summary, paper, plot, reviewers, checker, agreement, ab],
                       api_name="dashboard")
         get.click(_download, inputs=[set_pick, unblind], outputs=[csv_file, html_file, note],
                   api_name="dashboard_download")

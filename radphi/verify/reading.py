@@ -42,7 +42,8 @@ _EXTRA_PATTERNS: tuple[tuple[str, str], ...] = (
      "enlarged cardiac silhouette|absent"),
     (r"pleural fluid collections?|fluid collections? in the pleural space", "pleural effusion"),
     (r"(?:support|monitoring|medical)\s+devices?|lines?\s+and\s+tubes?|tubes?\s+and\s+lines?"
-     r"|(?:lines?|tubes?),\s+(?:tubes?|lines?)\s+and\s+(?:devices?|drains?)|support\s+lines?", ANY_DEVICE),
+     r"|(?:lines?|tubes?),\s+(?:tubes?|lines?)\s+and\s+(?:devices?|drains?)|support\s+lines?"
+     r"|(?<!kerley b )(?<!septal )(?<!b-)(?:tubes|lines|catheters)", ANY_DEVICE),
     (r"acute\s+(?:cardiopulmonary|cardiothoracic|intrathoracic|pulmonary|cardiac or pulmonary|chest)\s+"
      r"(?:process|abnormality|abnormalities|disease|findings?|pathology)|acute\s+(?:process|abnormality)", ACUTE_PROCESS),
     (r"lungs?\s+(?:are|is)\s+(?:otherwise\s+)?clear|clear\s+lungs", "lung opacity|absent"),
