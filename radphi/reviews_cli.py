@@ -109,6 +109,7 @@ def cmd_export(store, args: argparse.Namespace) -> int:
 def print_dashboard(d) -> None:
     import pandas as pd
 
+    from radphi import review_checker
     from radphi.review_report import summary_line
 
     with pd.option_context("display.max_columns", None, "display.width", 250, "display.max_colwidth", 120):
@@ -116,7 +117,8 @@ def print_dashboard(d) -> None:
         for note in d.notes:
             print(f"note: {note}")
         for title, frame in (("Errors per model and category", d.paper), ("Per reviewer", d.per_reviewer),
-                             ("Agreement", d.agreement), ("Blinded A/B", d.ab)):
+                             ("Agreement", d.agreement), ("Blinded A/B", d.ab),
+                             ("Automatic checker (radphi.verify) beside the reviewers", review_checker.display(d.checker))):
             print(f"\n## {title}")
             print(frame.to_string(index=False, float_format=lambda x: f"{x:.3f}") if len(frame) else "(none yet)")
 

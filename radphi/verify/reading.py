@@ -89,7 +89,7 @@ def _matcher() -> tuple[re.Pattern[str], dict[str, str]]:
 # "no change in the effusion" does not negate the effusion.
 _PSEUDO = re.compile(
     r"\b(?:no (?:significant |interval |substantial )?(?:change|increase|decrease|worsening|improvement)"
-    r"|not (?:significantly )?changed|no new|not only|without (?:significant )?change"
+    r"|not (?:significantly )?changed|not only|without (?:significant )?change"
     r"|no longer (?:enlarging|increasing))\b")
 _PRE_NEG = re.compile(
     r"\b(?:no|not|without|negative for|free of|absence of|absent|rather than|resolution of|resolved"
