@@ -5,6 +5,8 @@
 - `stratum` is "all", or a value of the --by field.
 - Mean-type metrics (every per-record column) are bootstrapped over records; `n` counts
   the records with a value, `n_missing` those without (judge unreadable, RadGraph absent).
+- The checker's flag columns (`flags_*`, scoring.PER_100_COLUMNS) are per-record counts;
+  their value and CI are the mean per 100 records (count x 100, then bootstrapped alike).
 - Label tasks add micro-averaged scores (`label_micro_precision`, ...: bootstrapped by
   resampling records and recomputing) and, for stratum "all", per-label scores as
   `label_f1:<label>` (likewise precision and recall) with `n` = the label's support.
@@ -21,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from evaluation import labels_metrics
-from evaluation.scoring import LABEL_COUNT_COLUMNS, group_strata, iter_tasks, metric_columns
+from evaluation.scoring import LABEL_COUNT_COLUMNS, group_strata, iter_tasks, mean_values, metric_columns
 from radphi import stats
 
 log = logging.getLogger(__name__)
@@ -46,7 +48,7 @@ def _micro_statistics() -> dict[str, stats.SumStatistic]:
 
 
 def _means(sub: pd.DataFrame, cols: list[str], boot: dict[str, Any]) -> dict[str, stats.CI]:
-    return stats.bootstrap_means({c: sub[c].to_numpy(dtype=float) for c in cols}, **boot)
+    return stats.bootstrap_means({c: mean_values(sub, c) for c in cols}, **boot)
 
 
 def _label_rows(model: str, task: str, stratum: str, sub: pd.DataFrame, boot: dict[str, Any],
@@ -112,7 +114,7 @@ def _paired_rows(tf: pd.DataFrame, task: str, a: str, b: str, cols: list[str], b
     for stratum, idx in strata.items():
         ids = [shared[i] for i in idx]
         sa, sb = fa.loc[ids], fb.loc[ids]
-        diffs = {c: sa[c].to_numpy(dtype=float) - sb[c].to_numpy(dtype=float) for c in cols}
+        diffs = {c: mean_values(sa, c) - mean_values(sb, c) for c in cols}
         for metric, ci in stats.bootstrap_means(diffs, **boot).items():
             rows.append(_row(name, task, stratum, metric, ci, len(ids) - ci.n))
         if is_label:

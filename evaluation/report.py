@@ -8,7 +8,9 @@ Per task:
   (the paper's Table 7 shape, the best value per row in bold);
 - the paired differences ("A − B") with their CIs; per-label scores for label tasks.
 
-Scores on the 0-1 scale are shown x100, as in the paper; judge scores on their 1-10 scale.
+Scores on the 0-1 scale are shown x100, as in the paper; judge scores on their 1-10 scale;
+the checker's flags (`flags_*`) per 100 records as the table holds them, in their own bar
+chart, and there the lowest value is the one in bold.
 Every text that comes from records (model names, strata, labels) is HTML-escaped.
 """
 
@@ -35,7 +37,11 @@ METRIC_TITLES = {
     "added_precision": "Added precision", "added_recall": "Added recall", "added_f1": "Added F1",
     "removed_precision": "Removed precision", "removed_recall": "Removed recall", "removed_f1": "Removed F1",
     "progression_accuracy": "Progression accuracy",
+    "flags_missed_finding": "Missed findings per 100 records", "flags_false_finding": "False findings per 100 records",
+    "flags_position": "Position errors per 100 records", "flags_severity": "Severity errors per 100 records",
+    "flags_significant": "Significant flags per 100 records",
 }
+FLAG_PREFIX = "flags_"  # the checker's flags: per 100 records in the table, lower is better
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1200px}
 table{border-collapse:collapse;margin:1em 0;font-size:14px}
@@ -49,8 +55,17 @@ caption{caption-side:top;text-align:left;font-weight:600;padding:4px 0}
 
 
 def scale(metric: str) -> float:
-    """x100 for 0-1 scores (as the paper prints them), x1 for judge scores."""
-    return 1.0 if metric.startswith("judge_") else 100.0
+    """x100 for 0-1 scores (as the paper prints them), x1 for judge scores and for the
+    checker's flags (already per 100 records in the table)."""
+    return 1.0 if metric.startswith(("judge_", FLAG_PREFIX)) else 100.0
+
+
+def is_flag(metric: str) -> bool:
+    return metric.startswith(FLAG_PREFIX)
+
+
+def lower_is_better(metric: str) -> bool:
+    return is_flag(metric)
 
 
 def title(metric: str) -> str:
@@ -76,23 +91,28 @@ def _cell(row: pd.Series, bold: bool = False) -> str:
     return f'<td title="n = {int(row["n"])}">{value}{ci}</td>'
 
 
-def _best(values: Iterable[float]) -> float | None:
+def _best(values: Iterable[float], metric: str = "") -> float | None:
+    """The best of VALUES for METRIC: the highest, or the lowest for flag counts."""
     clean = [v for v in values if v is not None and not math.isnan(v)]
-    return max(clean) if clean else None
+    if not clean:
+        return None
+    return min(clean) if lower_is_better(metric) else max(clean)
 
 
 def display_metrics(table: pd.DataFrame, task: str) -> list[str]:
-    """The task's metrics in table order: the task's own, then the extras (no per-label rows)."""
+    """The task's metrics in table order: the task's own, then the extras, then the checker's
+    flags (no per-label rows)."""
     present = list(dict.fromkeys(m for m in table["metric"] if ":" not in m))
     own = [m for m in tasks.TASKS[task].metrics if m in present] if task in tasks.TASKS else []
-    return own + [m for m in present if m not in own]
+    extras = [m for m in present if m not in own]
+    return own + [m for m in extras if not is_flag(m)] + [m for m in extras if is_flag(m)]
 
 
 def paper_table(table: pd.DataFrame, task: str, models: Sequence[str]) -> str:
     """Models x metrics for stratum "all"; the best value per column in bold."""
     metrics = display_metrics(table, task)
     cell = {(r.model, r.metric): r for r in table[table["stratum"] == "all"].itertuples(index=False)}
-    best = {m: _best(cell[(mo, m)].value for mo in models if (mo, m) in cell) for m in metrics}
+    best = {m: _best((cell[(mo, m)].value for mo in models if (mo, m) in cell), m) for m in metrics}
     head = "".join(f"<th>{_esc(title(m))}</th>" for m in metrics)
     body = []
     for model in models:
@@ -114,7 +134,7 @@ def strata_table(table: pd.DataFrame, task: str, models: Sequence[str]) -> str:
     for s in strata:
         for i, m in enumerate(metrics):
             rows = [cell.get((mo, s, m)) for mo in models]
-            best = _best(r.value for r in rows if r is not None)
+            best = _best((r.value for r in rows if r is not None), m)
             tds = "".join("<td></td>" if r is None else _cell(pd.Series(r._asdict()), r.value == best and best is not None)
                           for r in rows)
             first = f'<td rowspan="{len(metrics)}">{_esc(s)}</td>' if i == 0 else ""
@@ -161,10 +181,12 @@ def label_table(table: pd.DataFrame, model: str) -> str:
             f"<th>Recall</th><th>F1</th><th>Support</th></tr>{''.join(body)}</table></details>")
 
 
-def bar_figure(table: pd.DataFrame, task: str, models: Sequence[str], colors: dict[str, str]):
+def bar_figure(table: pd.DataFrame, task: str, models: Sequence[str], colors: dict[str, str],
+               flags: bool = False):
+    """Grouped bars with CI error bars: the scores, or (`flags`) the checker's flags per 100 records."""
     import plotly.graph_objects as go
 
-    metrics = display_metrics(table, task)
+    metrics = [m for m in display_metrics(table, task) if is_flag(m) == flags]
     fig = go.Figure()
     allrows = table[table["stratum"] == "all"]
     for model in models:
@@ -180,8 +202,12 @@ def bar_figure(table: pd.DataFrame, task: str, models: Sequence[str], colors: di
             down.append(None if pd.isna(r["ci_low"]) else (r["value"] - r["ci_low"]) * k)
         fig.add_trace(go.Bar(name=_esc(model), x=xs, y=ys, marker_color=colors[model],
                              error_y=dict(type="data", array=up, arrayminus=down, visible=True)))
-    fig.update_layout(barmode="group", title=_esc(tasks.TASKS[task].title if task in tasks.TASKS else task),
-                      yaxis_title="score (x100; judge: 1-10)", height=420, legend_title="model")
+    heading = _esc(tasks.TASKS[task].title if task in tasks.TASKS else task)
+    if flags:
+        heading += ": checker flags (radphi.verify; lower is better)"
+    fig.update_layout(barmode="group", title=heading,
+                      yaxis_title="flags per 100 records" if flags else "score (x100; judge: 1-10)", height=420,
+                      legend_title="model")
     return fig
 
 
@@ -230,7 +256,11 @@ def write_report(table: pd.DataFrame, path: str | Path, *, heading: str = "radph
         pairs = [m for m in dict.fromkeys(tt["model"]) if PAIR_SEP in m]
         parts.append(f"<h2>{_esc(tasks.TASKS[task].title if task in tasks.TASKS else task)}</h2>")
         parts.append(paper_table(tt, task, models))
-        parts.append(fig_html(bar_figure(tt, task, models, colors)))
+        metrics = display_metrics(tt, task)
+        if any(not is_flag(m) for m in metrics):
+            parts.append(fig_html(bar_figure(tt, task, models, colors)))
+        if any(is_flag(m) for m in metrics):
+            parts.append(fig_html(bar_figure(tt, task, models, colors, flags=True)))
         if (tt["stratum"] != "all").any():
             metric = heatmap_metric if heatmap_metric in set(tt["metric"]) else display_metrics(tt, task)[0]
             parts.append(f"<h3>By {_esc(by or 'stratum')}</h3>")

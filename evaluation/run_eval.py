@@ -9,6 +9,11 @@ Writes DIR/records.csv (one row per record and model), DIR/metrics.csv (model, t
 stratum, metric, value, ci_low, ci_high, n, n_missing; paired differences as model
 "A − B"), and DIR/report.html (self-contained, offline). Scores are on the 0-1 scale in
 the CSVs (judge scores 1-10); the report prints them x100 as the paper does.
+
+Beside them, for every task with a source text (all but radiology_qa), the checker's
+flags (`radphi.verify`: missed finding, false finding, position, severity, and the
+significant ones): counts per record in records.csv (`flags_*`), per 100 records with
+their CI in metrics.csv and the report (lower is better). --no-verify skips them.
 """
 
 from __future__ import annotations
@@ -55,7 +60,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                                                    "(default: the task's first metric)")
     parser.add_argument("--radgraph-model", default=radgraph_metric.DEFAULT_MODEL_TYPE,
                         choices=radgraph_metric.MODEL_TYPES, help="RadGraph model for radgraph_f1 (default radgraph)")
-    parser.add_argument("--workers", type=int, default=0, help="processes for the lexical metrics (default 1; try 2 on large sets)")
+    parser.add_argument("--workers", type=int, default=0, help="processes for the lexical metrics and the checker (default 1; try 2 on large sets)")
+    parser.add_argument("--no-verify", action="store_true",
+                        help="skip the checker's flags per 100 records (missed/false finding, position, severity; "
+                             "~10 ms a record; spread over --workers)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -99,6 +107,7 @@ def main(args: argparse.Namespace) -> int:
         frame = scoring.score_records(
             loaded.records, by=args.by, judge=judge, radgraph_model=args.radgraph_model,
             workers=args.workers or None, progress=not args.no_progress, notes=notes,
+            verify=not args.no_verify,
         )
     finally:
         if judge is not None:

@@ -5,10 +5,22 @@ extras the paper's tables need (`TASK_COLUMNS`). A metric that cannot be compute
 (missing), never 0: the judge when no --judge was given or its reply was unreadable,
 RadGraph F1 without the radgraph package or its model files.
 
+Every task with a source text (all but radiology_qa) also gets the checker's flags
+(`radphi.verify`, deterministic, no model calls): `flags_missed_finding`,
+`flags_false_finding`, `flags_position`, `flags_severity` and `flags_significant`, the
+record's flag counts. They need the record's input fields and prediction, not its
+reference. In records.csv they are counts; the metrics table reports their mean per 100
+records (`PER_100_COLUMNS`, `mean_values`). `verify=False` (--no-verify) leaves them out.
+
 The lexical metrics run in one process by default: 50,000 QA-length records take about
 5 s, 50,000 findings-length ones about 15 s (bench/bench_eval_scale.py). `workers=2`
 spreads them over processes, but on the 2-vCPU machine it was measured on, two
-processes ran each at half speed, so it is opt-in (--workers).
+processes ran each at half speed, so it is opt-in (--workers). The checker is much slower:
+about 10 ms a record on full synthetic reports (4 ms for impressions, 20+ ms for the
+temporal tasks, which read two reports), so some 8 minutes for 50,000 records in one
+process. `workers` spreads it over processes too (from `VERIFY_PARALLEL_MIN` records;
+2 processes ran 1.9x as fast on the 2-vCPU machine, unlike the lexical metrics), a note
+says so when it took long, and --no-verify skips it.
 """
 
 from __future__ import annotations
@@ -16,6 +28,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import time
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -35,25 +48,35 @@ LEXICAL = metrics.LEXICAL_METRICS
 LABEL_COUNT_COLUMNS = ("label_tp", "label_fp", "label_fn")
 TEMPORAL_SET_METRICS = tuple(f"{side}_{m}" for side in ("added", "removed") for m in ("precision", "recall", "f1"))
 NAN = float("nan")
+# The checker's per-record flag counts (radphi.verify.CATEGORIES in order, then the
+# significant ones); tests/test_eval_verify.py checks the names against the categories.
+VERIFY_COLUMNS = ("flags_missed_finding", "flags_false_finding", "flags_position", "flags_severity",
+                  "flags_significant")
+# Counts per record whose table value is the mean per 100 records.
+PER_100_COLUMNS = frozenset(VERIFY_COLUMNS)
 
 # Per task: the per-record metric columns, in the order of the paper's tables.
 TASK_COLUMNS: dict[str, tuple[str, ...]] = {
-    "radiology_qa": LEXICAL,
-    "impression_prediction": ("radgraph_f1", "rougeL", "f1", "precision", "recall", "bleu1"),
-    "abnormality_labels": tasks.LABEL_METRICS + LABEL_COUNT_COLUMNS,
-    "tubes_lines_devices_labels": tasks.LABEL_METRICS + LABEL_COUNT_COLUMNS,
-    "qa_temporal_findings": tasks.JUDGE_METRICS + TEMPORAL_SET_METRICS + LEXICAL,
-    "qa_temporal_progression": tasks.JUDGE_METRICS + ("progression_accuracy",),
-    "extract_findings": LEXICAL,
-    "extract_impression": LEXICAL,
-    "cleanup_report_text": LEXICAL,
-    "qa_comprehension": tasks.JUDGE_METRICS + LEXICAL,
+    "radiology_qa": LEXICAL,  # no source text: nothing for the checker to check against
+    "impression_prediction": ("radgraph_f1", "rougeL", "f1", "precision", "recall", "bleu1") + VERIFY_COLUMNS,
+    "abnormality_labels": tasks.LABEL_METRICS + LABEL_COUNT_COLUMNS + VERIFY_COLUMNS,
+    "tubes_lines_devices_labels": tasks.LABEL_METRICS + LABEL_COUNT_COLUMNS + VERIFY_COLUMNS,
+    "qa_temporal_findings": tasks.JUDGE_METRICS + TEMPORAL_SET_METRICS + LEXICAL + VERIFY_COLUMNS,
+    "qa_temporal_progression": tasks.JUDGE_METRICS + ("progression_accuracy",) + VERIFY_COLUMNS,
+    "extract_findings": LEXICAL + VERIFY_COLUMNS,
+    "extract_impression": LEXICAL + VERIFY_COLUMNS,
+    "cleanup_report_text": LEXICAL + VERIFY_COLUMNS,
+    "qa_comprehension": tasks.JUDGE_METRICS + LEXICAL + VERIFY_COLUMNS,
 }
 # Columns that are counts behind corpus-level metrics, not metrics to average.
 COUNT_COLUMNS = frozenset(LABEL_COUNT_COLUMNS)
 MISSING_STRATUM = "(missing)"
 PARALLEL_MIN_PAIRS = 4000
 _CHUNK = 2000
+# The checker costs ~1000x a lexical pair, so processes pay off on far fewer records.
+VERIFY_PARALLEL_MIN = 500
+_VERIFY_CHUNK = 250
+SLOW_VERIFY_S = 30.0  # past this, a note suggests --workers / --no-verify
 
 
 @dataclass
@@ -110,32 +133,66 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def compute_lexical(pairs: list[tuple[str, str]], workers: int = 1, progress: bool = False) -> list[tuple[float, ...]]:
-    """(f1, precision, recall, bleu1, rougeL) per pair, in order; `workers` processes for large sets."""
-    chunks = [pairs[i:i + _CHUNK] for i in range(0, len(pairs), _CHUNK)]
+def _map_chunks(fn: Any, items: list, chunk: int, workers: int, min_parallel: int, progress: bool,
+                desc: str) -> list:
+    """fn over CHUNK-sized slices of ITEMS, results concatenated in order; over `workers`
+    processes when there are at least `min_parallel` items."""
+    chunks = [items[i:i + chunk] for i in range(0, len(items), chunk)]
     bar = None
-    if progress and len(pairs) >= PARALLEL_MIN_PAIRS:
+    if progress and len(items) >= min_parallel:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(pairs), desc="lexical metrics", unit="rec")
-    out: list[tuple[float, ...]] = []
+        bar = tqdm(total=len(items), desc=desc, unit="rec")
+    out: list = []
     try:
-        if workers > 1 and len(pairs) >= PARALLEL_MIN_PAIRS:
+        if workers > 1 and len(items) >= min_parallel:
             # spawn, not fork: the parent may hold threads (tqdm, llama.cpp, a judge pool).
             with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-                for rows in pool.map(metrics.lexical_rows, chunks):
+                for rows in pool.map(fn, chunks):
                     out.extend(rows)
                     if bar:
                         bar.update(len(rows))
         else:
-            for chunk in chunks:
-                out.extend(metrics.lexical_rows(chunk))
+            for part in chunks:
+                out.extend(fn(part))
                 if bar:
-                    bar.update(len(chunk))
+                    bar.update(len(part))
     finally:
         if bar:
             bar.close()
     return out
+
+
+def compute_lexical(pairs: list[tuple[str, str]], workers: int = 1, progress: bool = False) -> list[tuple[float, ...]]:
+    """(f1, precision, recall, bleu1, rougeL) per pair, in order; `workers` processes for large sets."""
+    return _map_chunks(metrics.lexical_rows, pairs, _CHUNK, workers, PARALLEL_MIN_PAIRS, progress, "lexical metrics")
+
+
+def verify_rows(records: Sequence[Mapping[str, Any]]) -> list[tuple[float, ...]]:
+    """The VERIFY_COLUMNS values of each record (task, input fields, prediction); all NaN
+    for a record the checker fails on (logged), so one odd record does not stop a run."""
+    from radphi.verify import count_flags, verify_record
+
+    out: list[tuple[float, ...]] = []
+    for rec in records:
+        try:
+            flags = verify_record(rec)
+        except Exception:  # noqa: BLE001 - a checker bug on one record must not lose the evaluation
+            log.exception("checker failed on %s record %r", rec.get("task"), rec.get("id"))
+            out.append((NAN,) * len(VERIFY_COLUMNS))
+            continue
+        counts = count_flags(flags)
+        out.append(tuple(float(counts[c[len("flags_"):]]) for c in VERIFY_COLUMNS[:-1])
+                   + (float(sum(f.significant for f in flags)),))
+    return out
+
+
+def compute_verify(records: Sequence[Mapping[str, Any]], workers: int = 1,
+                   progress: bool = False) -> list[tuple[float, ...]]:
+    """`verify_rows` for many records, in order; `workers` processes from VERIFY_PARALLEL_MIN records."""
+    slim = [{"id": r.get("id"), "task": r["task"], "prediction": r.get("prediction"),
+             **{f: r.get(f) for f in tasks.TASKS[r["task"]].fields}} for r in records]
+    return _map_chunks(verify_rows, slim, _VERIFY_CHUNK, workers, VERIFY_PARALLEL_MIN, progress, "checker flags")
 
 
 def default_workers() -> int:
@@ -152,11 +209,13 @@ def score_records(
     workers: int | None = None,
     progress: bool = False,
     notes: list[str] | None = None,
+    verify: bool = True,
 ) -> pd.DataFrame:
     """One row per record: id, model, task, [the --by field], then each applicable metric.
 
     `judge` is an `evaluation.judge.Judge` or None (judge metrics missing). `notes`
-    collects one-line messages about metrics that are missing and why.
+    collects one-line messages about metrics that are missing and why. `verify=False`
+    leaves out the checker's flag columns (VERIFY_COLUMNS).
     """
     notes = notes if notes is not None else []
     rows: list[dict[str, Any]] = []
@@ -185,10 +244,13 @@ def score_records(
 
     _add_radgraph(records, rows, radgraph_model, notes)
     _add_judge(records, rows, judge, progress, notes)
+    if verify:
+        _add_verify(records, rows, workers or default_workers(), progress, notes)
 
+    skip = () if verify else VERIFY_COLUMNS
     columns = ["id", "model", "task"] + ([by] if by else [])
     for task in dict.fromkeys(r["task"] for r in records):
-        columns += [c for c in TASK_COLUMNS[task] if c not in columns]
+        columns += [c for c in TASK_COLUMNS[task] if c not in columns and c not in skip]
     hidden = ["_pred_labels", "_ref_labels"] if any("_pred_labels" in r for r in rows) else []
     frame = pd.DataFrame(rows, columns=columns + hidden)
     for col in columns[3 + (1 if by else 0):]:
@@ -214,6 +276,26 @@ def _add_radgraph(records: Sequence[Mapping[str, Any]], rows: list[dict[str, Any
         rows[i]["radgraph_f1"] = value
 
 
+def _add_verify(records: Sequence[Mapping[str, Any]], rows: list[dict[str, Any]], workers: int, progress: bool,
+                notes: list[str]) -> None:
+    idx = [i for i, r in enumerate(records) if VERIFY_COLUMNS[0] in TASK_COLUMNS[r["task"]]]
+    if not idx:
+        return
+    started = time.perf_counter()
+    values = compute_verify([records[i] for i in idx], workers, progress)
+    took = time.perf_counter() - started
+    log.info("checker flags: %d record(s) in %.1f s over %d process(es)", len(idx), took, workers)
+    if took > SLOW_VERIFY_S and workers <= 1:
+        notes.append(f"checker flags took {took:.0f} s for {len(idx)} record(s) in one process: --workers N "
+                     f"spreads them over N processes, --no-verify skips them")
+    failed = 0
+    for i, row in zip(idx, values):
+        rows[i].update(zip(VERIFY_COLUMNS, row))
+        failed += math.isnan(row[0])
+    if failed:
+        notes.append(f"checker flags are missing for {failed} record(s): the checker failed on them (see the log)")
+
+
 def _add_judge(records: Sequence[Mapping[str, Any]], rows: list[dict[str, Any]], judge: Any, progress: bool,
                notes: list[str]) -> None:
     idx = [i for i, r in enumerate(records) if "judge_relevance" in TASK_COLUMNS[r["task"]]]
@@ -235,6 +317,13 @@ def _add_judge(records: Sequence[Mapping[str, Any]], rows: list[dict[str, Any]],
 def metric_columns(frame: pd.DataFrame, task: str) -> list[str]:
     """The averaged metrics of a task present in the frame (counts and hidden columns left out)."""
     return [c for c in TASK_COLUMNS[task] if c in frame.columns and c not in COUNT_COLUMNS]
+
+
+def mean_values(frame: pd.DataFrame, column: str):
+    """A column's per-record values as averaged into the table: x100 for PER_100_COLUMNS
+    (so that the mean reads "per 100 records"), as they are otherwise."""
+    values = frame[column].to_numpy(dtype=float)
+    return values * 100.0 if column in PER_100_COLUMNS else values
 
 
 def group_strata(frame: pd.DataFrame, by: str | None) -> dict[str, pd.Index]:
