@@ -101,32 +101,50 @@ def negation_report(with_medspacy: bool) -> None:
             print(f"    ours: {sentence!r} [{words}] -> {got}, want {want}")
 
 
-def detection_report(cases: list[dict]) -> None:
-    wrong: dict[str, list[bool]] = defaultdict(list)
-    exact: dict[str, list[bool]] = defaultdict(list)
-    alarms, correct = 0, 0
+def inserted(case: dict, baseline: dict[str, set]) -> set[tuple[str, str]]:
+    """The expected flags of a wrong draft that its report's correct draft does not have:
+    the error put in (a correct impression may already leave out a minor finding)."""
+    base = baseline.get(case.get("report_id", ""), set())
+    return {(e["category"], e["finding"]) for e in case["expected"]} - base
+
+
+def detection_report(cases: list[dict], show: bool = False) -> None:
+    baseline = {c.get("report_id", ""): {(e["category"], e["finding"]) for e in c["expected"]}
+                for c in cases if c["kind"] == "correct"}
+    hits: dict[str, list[bool]] = defaultdict(list)
+    named: dict[str, list[bool]] = defaultdict(list)
+    drafts: list[bool] = []
+    alarms, correct, exact = 0, 0, 0
     for case in cases:
         flags = verify(case["task"], case["fields"], case["prediction"])
+        got = {(f.category.value, f.finding, f.significant) for f in flags}
+        want = {(e["category"], e["finding"], e["significant"]) for e in case["expected"]}
+        exact += got == want
+        if show and got != want:
+            print(f"  {case.get('id')}: extra {sorted(got - want)} missing {sorted(want - got)}")
         if case["kind"] == "correct":
             correct += 1
             alarms += any(f.significant for f in flags)
             continue
-        for want in case["expected"]:
-            category = want["category"]
-            wrong[category].append(any(f.category.value == category for f in flags))
-            exact[category].append(any(f.category.value == category and f.finding == want["finding"] for f in flags))
-    print(f"detection on {len(cases)} cases ({correct} correct drafts):")
-    total = [x for v in wrong.values() for x in v]
+        ok = True
+        for category, finding in inserted(case, baseline):
+            hit = any(f.category.value == category for f in flags)
+            hits[category].append(hit)
+            named[category].append(any(f.category.value == category and f.finding == finding for f in flags))
+            ok &= hit
+        drafts.append(ok)
+    print(f"detection on {len(cases)} cases ({correct} correct drafts, {len(drafts)} wrong):")
     for category in ("missed_finding", "false_finding", "position", "severity"):
-        hits = wrong.get(category, [])
-        named = exact.get(category, [])
-        if hits:
-            print(f"  {category:15s} {sum(hits):3d}/{len(hits):3d} = {100 * sum(hits) / len(hits):5.1f}% in the right "
-                  f"category ({100 * sum(named) / len(named):5.1f}% with the right finding)")
-    if total:
-        print(f"  all errors      {sum(total):3d}/{len(total):3d} = {100 * sum(total) / len(total):5.1f}%")
+        h, n = hits.get(category, []), named.get(category, [])
+        if h:
+            print(f"  {category:15s} {sum(h):3d}/{len(h):3d} = {100 * sum(h) / len(h):5.1f}% of inserted errors flagged "
+                  f"in their category ({100 * sum(n) / len(n):5.1f}% with the right finding)")
+    if drafts:
+        print(f"  wrong drafts flagged in the right category: {sum(drafts)}/{len(drafts)} = "
+              f"{100 * sum(drafts) / len(drafts):.1f}%")
     if correct:
         print(f"  false alarms: significant flags on {alarms}/{correct} correct drafts = {100 * alarms / correct:.1f}%")
+    print(f"  exact flag sets (category, finding, significance): {exact}/{len(cases)}")
 
 
 def speed_report(cases: list[dict], repeats: int) -> None:
@@ -159,11 +177,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=Path, default=ROOT / "tests" / "fixtures" / "verify_cases.jsonl")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--show", action="store_true", help="print every case whose flags differ from expected")
     parser.add_argument("--medspacy", action="store_true", help="also run medspacy's ConText on the negation set")
     args = parser.parse_args()
     cases = [json.loads(line) for line in args.cases.read_text(encoding="utf-8").splitlines() if line.strip()]
     speed_report(cases, args.repeats)
-    detection_report(cases)
+    detection_report(cases, show=args.show)
     negation_report(args.medspacy)
     return 0
 

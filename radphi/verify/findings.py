@@ -30,7 +30,7 @@ DEVICES: frozenset[str] = frozenset(labels.TUBES_LINES_DEVICES_LABELS) | {ANY_DE
 TECHNICAL: frozenset[str] = frozenset(labels.TECHNICAL_LABELS)
 
 _CHRONIC = re.compile(r"\b(?:old|healed|healing|chronic|remote|stable|stably|unchanged|longstanding|long-standing"
-                      r"|known|prior|previous|again seen|redemonstrat\w*|trace|minimal|tiny)\b")
+                      r"|again seen|redemonstrat\w*|trace|minimal|tiny)\b")
 
 # Findings that support each other: the same process named at another level
 # (a sign and the diagnosis it suggests, a kind and its family).

@@ -33,6 +33,7 @@ ACUTE_PROCESS = "acute process"    # "no acute cardiopulmonary process"
 # report means pneumonia; "heart is enlarged" is cardiomegaly said as a predicate.
 _EXTRA_PATTERNS: tuple[tuple[str, str], ...] = (
     (r"infection|infectious process|pneumonias", "pneumonia"),
+    (r"consolidated|consolidative\s+(?:change|process)", "consolidation"),
     (r"(?:fractures?|fx)\s+of\s+(?:the\s+)?(?:[\w-]+\s+){0,6}?ribs?|(?:ribs?)\s+fractures?", "rib fracture"),
     (r"(?:heart|cardiac silhouette|cardiac size|heart size|cardiomediastinal silhouette)"
      r"(?:\s+size)?\s+(?:is|are|appears|remains)\s+(?:(?:now|again|still|top[- ]normal to)\s+)?"
@@ -182,12 +183,12 @@ _MEASURE = re.compile(r"(\d+(?:\.\d+)?)\s*(mm|cm)\b")
 _CHANGE = (
     (WORSE, re.compile(r"\b(?:new|newly|increas\w*|worse\w*|enlarg(?:ing|ed\s+since)|larger|progress\w*"
                        r"|develop(?:ed|ing|ment)|interval\s+(?:development|appearance)|more\s+(?:prominent|extensive)"
-                       r"|accumulat\w*|expanding|expanded|bigger|higher)\b")),
+                       r"|accumulat\w*|expanding|expanded|bigger)\b")),
     (BETTER, re.compile(r"\b(?:decreas\w*|improv\w*|smaller|resolving|less|diminish\w*|reduc\w*|regress\w*"
-                        r"|clearing|lower|nearly\s+resolved|partially\s+resolved|re-?expan\w*)\b")),
+                        r"|clearing|nearly\s+resolved|partially\s+resolved|re-?expan\w*)\b")),
     (STABLE, re.compile(r"\b(?:unchanged|stable|stably|no\s+(?:significant\s+|interval\s+)?change|similar|persistent"
                         r"|persists?|again\s+(?:seen|noted|demonstrated)|redemonstrat\w*|grossly\s+unchanged"
-                        r"|not\s+(?:significantly\s+)?changed|remains?|chronic|old|healed|longstanding|known)\b")),
+                        r"|not\s+(?:significantly\s+)?changed|remains?|chronic|old|healed|longstanding)\b")),
 )
 
 _MALPOSITION = re.compile(
@@ -292,7 +293,7 @@ def _windows(lower: str, spans: list[tuple[int, int]], index: int, device: bool)
         end_of_clause = _TERMINATOR.search(after)
         after = after[:end_of_clause.start()] if end_of_clause else after
     else:
-        end_of_sentence = re.search(r"[;]|\.\s", after)
+        end_of_sentence = re.search(r"\.\s", after)
         after = after[:end_of_sentence.start()] if end_of_sentence else after
     return before, after
 
@@ -320,7 +321,14 @@ def _change(text: str) -> str | None:
     return None
 
 
-def _position(text: str) -> str | None:
+_CENTRAL_LINES = ("picc", "ij line", "subclavian line", "chest port", "swan-ganz catheter")
+_DEEP = re.compile(r"\b(?:in|into|within|at)\s+the\s+(?:right\s+)?(?:atrium|ventricle)\b|\bright\s+atrial\b")
+_SIDE_AFTER = re.compile(r"^\W*(?:(?:is\s+)?(?:on|in)\s+the\s+)?(left|right)\b(?!\s+(?:atri|ventric|heart|main))")
+
+
+def _position(text: str, label: str = "") -> str | None:
+    if label in _CENTRAL_LINES and _DEEP.search(text) and "cavoatrial" not in text:
+        return MALPOSITIONED
     if _MALPOSITION.search(text):
         return MALPOSITIONED
     if _WELL_POSITIONED.search(text):
@@ -348,17 +356,31 @@ def _read_sentence(sentence: str, index: int) -> tuple[Mention, ...]:
         before, after = _windows(lower, spans, i, device)
         around = before + " " + lower[start:end] + " " + after
         c_start, c_end = _clause_bounds(lower, start, end)
+        next_start = found[i + 1][0] if i + 1 < len(found) else len(lower)
         mentions.append(Mention(
             label=label, text=sentence[start:end], sentence=index, start=start, end=end, status=status,
-            sides=_sides(before + " " + lower[start:end] + " " + after),
+            sides=_sides(before + " " + lower[start:end] + " " + after) if not device else
+            _sides(before + " " + lower[start:end]) | frozenset(m.group(1) for m in [_SIDE_AFTER.match(after)] if m),
             zones=frozenset(z for z, p in _ZONES if p.search(around)),
             severity=_severity(before + " " + after),
             measures=_measures(after if device else around),
-            change=_change(lower[c_start:start] + " " + lower[end:c_end] if not device else around),
-            position=_position(after) if device else None,
+            change=(_change(before) or _change(lower[end:min(c_end, next_start)])) if not device
+            else _change(around),
+            position=_position(after, label) if device else None,
             modifiers=lower[c_start:c_end],
         ))
     return tuple(mentions)
+
+
+def describe(text: str, label: str) -> Mention:
+    """What TEXT as a whole says of LABEL: for an answer that names its finding only by
+    the question ("Which side?" "The left side.")."""
+    lower = text.lower()
+    device = labels.CATEGORY.get(label) in ("tubesandlines", "device")
+    return Mention(label=label, text=text, sentence=0, start=0, end=len(text), sides=_sides(lower),
+                   zones=frozenset(z for z, p in _ZONES if p.search(lower)), severity=_severity(lower),
+                   measures=_measures(lower), change=_change(lower),
+                   position=_position(lower, label) if device else None, modifiers=lower)
 
 
 def read(text: str) -> Reading:

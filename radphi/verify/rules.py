@@ -16,7 +16,7 @@ from radphi.reviews import ErrorCategory
 from radphi.verify import findings as fx
 from radphi.verify.reading import (
     ABSENT, ACUTE_PROCESS, ANY_DEVICE, BETTER, MALPOSITIONED, PRESENT, STABLE, UNCERTAIN, WELL_POSITIONED, WORSE,
-    Mention, Reading, read,
+    Mention, Reading, describe, read,
 )
 
 MISSED, FALSE = ErrorCategory.MISSED_FINDING, ErrorCategory.FALSE_FINDING
@@ -335,6 +335,13 @@ def check_qa(report: str, question: str, prediction: str) -> list[Flag]:
     src_r, out_r = read(reports.clinical_text(report)), read(prediction)
     flags = check_answer(out_r, src_r, missed=False)
     reply = _yes_no(prediction)
+    asked_labels = [m.label for m in read(question).mentions if m.label not in (ACUTE_PROCESS, ANY_DEVICE)]
+    if len(set(asked_labels)) == 1 and not any(m.label == asked_labels[0] for m in out_r.mentions) and reply != "no":
+        # The answer speaks of the question's finding without naming it ("It has improved").
+        support = _positive(src_r, asked_labels[0], related=False)
+        if support:
+            subject = describe(prediction, asked_labels[0])
+            flags.extend(_compare(subject, Reading(prediction, [prediction], [subject]), support, src_r))
     if reply:
         asked = [m for m in read(question).mentions if m.label not in (ACUTE_PROCESS, ANY_DEVICE)]
         for mention in asked:

@@ -1,0 +1,55 @@
+"""The checker on 48 realistic reports (tests/fixtures/verify_cases.jsonl), each with a
+correct draft and drafts into which one error of a known category was put: the exact
+flags (category, finding, significance) of every draft, and the two rates the issue
+asks for (wrong drafts flagged in the right category, significant flags on correct
+drafts)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from radphi.verify import verify
+
+CASES = [json.loads(line) for line in
+         (Path(__file__).parent / "fixtures" / "verify_cases.jsonl").read_text(encoding="utf-8").splitlines()
+         if line.strip()]
+
+
+def flag_set(case: dict) -> set[tuple[str, str, bool]]:
+    return {(f.category.value, f.finding, f.significant)
+            for f in verify(case["task"], case["fields"], case["prediction"])}
+
+
+def test_the_case_set_is_what_it_says():
+    reports = {c["report_id"] for c in CASES}
+    assert len(reports) >= 40
+    assert {c["task"] for c in CASES} >= {"impression_prediction", "abnormality_labels", "tubes_lines_devices_labels",
+                                          "qa_temporal_findings", "qa_temporal_progression", "extract_findings",
+                                          "extract_impression", "cleanup_report_text", "qa_comprehension"}
+    # A wrong draft's id ends with the category of the error put in.
+    for suffix in ("missed", "false", "position", "severity"):
+        assert sum(1 for c in CASES if c["kind"] == "wrong" and c["id"].endswith(suffix)) >= 25, suffix
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_exact_flags(case):
+    expected = {(e["category"], e["finding"], e["significant"]) for e in case["expected"]}
+    assert flag_set(case) == expected, case.get("error")
+
+
+def test_rates():
+    baseline = {c["report_id"]: {(e["category"], e["finding"]) for e in c["expected"]}
+                for c in CASES if c["kind"] == "correct"}
+    wrong = [c for c in CASES if c["kind"] == "wrong"]
+    caught = 0
+    for case in wrong:
+        inserted = {(e["category"], e["finding"]) for e in case["expected"]} - baseline[case["report_id"]]
+        categories = {f[0] for f in flag_set(case)}
+        caught += all(category in categories for category, _ in inserted)
+    correct = [c for c in CASES if c["kind"] == "correct"]
+    alarms = sum(any(significant for _, _, significant in flag_set(c)) for c in correct)
+    assert caught / len(wrong) >= 0.9
+    assert alarms / len(correct) <= 0.1
