@@ -167,6 +167,8 @@ SYNONYM_GROUPS: dict[str, tuple[str, ...]] = {
     "prosthetic valve": ("valve replacement", "prosthetic heart valve", "mechanical valve",
                          "bioprosthetic valve", "valve prosthesis", "artificial valve",
                          "aortic valve replacement", "mitral valve replacement", "avr", "mvr",
+                         "prosthetic aortic valve", "prosthetic mitral valve", "mechanical aortic valve",
+                         "mechanical mitral valve", "bioprosthetic aortic valve",
                          "tavr", "tavi"),
     # "icd" is read as implantable cardioverter-defibrillator, the American
     # usage of MIMIC; in British usage it can mean an intercostal drain.

@@ -257,3 +257,45 @@ def test_the_reviewer_tab_never_shows_the_checker():
 
     source = inspect.getsource(review)
     assert "check_view" not in source and "radphi.verify" not in source
+
+
+def test_the_larger_side_of_a_bilateral_finding_is_a_position_fact():
+    findings = "Bilateral pleural effusions, right greater than left."
+    assert flags_of("Bilateral pleural effusions, right greater than left.", findings=findings) == set()
+    assert flags_of("Bilateral pleural effusions, left greater than right.", findings=findings) == \
+        {("position", "pleural effusion", True)}
+
+
+@pytest.mark.parametrize("source, draft", [
+    ("Swan-Ganz catheter terminates in the right interlobar pulmonary artery.",
+     "Swan-Ganz catheter coiled in the right ventricle; recommend repositioning."),
+    ("Left arm PICC terminates at the cavoatrial junction.", "Left PICC terminates in the left subclavian vein."),
+    ("Port-A-Cath catheter tip in the low SVC.", "Chest port catheter tip in the left brachiocephalic vein."),
+    ("Nasogastric tube terminates in the gastric fundus.", "Nasogastric tube terminates in the distal esophagus."),
+    ("Pacemaker leads terminate in the right atrium and right ventricle, unchanged.",
+     "The pacer lead has retracted into the right atrium."),
+])
+def test_a_stated_tip_place_is_contradicted_by_a_malpositioned_draft(source, draft):
+    flags = flags_of(draft, findings=source)
+    assert any(category == "position" and significant for category, _, significant in flags), flags
+
+
+def test_a_stated_tip_place_is_not_contradicted_by_a_draft_that_repeats_it():
+    assert flags_of("Right PICC tip at the cavoatrial junction.",
+                    findings="Right PICC terminates at the cavoatrial junction.") == set()
+
+
+def test_a_site_word_names_a_generic_central_line():
+    assert mention("Right subclavian central venous line terminates in the SVC.", "subclavian line")
+
+
+def test_a_finding_the_source_denies_is_false_even_beside_a_related_one():
+    findings = "Opacification of the right lower hemithorax, consistent with collapse. No evidence of pulmonary edema."
+    assert ("false_finding", "pulmonary edema/hazy opacity", True) in flags_of("Mild pulmonary edema.",
+                                                                                findings=findings)
+
+
+def test_an_expected_postoperative_finding_left_out_is_minor():
+    findings = "Mild widening of the mediastinum is expected in the immediate postoperative period."
+    assert flags_of("Expected postoperative appearance.", findings=findings) == \
+        {("missed_finding", "mediastinal widening", False)}

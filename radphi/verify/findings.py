@@ -32,6 +32,8 @@ TECHNICAL: frozenset[str] = frozenset(labels.TECHNICAL_LABELS)
 _CHRONIC = re.compile(r"\b(?:old|healed|healing|chronic|remote|stable|stably|unchanged|longstanding|long-standing"
                       r"|again seen|redemonstrat\w*|trace|minimal|tiny)\b")
 
+_EXPECTED = re.compile(r"\b(?:expected|as expected|post-?operative\s+(?:change|appearance|period)|postsurgical)\b")
+
 # Findings that support each other: the same process named at another level
 # (a sign and the diagnosis it suggests, a kind and its family).
 _FAMILIES: tuple[frozenset[str], ...] = tuple(frozenset(group) for group in (
@@ -65,6 +67,8 @@ def missed_significance(mention: Mention, *, keep_chronic: bool = False) -> bool
         return mention.position == MALPOSITIONED
     if mention.label in TECHNICAL or mention.label == ACUTE_PROCESS:
         return False
+    if _EXPECTED.search(mention.modifiers):
+        return False  # "expected after surgery": the report itself calls it no surprise
     if mention.label in ALWAYS_SIGNIFICANT:
         return True
     words = mention.modifiers

@@ -160,6 +160,13 @@ _NOT_A_SIDE = re.compile(
 _BILATERAL = re.compile(r"\b(?:bilateral(?:ly)?|bibasilar|bibasal|biapical|both|bilaterally)\b"
                         r"|\b(?:left|right)\s+(?:greater\s+than|more\s+than|>|and)\s+(?:left|right)\b")
 _SIDE = re.compile(r"\b(left|right)(?:[- ]sided)?\b")
+_DOMINANT = re.compile(r"\b(left|right)\s+(?:greater|larger|worse|more)\s+than\s+(?:left|right)\b"
+                       r"|\b(left|right)(?:[- ]sided)?\s+predominan\w*")
+
+
+def _dominant(text: str) -> str | None:
+    match = _DOMINANT.search(text)
+    return (match.group(1) or match.group(2)) if match else None
 
 _ZONES = (
     ("upper", re.compile(r"\b(?:upper\s+(?:lobes?|zones?|lungs?)|apex|apices|apical|apicoposterior|biapical)\b")),
@@ -192,7 +199,7 @@ _CHANGE = (
 )
 
 _MALPOSITION = re.compile(
-    r"\b(?:(?:right|left)\s+main\s*stem|mainstem|bronchus\s+intermedius|(?:in|into|within)\s+the\s+(?:esophagus|airway|trachea"
+    r"\b(?:(?:right|left)\s+main\s*stem|mainstem|bronchus\s+intermedius|(?:in|into|within)\s+the\s+(?:(?:distal|proximal|mid|lower|upper)\s+)?(?:esophagus|airway|trachea"
     r"|bronchus|lung|pleural\s+space|hypopharynx|neck|right\s+lower\s+lobe\s+bronchus)|esophageal|coil(?:ed|s|ing)\s+in"
     r"|too\s+(?:low|high|deep|proximal|distal|far)|low[- ]lying|high[- ]lying|should\s+be\s+(?:withdrawn|advanced|retracted"
     r"|repositioned|pulled\s+back)|withdraw\w*|retract\w*|advanc(?:ed|ing|ement)\s+(?:by|of)|recommend\s+(?:repositioning"
@@ -225,6 +232,7 @@ class Mention:
     change: str | None = None                # worse, better or stable
     position: str | None = None              # malpositioned or well positioned (devices)
     modifiers: str = ""                      # the words around it (for significance rules)
+    dominant: str | None = None              # the larger side of a bilateral finding ("right greater than left")
 
     @property
     def positive(self) -> bool:
@@ -323,16 +331,26 @@ def _change(text: str) -> str | None:
 
 _CENTRAL_LINES = ("picc", "ij line", "subclavian line", "chest port", "swan-ganz catheter")
 _DEEP = re.compile(r"\b(?:in|into|within|at)\s+the\s+(?:right\s+)?(?:atrium|ventricle)\b|\bright\s+atrial\b")
+# A central line whose tip sits in a vein short of the SVC, or turned into another vein.
+_SHORT = re.compile(r"\b(?:terminat\w*|tip|ends?|directed|extends?|courses?|projects?|lies)\b[^.;]{0,40}?\b(?:in|into|within|at)"
+                    r"\s+the\s+(?:(?:left|right|proximal|distal)\s+)*(?:brachiocephalic|innominate|subclavian|axillary"
+                    r"|internal\s+jugular|jugular|azygos|contralateral)")
+# The source says where a tip is without calling it wrong: a stated place, which
+# an answer calling the device malpositioned contradicts.
+STATED = "stated"
+_TIP_STATED = re.compile(r"\b(?:terminat\w*|tip|ends|projects?|lies|leads?\s+(?:in|terminating))\b")
 _SIDE_AFTER = re.compile(r"^\W*(?:(?:is\s+)?(?:on|in)\s+the\s+)?(left|right)\b(?!\s+(?:atri|ventric|heart|main))")
 
 
 def _position(text: str, label: str = "") -> str | None:
-    if label in _CENTRAL_LINES and _DEEP.search(text) and "cavoatrial" not in text:
+    if label in _CENTRAL_LINES and ((_DEEP.search(text) and "cavoatrial" not in text) or _SHORT.search(text)):
         return MALPOSITIONED
     if _MALPOSITION.search(text):
         return MALPOSITIONED
-    if _WELL_POSITIONED.search(text):
+    if _WELL_POSITIONED.search(text) or (label == "swan-ganz catheter" and "pulmonary artery" in text):
         return WELL_POSITIONED
+    if _TIP_STATED.search(text):
+        return STATED
     return None
 
 
@@ -347,6 +365,10 @@ def _read_sentence(sentence: str, index: int) -> tuple[Mention, ...]:
     taken = [(s, e) for s, e, _, _ in found]
     found.extend((s, e, label, None) for s, e, label in _name_matches(lower, taken))
     found.sort()
+    # "subclavian central venous line": the generic name maps to the internal jugular,
+    # but the site word before it names the line.
+    found = [(s, e, "subclavian line" if label == "ij line" and re.search(r"subclavian\s+$", lower[max(0, s - 12):s])
+              else label, forced) for s, e, label, forced in found]
     spans = [(s, e) for s, e, _, _ in found]
     pseudo_free = _blank(lower, _PSEUDO)
     mentions = []
@@ -368,6 +390,7 @@ def _read_sentence(sentence: str, index: int) -> tuple[Mention, ...]:
             else _change(around),
             position=_position(after, label) if device else None,
             modifiers=lower[c_start:c_end],
+            dominant=None if device else _dominant(lower[max(c_start, spans[i - 1][1] if i else 0):min(c_end, next_start)]),
         ))
     return tuple(mentions)
 

@@ -17,7 +17,8 @@ from radphi.verify.flags import FALSE, MISSED, POSITION, SEVERITY, Flag
 from radphi.verify.flags import quote as _quote
 from radphi.verify.flags import sentence_of as _sentence
 from radphi.verify.reading import (
-    ABSENT, ACUTE_PROCESS, ANY_DEVICE, MALPOSITIONED, PRESENT, STABLE, UNCERTAIN, WELL_POSITIONED, Mention, Reading, describe, read,
+    ABSENT, ACUTE_PROCESS, ANY_DEVICE, MALPOSITIONED, PRESENT, STABLE, STATED, UNCERTAIN, WELL_POSITIONED, Mention,
+    Reading, describe, read,
 )
 from radphi.verify.temporal import check_progression, check_temporal_findings
 
@@ -52,6 +53,10 @@ def _compare(out: Mention, out_r: Reading, support: list[Mention], src_r: Readin
         ev = next((m for m in same if m.sides), same[0])
         flags.append(Flag(POSITION, fx.position_significance(label), label, text, _sentence(src_r, ev),
                           f"The answer puts it on {_sides_text(out.sides)}; the source says {_sides_text(src_sides)}."))
+    elif out.dominant and any(m.dominant for m in same) and out.dominant not in {m.dominant for m in same}:
+        ev = next(m for m in same if m.dominant)
+        flags.append(Flag(POSITION, fx.position_significance(label), label, text, _sentence(src_r, ev),
+                          f"The answer says the {out.dominant} side is larger; the source says the {ev.dominant}."))
     else:
         src_zones = frozenset().union(*(m.zones for m in same))
         if out.zones and src_zones and not out.zones & src_zones:
@@ -61,6 +66,11 @@ def _compare(out: Mention, out_r: Reading, support: list[Mention], src_r: Readin
                               f"{'/'.join(sorted(src_zones))}."))
     if fx.is_device(label):
         positions = {m.position for m in same if m.position}
+        # A stated place contradicts only an answer that calls the device malpositioned.
+        if STATED in positions and out.position != MALPOSITIONED:
+            positions = positions - {STATED} or {out.position}
+        if out.position == STATED:
+            positions = {STATED}
         if out.position and positions and out.position not in positions:
             ev = next(m for m in same if m.position)
             flags.append(Flag(POSITION, True, label, text, _sentence(src_r, ev),
@@ -114,6 +124,8 @@ def check_answer(out_r: Reading, src_r: Reading, *, related: bool = True, missed
         if out.label == ANY_DEVICE:
             continue
         support = _positive(src_r, out.label, related)
+        if related and support and not _positive(src_r, out.label, False) and _negated(src_r, out.label, False):
+            support = []  # the source denies this very finding; a related one is no support
         if not support:
             denied = _negated(src_r, out.label, related)
             ev = denied[0] if denied else None
