@@ -27,6 +27,7 @@ from typing import Any, Callable, Iterator, Mapping
 from radphi import tasks
 from radphi.backends import Generation, GenParams, Request, Stream
 from radphi.errors import InputError, RadphiError
+from radphi.ui import check_view
 from radphi.ui.context import AppContext
 from radphi.ui.render import latency_text, status_html
 
@@ -229,7 +230,6 @@ def stream_tasks(ctx: AppContext, model: str | None, task_names: tuple[str, ...]
     status HTML, checker HTML) updates; `render` gets each task's parsed answer so far
     (None until done). The checker's panel covers every finished answer. Stops at the
     first error, keeping what was shown."""
-    from radphi.ui import check_view
 
     raws: dict[str, str] = {}
     parsed: dict[str, Any] = {}

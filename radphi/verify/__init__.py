@@ -109,13 +109,8 @@ def critical(texts: Iterable[tuple[str, str]]) -> list[Critical]:
     seen: set[tuple[str, str]] = set()
     for where, text in texts:
         reading = read(text)
-        postoperative = "post" in text.lower() and any(
-            w in text.lower() for w in ("postoperative", "post-operative", "status post", "s/p", "postop"))
         for mention in reading.mentions:
-            name = _findings.urgent_name(mention)
-            if name is None and postoperative and mention.positive and mention.change == "worse" \
-                    and mention.label in ("consolidation", "airspace opacity", "pneumonia"):
-                name = "new consolidation after surgery"
+            name = _findings.urgent_name(mention, text)
             if name and (name, where) not in seen:
                 seen.add((name, where))
                 out.append(Critical(name, where, reading.sentences[mention.sentence]))
@@ -174,11 +169,12 @@ def _owns(flag: Flag, unit: str) -> bool:
 def check(task: str, fields: Mapping[str, Any], prediction: str) -> Check:
     """Flags, per-sentence evidence, possibly missed findings and urgent findings."""
     flags = verify(task, fields, prediction)
-    src = [read(text) for text in sources(task, fields)]
+    texts = sources(task, fields)
+    src = [read(text) for text in texts]
     per_sentence = []
     for unit in _units(task, prediction or ""):
         own = [f for f in flags if _owns(f, unit)]
         per_sentence.append(SentenceCheck(unit, _evidence(read(unit).mentions, unit, src), own))
     missed = [f for f in flags if f.category is ErrorCategory.MISSED_FINDING]
-    urgent = critical([*(("input", text) for text in sources(task, fields)), ("answer", prediction or "")])
+    urgent = critical([*(("input", text) for text in texts), ("answer", prediction or "")])
     return Check(flags, per_sentence, missed, urgent)

@@ -123,8 +123,12 @@ _URGENT = {
 _URGENT_DEVICES = ("endotracheal tube", "enteric tube", "tracheostomy tube")
 
 
-def urgent_name(mention: Mention) -> str | None:
-    """What the banner calls MENTION, if it names an urgent finding; else None."""
+_POSTOPERATIVE = re.compile(r"post-?operative|postop|status post|s/p\b|after (?:surgery|resection)")
+
+
+def urgent_name(mention: Mention, context: str = "") -> str | None:
+    """What the banner calls MENTION, if it names an urgent finding; else None. CONTEXT
+    is the whole text the mention is in (a film after surgery is said so elsewhere)."""
     if not mention.positive:
         return None
     label = mention.label
@@ -137,6 +141,6 @@ def urgent_name(mention: Mention) -> str | None:
     if label == "pleural effusion" and 4 in mention.severity and re.search(r"\bshift|displace", mention.modifiers):
         return "large pleural effusion with mediastinal shift"
     if label in ("consolidation", "airspace opacity", "pneumonia") and mention.change == WORSE \
-            and re.search(r"post-?operative|postop|status post|s/p\b|after (?:surgery|resection)", mention.modifiers):
+            and _POSTOPERATIVE.search(context.lower() or mention.modifiers):
         return "new consolidation after surgery"
     return None

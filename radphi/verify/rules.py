@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Mapping
 
-from radphi import answers, labels, reports
+from radphi import labels, reports, tasks
 from radphi.verify import findings as fx
 from radphi.verify.flags import CHANGE_WORD as _CHANGE_WORD
 from radphi.verify.flags import FALSE, MISSED, POSITION, SEVERITY, Flag
@@ -175,16 +175,10 @@ def _missed(out_r: Reading, src_r: Reading, *, related: bool, negatives: bool, a
 
 # --- per task -------------------------------------------------------------------
 
-def _label_items(prediction: str, task: str) -> list[str]:
-    parsed = answers.parse_abnormality_labels(prediction) if task == "abnormality_labels" else \
-        answers.parse_tubes_lines_devices_labels(prediction)
-    return list(parsed["labels"])
-
-
 def check_labels(task: str, report: str, prediction: str) -> list[Flag]:
     vocabulary = "abnormality" if task == "abnormality_labels" else "tubes_lines_devices"
     src_r = read(reports.clinical_text(report))
-    listed = _label_items(prediction, task)
+    listed = list(tasks.get_task(task).parse(prediction)["labels"])
     flags: list[Flag] = []
     for label in listed:
         support = _positive(src_r, label, related=False)
