@@ -63,7 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=0, help="processes for the lexical metrics and the checker (default 1; try 2 on large sets)")
     parser.add_argument("--no-verify", action="store_true",
                         help="skip the checker's flags per 100 records (missed/false finding, position, severity; "
-                             "~10 ms a record; spread over --workers)")
+                             "about 1.5 ms a record; spread over --workers)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
