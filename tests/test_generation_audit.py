@@ -8,7 +8,7 @@ from pathlib import Path
 from radphi.backends import Request
 from radphi.backends.fake import FakeBackend
 from radphi.models_file import ModelEntry
-from radphi.reviews import ReviewStore
+from radphi.review import ReviewStore
 from radphi.ui import impression
 from radphi.ui.context import AppContext, ModelRegistry, UISettings
 

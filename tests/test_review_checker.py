@@ -1,4 +1,4 @@
-"""The automatic checker beside the reviewers (radphi.review_checker): radphi.verify's flags
+"""The automatic checker beside the reviewers (radphi.review.checker): radphi.verify's flags
 per reviewed output on known predictions, the reviewers' mean counts, Kendall's tau-b and
 Spearman's rho against scipy on the same vectors, n/a where undefined, blinding, the CSV,
 the HTML report and the Dashboard tab's handler."""
@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from radphi import review_checker
+from radphi.review import checker as review_checker
 from radphi.backends.fake import FakeBackend
-from radphi.review_checker import ALL_FOUR, checker_items, checker_table, rank_agreement
-from radphi.review_report import report_html
-from radphi.review_stats import dashboard, dashboard_csv, review_frame
-from radphi.reviews import ErrorCategory, ErrorCount, ReviewDraft, ReviewStore
+from radphi.review.checker import ALL_FOUR, checker_items, checker_table, rank_agreement
+from radphi.review.report import report_html
+from radphi.review.stats import dashboard, dashboard_csv, review_frame
+from radphi.review import ErrorCategory, ErrorCount, ReviewDraft, ReviewStore
 from radphi.ui import dashboard as dashboard_tab
 from radphi.ui import review
 from tests.test_ui_handlers import make_ctx

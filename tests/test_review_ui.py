@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 
 from radphi.backends.fake import FakeBackend
-from radphi.reviews import ErrorCategory, ReviewStore
+from radphi.review import ErrorCategory, ReviewStore
 from radphi.ui import common, dashboard, review
 from radphi.ui.context import UISettings
 from tests.test_app_server import free_port, start_app

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from radphi.reviews import ErrorCategory, ReviewDraft, ReviewStore
+from radphi.review import ErrorCategory, ReviewDraft, ReviewStore
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCESSES, PER_PROCESS = 20, 50
@@ -31,7 +31,7 @@ SHARED_EVERY = 10  # every 10th review of each process revises the one shared re
 WORKER = r"""
 import json, sys, time
 from pathlib import Path
-from radphi.reviews import ErrorCategory, ReviewDraft, ReviewStore
+from radphi.review import ErrorCategory, ReviewDraft, ReviewStore
 db, worker, n, every, go = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), Path(sys.argv[5])
 store = ReviewStore(db)
 items = [i.id for i in store.items("load")]
@@ -51,13 +51,13 @@ print(json.dumps({"start": start, "end": time.perf_counter(), "latencies": laten
 
 CRASHER = r"""
 import sys
-from radphi.reviews import ErrorCategory, ReviewDraft, ReviewStore
+from radphi.review import ErrorCategory, ReviewDraft, ReviewStore
 store = ReviewStore(sys.argv[1])
 items = [i.id for i in store.items("load")]
 k = 0
 while True:
     uid = f"crash-{k}"
-    store.submit(ReviewDraft(item_id=items[k % len(items)], reviewer="crasher", authenticated=False,
+    store.submit(ReviewDraft(item_id=items[k % len(items)], reviewer="crasher", authenticated=True,
                              counts={ErrorCategory.SEVERITY: (1, 0)}, comment="x" * 2000, uid=uid))
     print(uid, flush=True)  # only after the commit returned
     k += 1
@@ -101,6 +101,8 @@ def test_twenty_processes_fifty_reviews_each_land_exactly_once(tmp_path):
     assert len(comments) == total
     assert len(store.audit_log(action="review")) == total
     assert store.integrity_check() == "ok"
+    report = store.verify()  # 20 writers interleaved: the ledger still chains every row
+    assert report.ok, report.problems[:3]
 
     wall = max(r["end"] for r in results) - min(r["start"] for r in results)
     lat = np.array([x for r in results for x in r["latencies"]]) * 1000
@@ -135,6 +137,8 @@ def test_sigkill_mid_stream_loses_no_committed_review(tmp_path):
     # Every stored review is whole: its four category rows are there.
     assert all(len(r.counts) == 4 for r in store.latest("load"))
     # The store keeps working after the crash.
-    after = store.submit(ReviewDraft(item_id=store.items("load")[0].id, reviewer="after", authenticated=False,
+    after = store.submit(ReviewDraft(item_id=store.items("load")[0].id, reviewer="after", authenticated=True,
                                      counts={ErrorCategory.POSITION: (0, 1)}))
     assert after.version == 1 and store.integrity_check() == "ok"
+    report = store.verify()  # the killed write left no half-chained row
+    assert report.ok, report.problems[:3]

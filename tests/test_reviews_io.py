@@ -1,4 +1,4 @@
-"""radphi.reviews_io and radphi.reviews_cli: export to CSV and JSON, import into an empty
+"""radphi.review.exports and radphi.review.cli: export to CSV and JSON, import into an empty
 store with an identical result, formula cells neutralised and restored exactly, refused
 imports that change nothing, and the `radphi review` subcommands."""
 
@@ -10,8 +10,9 @@ import json
 
 import pytest
 
-from radphi import reviews_cli, reviews_io
-from radphi.reviews import ErrorCategory, ReviewDraft, ReviewError, ReviewStore, Taxonomy
+from radphi.review import cli as reviews_cli
+from radphi.review import exports as reviews_io
+from radphi.review import ErrorCategory, ReviewDraft, ReviewError, ReviewStore, Taxonomy
 from tests.test_reviews_store import run_file
 
 C = ErrorCategory

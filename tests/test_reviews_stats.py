@@ -1,12 +1,12 @@
-"""Agreement statistics (radphi.stats) and the dashboard's tables (radphi.review_stats):
+"""Agreement statistics (radphi.stats) and the dashboard's tables (radphi.review.stats):
 Cohen's kappa against scikit-learn's values, Krippendorff's alpha against the package and
 the textbook example, the paper's table on a hand-computed set, blinding, the A/B result,
 and the HTML report.
 
 `build_sample` makes the sample the closing note shows (20 cases x 2 models x 2 reviewers):
 
-    python -c "from tests.test_reviews_stats import build_sample; from radphi.reviews import ReviewStore; \
-build_sample(ReviewStore())" && python -m radphi.reviews_cli stats pilot --unblind
+    python -c "from tests.test_reviews_stats import build_sample; from radphi.review import ReviewStore; \
+build_sample(ReviewStore())" && python -m radphi.review.cli stats pilot --unblind
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from radphi import stats
-from radphi.review_report import report_html, report_section
-from radphi.review_stats import ALL, dashboard, dashboard_csv, pseudonyms
-from radphi.reviews import ErrorCategory, ErrorCount, ReviewDraft, ReviewStore, Taxonomy
+from radphi.review.report import report_html, report_section
+from radphi.review.stats import ALL, dashboard, dashboard_csv, pseudonyms
+from radphi.review import ErrorCategory, ErrorCount, ReviewDraft, ReviewStore, Taxonomy
 
 C = ErrorCategory
 nan = np.nan

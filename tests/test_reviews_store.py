@@ -1,4 +1,4 @@
-"""radphi.reviews / reviews_store: the database file (WAL, owner-only, migrations), sets
+"""radphi.review.model / reviews_store: the database file (WAL, owner-only, migrations), sets
 imported from `radphi run` outputs, live generations, append-only review versions, the
 owner rule, the audit log, and bad input that leaves the store unchanged."""
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from radphi import reviews_schema
-from radphi.reviews import (
+from radphi.review import schema as reviews_schema
+from radphi.review import (
     MAX_COUNT,
     ErrorCategory,
     ErrorCount,
@@ -22,7 +22,8 @@ from radphi.reviews import (
     ReviewStore,
     Taxonomy,
 )
-from radphi.reviews_store import live_input_id
+from radphi.review.store import live_input_id
+from radphi.ui.generations import GenerationLog
 
 C = ErrorCategory
 
@@ -224,28 +225,33 @@ def test_live_generations_of_two_models_on_one_input_form_one_case_and_are_audit
     s = ReviewStore()
     fields = {"findings": "Small left effusion."}
     info = {"spec": "a.gguf", "decoding": {"temperature": 0.0, "max_new_tokens": 64}, "model_hash": "sha256:ab"}
+    log = GenerationLog()
     for model in ("a", "b"):
-        s.add_generation("live", task="impression_prediction", fields=fields, prediction=f"{model}: effusion",
-                         model=model, actor="alice", authenticated=True, model_info=info, prompt="<instruct>x")
+        gen = log.add(task="impression_prediction", fields=fields, output=f"{model}: effusion", model=model,
+                      model_info=info, prompt="<instruct>x")
+        s.add_generation("live", gen, fields=fields, model=model, actor="alice", authenticated=True)
     (case,) = s.cases("live")
     assert case.input_id == live_input_id("impression_prediction", fields) and len(case.items) == 2
+    assert not s.get_set("live").study  # the app's sends make a practice set
     events = s.audit_log(action="generation")
     assert len(events) == 2 and events[0]["actor"] == "alice" and events[0]["authenticated"]
-    assert events[0]["detail"]["params"] == info["decoding"] and events[0]["detail"]["prompt_hash"].startswith("sha256:")
+    assert events[0]["detail"]["params"] == info["decoding"] and len(events[0]["detail"]["prompt_hash"]) == 64
+    other = log.add(task="impression_prediction", fields=fields, output="other", model="a", model_info=info,
+                    prompt="<instruct>x")
     with pytest.raises(ReviewError, match="already has a different output"):
-        s.add_generation("live", task="impression_prediction", fields=fields, prediction="other", model="a",
-                         actor="alice")
+        s.add_generation("live", other, fields=fields, model="a", actor="alice")
+    assert s.verify().ok
 
 
 def test_the_audit_log_records_imports_reviews_roles_and_set_changes(store):
     item = store.cases("pilot")[0].items[0]
-    store.submit(draft(item.id, "carol", False))
+    store.submit(draft(item.id, "carol", True))
     store.set_role("dana", "admin", actor="admin", authenticated=True)
     store.close_set("pilot", actor="dana", authenticated=True)
     actions = [e["action"] for e in reversed(store.audit_log())]
     assert actions == ["create_set", "import", "import", "review", "role", "close_set"]
     review = store.audit_log(action="review")[0]
-    assert review["actor"] == "carol" and review["authenticated"] is False and review["item_id"] == item.id
+    assert review["actor"] == "carol" and review["authenticated"] is True and review["item_id"] == item.id
     assert store.role("dana") == "admin" and store.role("erin") == "reviewer"
     with pytest.raises(ReviewError, match="role must be"):
         store.set_role("erin", "owner", actor="admin")

@@ -24,7 +24,7 @@ from radphi.errors import ModelLoadError
 
 __all__ = [
     "Backend", "Generation", "GenParams", "Request", "Stream", "fit_request",
-    "backend_kind", "load_backend", "BACKENDS",
+    "backend_kind", "load_backend", "model_name", "BACKENDS",
 ]
 
 # kind -> "module:Class"; imported lazily.
@@ -38,6 +38,18 @@ BACKENDS: dict[str, str] = {
 
 _cache: dict[tuple, Backend] = {}
 _cache_lock = threading.Lock()
+
+
+def model_name(spec: str) -> str:
+    """The one name a model goes by in records, review sets and the app's picker, from its
+    SPEC: the file or directory stem ("assets/radphi-demo.gguf" -> "radphi-demo"), the
+    served model's name for an API ("openai:phi2@http://..." -> "openai:phi2")."""
+    spec = spec.strip()
+    if backend_kind(spec) == "fake":
+        return "fake"
+    if backend_kind(spec) == "openai_api":
+        return spec.split("@", 1)[0]
+    return Path(spec.rstrip("/")).stem or spec
 
 
 def backend_kind(spec: str) -> str:

@@ -14,11 +14,11 @@ from typing import Any, Callable
 
 import gradio as gr
 
-from radphi import runner, tasks
+from radphi import tasks
 from radphi.errors import InputError, ModelLoadError, RadphiError
 from radphi.ui.context import AppContext
 from radphi.ui.render import model_info_html, status_html
-from radphi.ui.streaming import MAX_NEW_TOKENS_LIMIT, check_fields, gen_params
+from radphi.ui.streaming import MAX_NEW_TOKENS_LIMIT
 
 log = logging.getLogger(__name__)
 
@@ -115,46 +115,48 @@ def wire(run: gr.Button, stop: gr.Button, fn: Callable[..., Any], inputs: list[A
 
 # ---------------------------------------------------------------- send to a review set
 
-def send_generation(ctx: AppContext, task: str, field_names: list[str], set_name: str | None, *values: Any,
-                    request: Any = None) -> str:
-    """Put the answer on the page into a review set (created if new), with its model, prompt
-    hash and parameters in the audit log. `values`: the task's fields, the answer, then the
-    model controls (model, max new tokens, temperature, format)."""
-    fields_in, answer = values[:len(field_names)], values[len(field_names)]
-    model, max_new_tokens, temperature, fmt = values[len(field_names) + 1:]
+def send_generation(ctx: AppContext, uid: str | None, set_name: str | None, shown: Any, request: Any = None) -> str:
+    """Put the app's generation `uid` into a review set (a new set is a practice set):
+    the model's own output with its SPEC, model hash, format and parameters, and the text
+    on the page kept apart as the user's edit when it differs. The model's name and the
+    output come from the app's generation log, never from the page."""
     if ctx.store is None:
         return status_html("The review store is not available in this app.", "error")
     try:
-        if not (answer or "").strip():
-            raise InputError("There is no answer to send yet: generate one first.")
-        fields = check_fields(dict(zip(field_names, fields_in)), {}, ctx.settings.max_chars)
-        fmt = fmt or ctx.backends.format_of(model)
-        info = runner.model_info(ctx.backends.backend(model), fmt, gen_params(max_new_tokens, temperature))
+        gen = ctx.generations.get(uid)
+        if gen is None:
+            raise InputError("There is no answer of this app to send yet: generate one first. (Only answers this "
+                             "app produced, in this session, can be sent to a review set.)")
+        shown = "" if shown is None else str(shown)
+        if len(shown) > ctx.settings.max_chars:
+            raise InputError(f"the edited answer is {len(shown):,} characters long; the limit is "
+                             f"{ctx.settings.max_chars:,}")
         user = getattr(request, "username", None)
+        task = tasks.get_task(gen.task)
         item = ctx.store.add_generation(
-            (set_name or "").strip() or f"live-{task}", task=task, fields=fields, prediction=answer, model=str(model),
-            actor=user or "app user (not signed in)", authenticated=bool(user), model_info=info,
-            prompt=tasks.render_prompt(task, fields, fmt))
+            (set_name or "").strip() or f"live-{task.name}", gen, fields=dict(gen.fields), model=gen.model,
+            actor=user or "app user (not signed in)", authenticated=bool(user),
+            edited_text=shown if shown.strip() and shown != gen.output else None)
         cases = len(ctx.store.cases(item.set_id))
     except RadphiError as exc:
         return status_html(str(exc), "error")
-    return status_html(f"Sent to review set {ctx.store.get_set(item.set_id).name} ({cases} case"
-                       f"{'s' if cases != 1 else ''} in the set).")
+    edited = " The model's answer is stored as generated; your edit is kept beside it." if item.edited else ""
+    return status_html(f"Sent {item.model}'s answer to review set {ctx.store.get_set(item.set_id).name} "
+                       f"({cases} case{'s' if cases != 1 else ''} in the set).{edited}")
 
 
-def send_to_review(ctx: AppContext, key: str, task: str, fields: dict[str, Any], answer: Any,
-                   controls: ModelControls) -> None:
-    """The one-click "Send to review set" button under a tab's answer (one line in the tab)."""
+def send_to_review(ctx: AppContext, key: str, task: str, answer: Any, generation: gr.State) -> None:
+    """The one-click "Send to review set" button under a tab's answer (one line in the tab).
+    `generation` is the server-side state holding the id of the answer last produced."""
     with gr.Row():
         set_name = gr.Textbox(value=f"live-{task}", label="Review set", scale=3, max_lines=1,
-                              elem_id=f"{key}-review-set", info="the answer as shown goes to this set, blinded")
+                              elem_id=f"{key}-review-set",
+                              info="the model's answer as generated goes to this practice set; an edit is kept apart")
         button = gr.Button("Send to review set", scale=1, elem_id=f"{key}-send-review")
     note = gr.HTML(status_html(""), elem_id=f"{key}-review-note", js_on_load=None)
-    names = list(fields)
 
     # A closure, not a partial: gradio finds the gr.Request parameter by its type hint.
-    def send(request: gr.Request, set_value: str, *values: Any) -> str:
-        return send_generation(ctx, task, names, set_value, *values, request=request)
+    def send(request: gr.Request, set_value: str, uid: str | None, shown: str) -> str:
+        return send_generation(ctx, uid, set_value, shown, request=request)
 
-    button.click(send, inputs=[set_name, *fields.values(), answer, *controls.inputs], outputs=note,
-                 api_name=f"{key}_send_to_review")
+    button.click(send, inputs=[set_name, generation, answer], outputs=note, api_name=f"{key}_send_to_review")

@@ -5,11 +5,12 @@ blinded A/B result; downloads as CSV and as an HTML report. The Reviewer tab nev
 the checker's flags: they would steer the reviewers it is compared with.
 
 Who sees what (checked in every handler, not only by hiding controls):
-- With --auth, only admins see the dashboard, and only admins can unblind the model
-  names of an open set; each unblinding is written to the audit log.
-- Without --auth nobody is an admin: the dashboard shows blinded names ("Model 1", ...)
-  until the set is closed (`radphi review close SET`), and says that its reviewer names
-  were typed, not verified.
+- An open blinded study: only a signed-in admin sees its dashboard, per-model results
+  and all; without --auth nobody can, so reviewers cannot watch the counts move.
+- A practice set, or any closed set: everyone who can open the page, model names
+  hidden ("Model 1", ...) until the set is closed or an admin unblinds them; each
+  unblinding is written to the audit log.
+- Without --auth reviewer names were typed, not verified, and the page says so.
 """
 
 from __future__ import annotations
@@ -21,28 +22,30 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from radphi import review_checker
+from radphi.review import checker as review_checker
 from radphi.errors import RadphiError
-from radphi.review_report import figure, summary_line, write_report
-from radphi.review_stats import Dashboard, dashboard, dashboard_csv
-from radphi.reviews import ReviewError
+from radphi.review.report import figure, summary_line, write_report
+from radphi.review.stats import Dashboard, dashboard, dashboard_csv
+from radphi.review.model import ReviewError
 from radphi.ui.context import AppContext
 from radphi.ui.render import status_html
 from radphi.ui.streaming import error_message
 
 log = logging.getLogger(__name__)
 
-NO_AUTH_NOTE = ("Sign-in is off: anyone who can open this page sees this dashboard, reviewer names were typed, "
-                "not verified, and model names stay hidden until the set is closed.")
+NO_AUTH_NOTE = ("Sign-in is off: this page shows practice sets and closed sets only (an open blinded study needs "
+                "a signed-in admin); reviewer names were typed, not verified, and model names stay hidden until "
+                "the set is closed.")
+CLOSED_STUDY = ("Set {name} is an open blinded study: its results are shown only to a signed-in admin until it is "
+                "closed (radphi review close SET).")
 
 
-def access(ctx: AppContext, request: Any) -> tuple[str, bool, bool]:
-    """(who, may view, may unblind) for this request."""
+def access(ctx: AppContext, request: Any) -> tuple[str, bool]:
+    """(who, is a signed-in admin) for this request."""
     if ctx.settings.auth_file is None:
-        return "app user (not signed in)", True, False
+        return "app user (not signed in)", False
     user = getattr(request, "username", None) or ""
-    admin = bool(user) and ctx.store is not None and ctx.store.role(user) == "admin"
-    return user, admin, admin
+    return user, ctx.store is not None and ctx.store.is_admin(user, True)
 
 
 def _rounded(frame: pd.DataFrame) -> pd.DataFrame:
@@ -53,15 +56,16 @@ def _build(ctx: AppContext, set_name: str | None, unblind: bool, request: Any) -
     """The dashboard for this request, or ReviewError saying why not; (d, who, summary HTML)."""
     if ctx.store is None:
         raise ReviewError("The review store is not available in this app.")
-    who, may_view, may_unblind = access(ctx, request)
-    if not may_view:
-        raise ReviewError("Only admins can see the dashboard. Ask an admin to run: radphi review role USER admin")
+    who, admin = access(ctx, request)
     if not set_name:
         raise ReviewError("Choose a review set.")
-    if unblind and not may_unblind:
+    rs = ctx.store.get_set(set_name)
+    if rs.study and not rs.closed and not admin:
+        raise ReviewError(CLOSED_STUDY.format(name=rs.name))
+    if unblind and not admin:
         raise ReviewError("Only a signed-in admin can unblind model names; or close the set "
                           "(radphi review close SET) to show them to everyone who can see the dashboard.")
-    d = dashboard(ctx.store, set_name, unblind=unblind)
+    d = dashboard(ctx.store, rs.id, unblind=unblind)
     if unblind and not d.review_set.closed:
         ctx.store.log_event("unblind", who, True, set_id=d.review_set.id, detail={"via": "dashboard"})
     lines = [status_html(summary_line(d))] + [status_html(n) for n in d.notes]
@@ -104,8 +108,8 @@ def download(ctx: AppContext, set_name: str | None, unblind: bool, request: Any 
 
 def close_set(ctx: AppContext, set_name: str | None, request: Any = None) -> str:
     """Close a set (admins, with --auth): it takes no more reviews and its model names show."""
-    who, _, may_unblind = access(ctx, request)
-    if ctx.store is None or not may_unblind:
+    who, admin = access(ctx, request)
+    if ctx.store is None or not admin:
         return status_html("Only a signed-in admin can close a set here (or use: radphi review close SET).", "error")
     try:
         rs = ctx.store.close_set(set_name or "", actor=who, authenticated=True)
@@ -115,14 +119,17 @@ def close_set(ctx: AppContext, set_name: str | None, request: Any = None) -> str
 
 
 def all_sets(ctx: AppContext) -> Any:
+    """Every set's name; none chosen unless there is only one (a download must never
+    silently take a set the user did not pick)."""
     names = [s.name for s in ctx.store.sets()] if ctx.store is not None else []
-    return gr.update(choices=names, value=names[-1] if names else None)
+    return gr.update(choices=names, value=names[0] if len(names) == 1 else None)
 
 
 def build(ctx: AppContext) -> None:
     auth = ctx.settings.auth_file is not None
     with gr.Tab("Dashboard", id="dashboard") as tab:
-        gr.HTML(status_html("Admins only: reviewers see nothing here." if auth else NO_AUTH_NOTE),
+        gr.HTML(status_html("Open blinded studies: admins only. Practice and closed sets: everyone signed in."
+                            if auth else NO_AUTH_NOTE),
                 elem_id="dashboard-access", js_on_load=None)
         with gr.Row():
             sets = all_sets(ctx)

@@ -7,7 +7,6 @@ was given. The draft is editable and has a copy button.
 
 from __future__ import annotations
 
-import functools
 from typing import Any, Iterator
 
 import gradio as gr
@@ -45,8 +44,9 @@ def findings_of(text: str) -> tuple[str, str]:
 
 
 def draft(ctx: AppContext, text: str, model: str | None, max_new_tokens: Any, temperature: Any,
-          fmt: str | None) -> Iterator[tuple[str, str, str, str]]:
-    """Yields (findings sent to the model, draft impression, status HTML, checker HTML)."""
+          fmt: str | None, keep: dict | None = None) -> Iterator[tuple[str, str, str, str]]:
+    """Yields (findings sent to the model, draft impression, status HTML, checker HTML);
+    the finished answer's generation id goes into `keep["uid"]`."""
     try:
         text = check_fields({"findings": text}, {"findings": "The findings"}, ctx.settings.max_chars)["findings"]
         findings, note = findings_of(text)
@@ -59,6 +59,8 @@ def draft(ctx: AppContext, text: str, model: str | None, max_new_tokens: Any, te
         if step.generation is not None:
             status = status_html(f"{note} {latency_text(step.generation)}")
             checked = recheck(findings, step.text)
+            if keep is not None:
+                keep["uid"] = step.uid
         yield findings, step.text, status, checked
 
 
@@ -85,7 +87,15 @@ def build(ctx: AppContext) -> None:
         status = common.status_line("impression")
         checked = gr.HTML("", elem_id="impression-check", js_on_load=None)
         again = gr.Button("Check the edited draft", size="sm", elem_id="impression-recheck")
-        common.wire(run, stop, functools.partial(draft, ctx), [text, *controls.inputs], [used, out, status, checked],
+        generation = gr.State(None)  # server-side: the id of the answer last produced here
+
+        def run_draft(text: str, model: str, max_new_tokens: Any, temperature: Any,
+                      fmt: str) -> Iterator[tuple[Any, ...]]:
+            keep: dict = {}
+            for update in draft(ctx, text, model, max_new_tokens, temperature, fmt, keep):
+                yield (*update, keep.get("uid"))
+
+        common.wire(run, stop, run_draft, [text, *controls.inputs], [used, out, status, checked, generation],
                     api_name="impression", status=status)
         again.click(recheck, inputs=[used, out], outputs=checked, api_name="impression_check")
-        common.send_to_review(ctx, "impression", "impression_prediction", {"findings": used}, out, controls)
+        common.send_to_review(ctx, "impression", "impression_prediction", out, generation)

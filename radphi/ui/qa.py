@@ -7,7 +7,6 @@ shown under the answer is in `radphi run`'s shape.
 
 from __future__ import annotations
 
-import functools
 from typing import Any, Iterator
 
 import gradio as gr
@@ -29,8 +28,9 @@ EXAMPLES = [
 
 
 def answer(ctx: AppContext, question: str, system: str | None, model: str | None, max_new_tokens: Any,
-           temperature: Any, fmt: str | None) -> Iterator[tuple[str, str, dict, str]]:
-    """Yields (answer text, status HTML, record, checker HTML: this task has no source to check against)."""
+           temperature: Any, fmt: str | None, keep: dict | None = None) -> Iterator[tuple[str, str, dict, str]]:
+    """Yields (answer text, status HTML, record, checker HTML: this task has no source to check
+    against); the finished answer's generation id goes into `keep["uid"]`."""
     try:
         fields = check_fields({"question": question}, {"question": "The question"}, ctx.settings.max_chars)
     except RadphiError as exc:
@@ -41,6 +41,8 @@ def answer(ctx: AppContext, question: str, system: str | None, model: str | None
         record: dict = {}
         if step.generation is not None:
             record = _record(ctx, fields["question"], system, model, step, max_new_tokens, temperature, fmt)
+            if keep is not None:
+                keep["uid"] = step.uid
         yield step.text, step.status, record, check_view.NO_SOURCE if step.generation is not None else ""
 
 
@@ -69,6 +71,14 @@ def build(ctx: AppContext) -> None:
         checked = gr.HTML("", elem_id="qa-check", js_on_load=None)
         with gr.Accordion("Record (for review and evaluation)", open=False):
             record = gr.JSON(label="Record", elem_id="qa-record")
-        common.wire(run, stop, functools.partial(answer, ctx), [question, system, *controls.inputs],
-                    [out, status, record, checked], api_name="qa", status=status)
-        common.send_to_review(ctx, "qa", "radiology_qa", {"question": question}, out, controls)
+        generation = gr.State(None)  # server-side: the id of the answer last produced here
+
+        def run_answer(question: str, system: str, model: str, max_new_tokens: Any, temperature: Any,
+                       fmt: str) -> Iterator[tuple[Any, ...]]:
+            keep: dict = {}
+            for update in answer(ctx, question, system, model, max_new_tokens, temperature, fmt, keep):
+                yield (*update, keep.get("uid"))
+
+        common.wire(run, stop, run_answer, [question, system, *controls.inputs],
+                    [out, status, record, checked, generation], api_name="qa", status=status)
+        common.send_to_review(ctx, "qa", "radiology_qa", out, generation)

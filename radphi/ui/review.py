@@ -1,24 +1,26 @@
 """Reviewer tab: blinded scoring of model outputs in the error categories.
 
-- Sign-in: with --auth the reviewer is the login; without it a name is asked once per
-  session and the reviews are stored as unauthenticated (the dashboard says so).
-- A case shows the input, the reference when the set has one, and each model's output
-  as "Output A", "Output B", ... in an order shuffled per case and reviewer. Which item
-  is behind which label lives only in the session's server-side state: nothing sent to
-  the page, and no API answer, names a model.
+- Sign-in: with --auth the reviewer is the login, and only the login. A blinded study
+  set needs it; a practice set also takes a typed name, recorded as unauthenticated (the
+  dashboard says so). Changing the typed name and pressing Start switches reviewer.
+- A case shows the input, the indication, the prior report and the full report when the
+  record has them, the reference when the set has one, and each model's output as
+  "Output A", "Output B", ... in the order drawn in secret for this reviewer and case and
+  stored (radphi.review.blinding). Which item is behind which label lives only in the
+  store and the session's server-side state: nothing sent to the page, and no API
+  answer, names a model.
 - Per output: a count of clinically significant and of not significant errors for each
-  category of the set's taxonomy, a comment and an optional corrected text. Type the
-  numbers (Tab between them) and press Enter, or click Submit: the case is stored in
-  one transaction and the next one opens.
+  category of the set's taxonomy, a comment and an optional corrected text; per case,
+  which output is better (or equal). Type the numbers (Tab between them) and press
+  Enter, or click Submit: the case is stored in one transaction, with the seconds spent
+  on it, and the next one opens.
 - Finished cases can be reopened and revised (a new version; the old one stays).
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
-import random
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -26,7 +28,7 @@ from typing import Any
 import gradio as gr
 
 from radphi.errors import RadphiError
-from radphi.reviews import Case, ErrorCategory, ErrorCount, ReviewDraft, ReviewError, check_name
+from radphi.review.model import Case, ErrorCategory, ErrorCount, ReviewDraft, ReviewError, check_name
 from radphi.ui.context import AppContext
 from radphi.ui.render import status_html
 
@@ -36,6 +38,7 @@ MAX_OUTPUTS = 4  # outputs shown per case (models per set); more are refused at 
 LABELS = "ABCDEFGH"
 CATEGORIES = tuple(ErrorCategory)  # every category has inputs; a set's taxonomy shows its own
 NUMBERS_PER_SLOT = 2 * len(CATEGORIES)
+SLOT_OUTPUTS = 3 + NUMBERS_PER_SLOT + 2  # group, output, extras row, the numbers, corrected text, comment
 NO_STORE = "The review store is not available in this app."
 
 
@@ -48,11 +51,12 @@ class Session:
     set_name: str | None = None
     input_id: str | None = None
     slots: list[tuple[str, int]] = field(default_factory=list)  # (label, item id) in display order
+    assignment_id: int | None = None
     shown_at: float = 0.0
 
 
 def identity(ctx: AppContext, typed: str | None, request: Any) -> tuple[str, bool]:
-    """(reviewer, authenticated): the login with --auth, else the typed name."""
+    """(reviewer, authenticated): the login with --auth (a typed name is ignored), else the typed name."""
     if ctx.settings.auth_file is not None:
         user = getattr(request, "username", None)
         if not user:
@@ -61,20 +65,19 @@ def identity(ctx: AppContext, typed: str | None, request: Any) -> tuple[str, boo
     return check_name(typed), False
 
 
-def blinded_order(case: Case, reviewer: str) -> list[int]:
-    """Item ids in the order shown: shuffled per case and reviewer, the same on every visit."""
-    seed = hashlib.sha256(f"{case.set_id}\0{case.input_id}\0{reviewer}".encode()).hexdigest()
-    ids = [i.id for i in case.items]
-    random.Random(seed).shuffle(ids)
-    return ids
+CONTEXT_LABELS = {"indication": "INDICATION", "prior_report": "PRIOR REPORT", "report": "FULL REPORT"}
+EQUAL = "Equal (no difference)"
 
 
-def _text_of(inputs: dict[str, Any]) -> tuple[str, str]:
-    """(label, text) for a case's input fields."""
-    fields = [k for k, v in inputs.items() if isinstance(v, str) and v]
+def _text_of(inputs: dict[str, Any]) -> tuple[str, str, str]:
+    """(label, text) of a case's task input, and its clinical context (indication, prior
+    report, full report) as one text ("" when the record has none)."""
+    fields = [k for k, v in inputs.items() if isinstance(v, str) and v and k not in CONTEXT_LABELS]
+    context = "\n\n".join(f"{CONTEXT_LABELS[k]}:\n{inputs[k]}" for k in CONTEXT_LABELS
+                           if isinstance(inputs.get(k), str) and inputs[k].strip())
     if len(fields) == 1:
-        return f"Input ({fields[0].replace('_', ' ')})", inputs[fields[0]]
-    return "Input", "\n\n".join(f"{k.replace('_', ' ').upper()}:\n{inputs[k]}" for k in fields)
+        return f"Input ({fields[0].replace('_', ' ')})", inputs[fields[0]], context
+    return "Input", "\n\n".join(f"{k.replace('_', ' ').upper()}:\n{inputs[k]}" for k in fields), context
 
 
 def _hidden_slot() -> list[Any]:
@@ -89,9 +92,11 @@ def view(ctx: AppContext, session: Session, case: Case | None, status: str) -> l
            f"Reviewing as {session.reviewer} (signed in, role {store.role(session.reviewer)})." if session.authenticated
            else f"Reviewing as {session.reviewer}: not signed in, so the name is recorded as typed and the "
                 f"dashboard marks these reviews unauthenticated.")
+    no_context = gr.update(value="", visible=False)
+    no_preference = gr.update(choices=[], value=None, visible=False)
     if session.set_name is None:
-        return [session, status_html(who), status_html(""), gr.update(value="", label="Input"), "",
-                gr.update(choices=[], value=None), status, *(_hidden_slot() * MAX_OUTPUTS)]
+        return [session, status_html(who), status_html(""), gr.update(value="", label="Input"), no_context, "",
+                no_preference, gr.update(choices=[], value=None), status, *(_hidden_slot() * MAX_OUTPUTS)]
     rs = store.get_set(session.set_name)
     cases = store.cases(rs.id)
     finished = store.reviewed_inputs(rs.id, session.reviewer, session.authenticated)
@@ -99,15 +104,26 @@ def view(ctx: AppContext, session: Session, case: Case | None, status: str) -> l
     done_choices = [(f"Case {position[c.input_id]}", c.input_id) for c in cases if c.input_id in finished]
     if case is None:
         progress = f"Set {rs.name}: all {len(cases)} cases done ({len(finished)} finished). Thank you."
-        return [replace(session, input_id=None, slots=[]), status_html(who), status_html(progress),
-                gr.update(value="", label="Input"), "", gr.update(choices=done_choices, value=None), status,
-                *(_hidden_slot() * MAX_OUTPUTS)]
-    order = blinded_order(case, session.reviewer)
-    by_id = {i.id: i for i in case.items}
-    session = replace(session, input_id=case.input_id, slots=list(zip(LABELS, order)), shown_at=time.monotonic())
+        return [replace(session, input_id=None, slots=[], assignment_id=None), status_html(who),
+                status_html(progress), gr.update(value="", label="Input"), no_context, "", no_preference,
+                gr.update(choices=done_choices, value=None), status, *(_hidden_slot() * MAX_OUTPUTS)]
+    assignment_id, ordered = store.assignment(rs.id, case.input_id, session.reviewer, session.authenticated)
+    order = [i.id for i in ordered]
+    by_id = {i.id: i for i in ordered}
+    session = replace(session, input_id=case.input_id, slots=list(zip(LABELS, order)), assignment_id=assignment_id,
+                      shown_at=time.monotonic())
     progress = (f"Set {rs.name} · case {position[case.input_id]} of {len(cases)} · {len(finished)} finished"
                 f"{' · revising your review' if case.input_id in finished else ''}")
-    label, text = _text_of(case.inputs)
+    label, text, context = _text_of(case.inputs)
+    past_case = next((c for c in store.case_reviews(rs.id) if c.input_id == case.input_id
+                      and (c.reviewer, c.authenticated) == (session.reviewer, session.authenticated)), None)
+    choices = [f"Output {LABELS[n]}" for n in range(len(order))] + [EQUAL]
+    chosen = None
+    if past_case is not None and past_case.preference == "equal":
+        chosen = EQUAL
+    elif past_case is not None and past_case.preferred_item_id in order:
+        chosen = f"Output {LABELS[order.index(past_case.preferred_item_id)]}"
+    preference = gr.update(choices=choices, value=chosen, visible=len(order) >= 2)
     slots: list[Any] = []
     for n in range(MAX_OUTPUTS):
         if n >= len(order):
@@ -125,8 +141,8 @@ def view(ctx: AppContext, session: Session, case: Case | None, status: str) -> l
                   gr.update(value=(last.corrected_text or "") if last else ""),
                   gr.update(value=last.comment if last else "")]
     return [session, status_html(who), status_html(progress), gr.update(value=text, label=label),
-            case.reference or "(this set has no reference text)", gr.update(choices=done_choices, value=None),
-            status, *slots]
+            gr.update(value=context, visible=bool(context)), case.reference or "(this set has no reference text)",
+            preference, gr.update(choices=done_choices, value=None), status, *slots]
 
 
 def start(ctx: AppContext, typed: str | None, set_name: str | None, session: Session | None,
@@ -136,14 +152,17 @@ def start(ctx: AppContext, typed: str | None, set_name: str | None, session: Ses
     if ctx.store is None:
         return view(ctx, session, None, status_html(NO_STORE, "error"))
     try:
-        if not session.reviewer:
-            reviewer, authenticated = identity(ctx, typed, request)
-            session = replace(session, reviewer=reviewer, authenticated=authenticated)
+        reviewer, authenticated = identity(ctx, typed, request)
+        if (reviewer, authenticated) != (session.reviewer, session.authenticated):
+            session = Session(reviewer=reviewer, authenticated=authenticated)  # a new name is a new reviewer
         if not set_name:
             raise ReviewError("Choose a review set.")
         rs = ctx.store.get_set(set_name)
         if rs.closed:
             raise ReviewError(f"Set {rs.name} is closed: it takes no more reviews.")
+        if rs.study and not authenticated:
+            raise ReviewError(f"Set {rs.name} is a blinded study: reviewers must sign in. Start the app with "
+                              f"--auth FILE (python -m radphi.ui.auth add USER --file FILE).")
         cases = ctx.store.cases(rs.id)
         if any(len(c.items) > MAX_OUTPUTS for c in cases):
             raise ReviewError(f"Set {rs.name} has cases with more than {MAX_OUTPUTS} outputs; this panel shows "
@@ -155,19 +174,30 @@ def start(ctx: AppContext, typed: str | None, set_name: str | None, session: Ses
         return view(ctx, replace(session, set_name=None), None, status_html(str(exc), "error"))
 
 
-def submit(ctx: AppContext, session: Session | None, *values: Any, request: gr.Request = None) -> list[Any]:
-    """Store the shown case's reviews (one transaction) and open the next unfinished case.
-    `values` are, per slot, the category numbers (significant, not significant) then the
-    corrected text and the comment. A refused submission changes nothing and keeps the page."""
+def _unchanged(session: Session, status: str) -> list[Any]:
+    return [session, *([gr.update()] * 7), status, *([gr.update()] * (SLOT_OUTPUTS * MAX_OUTPUTS))]
+
+
+def submit(ctx: AppContext, session: Session | None, preference: str | None, *values: Any,
+           request: gr.Request = None) -> list[Any]:
+    """Store the shown case's reviews and its case answer (preference, seconds spent) in one
+    transaction and open the next unfinished case. `values` are, per slot, the category
+    numbers (significant, not significant) then the corrected text and the comment. A
+    refused submission changes nothing and keeps the page."""
     session = session or Session()
     if ctx.store is None or not session.slots:
         message = NO_STORE if ctx.store is None else "Start reviewing first: choose a set and click Start."
-        return [session, *([gr.update()] * 5), status_html(message, "error"), *([gr.update()] * (17 * MAX_OUTPUTS))]
+        return _unchanged(session, status_html(message, "error"))
     per_slot = NUMBERS_PER_SLOT + 2
-    elapsed = max(0.0, time.monotonic() - session.shown_at) / len(session.slots)
+    case_seconds = max(0.0, time.monotonic() - session.shown_at)
+    elapsed = case_seconds / len(session.slots)
     try:
-        if session.authenticated and getattr(request, "username", session.reviewer) != session.reviewer:
+        if ctx.settings.auth_file is not None and getattr(request, "username", None) != session.reviewer:
             raise ReviewError("The signed-in user changed; reload the page.")
+        labels = {f"Output {label}": item_id for label, item_id in session.slots}
+        if preference not in (None, "", EQUAL) and preference not in labels:
+            raise ReviewError(f"Unknown choice {preference!r} for the better output.")
+        preferred = None if not preference else "equal" if preference == EQUAL else labels[preference]
         drafts = []
         for n, (label, item_id) in enumerate(session.slots):
             v = values[n * per_slot:(n + 1) * per_slot]
@@ -175,10 +205,10 @@ def submit(ctx: AppContext, session: Session | None, *values: Any, request: gr.R
             drafts.append(ReviewDraft(item_id=item_id, reviewer=session.reviewer, authenticated=session.authenticated,
                                       counts=_taxonomy_counts(ctx, session, counts), corrected_text=v[-2] or None,
                                       comment=v[-1] or "", seconds=elapsed, label=label))
-        ctx.store.submit_case(drafts)
+        ctx.store.submit_case(drafts, preference=preferred, case_seconds=case_seconds,
+                              assignment_id=session.assignment_id)
     except RadphiError as exc:
-        return [session, *([gr.update()] * 5), status_html(f"Not saved: {exc}", "error"),
-                *([gr.update()] * (17 * MAX_OUTPUTS))]
+        return _unchanged(session, status_html(f"Not saved: {exc}", "error"))
     done = session.input_id
     case = ctx.store.next_case(session.set_name, session.reviewer, session.authenticated)
     return view(ctx, session, case, status_html(f"Saved ({len(drafts)} output{'s' if len(drafts) != 1 else ''})."
@@ -234,6 +264,8 @@ def build(ctx: AppContext) -> None:
         with gr.Row():
             source = gr.Textbox(label="Input", lines=6, interactive=False, elem_id="review-input")
             reference = gr.Textbox(label="Reference", lines=6, interactive=False, elem_id="review-reference")
+        context = gr.Textbox(label="Indication, prior report and full report", lines=6, interactive=False,
+                             visible=False, elem_id="review-context")
         slot_components: list[Any] = []
         enter_targets: list[Any] = []
         slot_inputs: list[Any] = []
@@ -257,24 +289,26 @@ def build(ctx: AppContext) -> None:
             slot_components += [group, output, extras, *numbers, corrected, comment]
             slot_inputs += [*numbers, corrected, comment]
             enter_targets += [*numbers, comment]
+        preference = gr.Radio(choices=[], label="Which output is better overall?", visible=False,
+                              elem_id="review-preference", info="optional; A, B, ... as shown above")
         with gr.Row():
             send = gr.Button("Submit and next case", variant="primary", elem_id="review-submit")
             finished = gr.Dropdown(choices=[], label="Your finished cases", elem_id="review-finished", scale=2,
                                    allow_custom_value=True)  # filled per session; `reopen` checks ownership
             again = gr.Button("Reopen", elem_id="review-reopen", scale=1)
         status = gr.HTML(status_html(""), elem_id="review-status", js_on_load=None)
-        outputs = [state, who, progress, source, reference, finished, status, *slot_components]
+        outputs = [state, who, progress, source, context, reference, preference, finished, status, *slot_components]
         focus = "() => { setTimeout(() => document.querySelector('#review-slot-a input[type=number]')?.focus(), 50); }"
         # Closures, not functools.partial: gradio finds the gr.Request parameter by its type hint,
         # which a partial object hides.
         def _start(request: gr.Request, typed: str, set_name: str, session: Session) -> list[Any]:
             return start(ctx, typed, set_name, session, request)
 
-        def _submit(request: gr.Request, session: Session, *values: Any) -> list[Any]:
-            return submit(ctx, session, *values, request=request)
+        def _submit(request: gr.Request, session: Session, better: str | None, *values: Any) -> list[Any]:
+            return submit(ctx, session, better, *values, request=request)
 
         go.click(_start, inputs=[name, set_pick, state], outputs=outputs, api_name="review_start").then(None, js=focus)
-        gr.on([send.click, *[t.submit for t in enter_targets]], _submit, inputs=[state, *slot_inputs],
+        gr.on([send.click, *[t.submit for t in enter_targets]], _submit, inputs=[state, preference, *slot_inputs],
               outputs=outputs, api_name="review_submit").then(None, js=focus)
         again.click(functools.partial(reopen, ctx), inputs=[state, finished], outputs=outputs,
                     api_name="review_reopen").then(None, js=focus)

@@ -155,6 +155,7 @@ class Step:
     status: str = ""  # HTML of the status line
     generation: Generation | None = None
     error: str | None = None
+    uid: str | None = None  # the finished answer's id in the app's generation log
 
     @property
     def done(self) -> bool:
@@ -165,24 +166,37 @@ def failed(message: str, text: str = "") -> Step:
     return Step(text=text, status=status_html(message, "error"), error=message)
 
 
-def audit_generation(ctx: AppContext, model: str | None, backend: Any, request: Request, params: Any,
-                     gen: Any) -> None:
-    """Record a generation in the review store's audit log: model, prompt hash, parameters.
+def record_generation(ctx: AppContext, model: str | None, backend: Any, request: Request, params: Any,
+                      gen: Any, text: str) -> str | None:
+    """Keep a finished answer in the app's generation log (what "Send to review set"
+    sends) and record it in the review store's audit log: id, model, prompt hash and
+    parameters, never the text. Returns the generation's id.
 
-    Only a hash of the prompt is kept, never its text. A store that cannot write must
-    not cost the user their answer, so failures are logged and dropped."""
+    A store that cannot write must not cost the user their answer, so failures are
+    logged and dropped."""
+    from radphi import runner
+
+    log_ = getattr(ctx, "generations", None)
+    uid = None
+    if log_ is not None:
+        info = runner.model_info(backend, request.format, params)
+        uid = log_.add(task=request.task, fields=request.fields, output=text,
+                       model=str(model or ctx.backends.default), model_info=info, prompt=request.prompt,
+                       stats={"prompt_tokens": gen.prompt_tokens, "completion_tokens": gen.completion_tokens,
+                              "finish_reason": gen.finish_reason}).uid
     store = getattr(ctx, "store", None)
     if store is None:
-        return
+        return uid
     try:
         store.log_event("generation", "app", detail={
-            "task": request.task, "model": model, "spec": getattr(backend, "spec", None),
+            "generation": uid, "task": request.task, "model": model, "spec": getattr(backend, "spec", None),
             "format": request.format, "prompt_sha256": hashlib.sha256(request.prompt.encode()).hexdigest(),
             "params": params.to_dict(), "prompt_tokens": gen.prompt_tokens,
             "completion_tokens": gen.completion_tokens, "finish_reason": gen.finish_reason,
         })
     except Exception as exc:  # noqa: BLE001 - see the docstring
         log.warning("could not write the generation to the audit log: %s", type(exc).__name__)
+    return uid
 
 
 def stream_task(ctx: AppContext, model: str | None, task: str, fields: Mapping[str, str],
@@ -219,8 +233,8 @@ def stream_task(ctx: AppContext, model: str | None, task: str, fields: Mapping[s
     assert gen is not None
     log.info("%s on %s: answer %s, %d tokens, %.2f s (%s)", task, model, fingerprint(text),
              gen.completion_tokens, gen.seconds, gen.finish_reason)
-    audit_generation(ctx, model, backend, request, params, gen)
-    yield Step(text=text, status=status_html(latency_text(gen)), generation=gen)
+    uid = record_generation(ctx, model, backend, request, params, gen, text)
+    yield Step(text=text, status=status_html(latency_text(gen)), generation=gen, uid=uid)
 
 
 def stream_tasks(ctx: AppContext, model: str | None, task_names: tuple[str, ...], fields: Mapping[str, str],

@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 
 from radphi import tasks
-from radphi.reviews import ErrorCategory, ReviewSet
-from radphi.reviews_store import ReviewStore
+from radphi.review.model import ErrorCategory, ReviewSet
+from radphi.review.store import ReviewStore
 from radphi.verify import CATEGORIES, count_flags, sources, verify
 
 log = logging.getLogger(__name__)

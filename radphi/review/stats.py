@@ -1,10 +1,10 @@
 """The dashboard's numbers: errors per model and category (the paper's table) with
 bootstrap CIs over cases, rates per case and per finding, a per-reviewer breakdown,
 inter-rater agreement, the blinded A/B result, and the automatic checker's flags beside
-the reviewers' counts (`radphi.review_checker`). Pure functions of the latest reviews;
+the reviewers' counts (`radphi.review.checker`). Pure functions of the latest reviews;
 the UI, the CLI and the HTML report all call `dashboard(store, set_name)`.
 
-    python -m radphi.reviews_cli stats SET      # prints these tables
+    python -m radphi.review.cli stats SET      # prints these tables
 
 A case's value for a model is the mean over the reviewers who scored that output, so a
 case counts once however many reviewers it had; the CI resamples cases. Model names
@@ -23,10 +23,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from radphi import review_checker, stats
-from radphi.reviews import ErrorCategory, ReviewSet
-from radphi.reviews_io import neutralise
-from radphi.reviews_store import ReviewStore
+from radphi import stats
+from radphi.review import checker as review_checker
+from radphi.review.model import ErrorCategory, ReviewSet
+from radphi.review.exports import neutralise
+from radphi.review.store import ReviewStore
 
 log = logging.getLogger(__name__)
 

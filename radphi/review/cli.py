@@ -1,15 +1,17 @@
 """`radphi review`: fill, back up and summarise the review store from the command line.
 
-    radphi review import RUN_A.jsonl RUN_B.jsonl --set pilot [--taxonomy green]   # `radphi run` outputs
-    radphi review import reviews.json            # or .csv: an export, restored without loss
-    radphi review export reviews.csv [--set pilot]     # or .json (everything, audit log included)
+    radphi review import RUN_A.jsonl RUN_B.jsonl --set pilot [--taxonomy green] [--practice]
+    radphi review --db NEW.db import backup.json --restore [--expect-head SEQ:HASH]
+    radphi review export reviews.json [--set pilot]     # or .csv (+ .audit.csv beside it)
+    radphi review verify [--expect-head SEQ:HASH]       # exit 0: untouched; 1: names what changed
     radphi review stats pilot [--unblind] [--csv table.csv] [--html report.html]
     radphi review sets | close SET | role USER admin|reviewer
 
-The same commands run as `python -m radphi.reviews_cli ...`. `--db PATH` picks another
-database than $RADPHI_HOME/reviews.db. Whoever can run these can read the database file,
-so `stats` may unblind; the app's dashboard shows model names only to admins or for a
-closed set.
+The same commands run as `python -m radphi.review.cli ...`. `--db PATH` picks another
+database than $RADPHI_HOME/reviews.db. Whoever runs these owns the database file, and is
+its admin: `stats` may unblind, imports go in as an admin's. Sets imported here are
+blinded studies (sign-in required to review) unless `--practice`. Every file written
+holds report text and is owner-only (0600).
 """
 
 from __future__ import annotations
@@ -22,20 +24,28 @@ import sys
 from pathlib import Path
 
 from radphi.errors import RadphiError
-from radphi.reviews import ROLES, Taxonomy
+from radphi.review.model import ROLES, Taxonomy
 
 log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The `review` subcommands, for `radphi review` and `python -m radphi.reviews_cli` alike."""
+    """The `review` subcommands, for `radphi review` and `python -m radphi.review.cli` alike."""
     parser.add_argument("--db", type=Path, help="review database (default: $RADPHI_HOME/reviews.db)")
     sub = parser.add_subparsers(dest="review_command", required=True)
-    p = sub.add_parser("import", help="add `radphi run` outputs to a set, or restore an export (.json/.csv)")
+    p = sub.add_parser("import", help="add `radphi run` outputs to a set (items only), or --restore an export")
     p.add_argument("files", nargs="+", type=Path)
     p.add_argument("--set", dest="set_name", help="the review set for `radphi run` outputs (created if new)")
     p.add_argument("--taxonomy", choices=[t.value for t in Taxonomy], default=None,
                    help="a new set's error categories: paper (4, default) or green (6: + the two comparison errors)")
+    p.add_argument("--practice", action="store_true",
+                   help="make a new set a practice set: typed reviewer names, no sign-in (not a blinded study)")
+    p.add_argument("--restore", action="store_true",
+                   help="restore a whole-store JSON export into this (empty) database, its ledger kept")
+    p.add_argument("--expect-head", metavar="SEQ:HASH", help="with --restore: refuse unless the export ends there")
+    p = sub.add_parser("verify", help="recompute the tamper-evident ledger; exit 1 naming the first difference")
+    p.add_argument("--expect-head", metavar="SEQ:HASH",
+                   help="a head printed earlier by verify: refuse unless the ledger still contains it")
     p = sub.add_parser("export", help="write the store (or one set) to a .csv or .json file")
     p.add_argument("out", type=Path)
     p.add_argument("--set", dest="set_name")
@@ -73,19 +83,29 @@ def _is_export(path: Path) -> bool:
 
 
 def cmd_import(store, args: argparse.Namespace) -> int:
-    from radphi import reviews_io
+    from radphi.review import exports as reviews_io
 
     exports = [f for f in args.files if _is_export(f)]
     runs = [f for f in args.files if f not in exports]
-    for path in exports:
-        added = reviews_io.import_file(store, path, actor=_actor())
-        print(f"{path}: added " + ", ".join(f"{v} {k}" for k, v in added.items()), file=sys.stderr)
+    if args.restore:
+        if runs or len(exports) != 1:
+            print("error: --restore takes exactly one whole-store JSON export", file=sys.stderr)
+            return 2
+        n = reviews_io.restore_file(store, exports[0], actor=_actor(), expect_head=args.expect_head)
+        print(f"{exports[0]}: restored {n} rows with their ledger; {store.verify().summary()}", file=sys.stderr)
+        return 0
+    if exports:
+        print(f"error: {exports[0]} is a review export, not `radphi run` output. An import adds outputs only; "
+              f"to restore a backup into an empty database use: radphi review --db NEW.db import FILE --restore",
+              file=sys.stderr)
+        return 2
     if runs:
         if not args.set_name:
             print("error: `radphi run` outputs go into a set: add --set NAME", file=sys.stderr)
             return 2
         taxonomy = Taxonomy(args.taxonomy) if args.taxonomy else None
-        summary = store.import_run_files(args.set_name, runs, actor=_actor(), taxonomy=taxonomy)
+        summary = store.import_run_files(args.set_name, runs, actor=_actor(), taxonomy=taxonomy,
+                                         study=not args.practice)
         print(f"set {args.set_name}: {summary}", file=sys.stderr)
         for problem in summary.problems:
             print(f"  {problem}", file=sys.stderr)
@@ -93,8 +113,16 @@ def cmd_import(store, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(store, args: argparse.Namespace) -> int:
+    report = store.verify(args.expect_head)
+    print(report.summary())
+    for problem in report.problems[1:]:
+        print(f"  also: {problem}")
+    return 0 if report.ok else 1
+
+
 def cmd_export(store, args: argparse.Namespace) -> int:
-    from radphi import reviews_io
+    from radphi.review import exports as reviews_io
 
     suffix = args.out.suffix.lower()
     if suffix not in (".csv", ".json"):
@@ -109,8 +137,8 @@ def cmd_export(store, args: argparse.Namespace) -> int:
 def print_dashboard(d) -> None:
     import pandas as pd
 
-    from radphi import review_checker
-    from radphi.review_report import summary_line
+    from radphi.review import checker as review_checker
+    from radphi.review.report import summary_line
 
     with pd.option_context("display.max_columns", None, "display.width", 250, "display.max_colwidth", 120):
         print(f"# {d.review_set.name}: {summary_line(d)}")
@@ -124,15 +152,16 @@ def print_dashboard(d) -> None:
 
 
 def cmd_stats(store, args: argparse.Namespace) -> int:
-    from radphi.review_report import write_report
-    from radphi.review_stats import dashboard, dashboard_csv
+    from radphi.files import write_private_text
+    from radphi.review.report import write_report
+    from radphi.review.stats import dashboard, dashboard_csv
 
     d = dashboard(store, args.set_name, unblind=args.unblind, n_resamples=max(0, args.resamples))
     if args.unblind:
         store.log_event("unblind", _actor(), False, set_id=d.review_set.id, detail={"via": "cli"})
     print_dashboard(d)
     if args.csv:
-        args.csv.write_text(dashboard_csv(d), encoding="utf-8")
+        write_private_text(args.csv, dashboard_csv(d))
         print(f"\nwrote {args.csv}", file=sys.stderr)
     if args.html:
         write_report(d, args.html)
@@ -161,13 +190,13 @@ def cmd_role(store, args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"import": cmd_import, "export": cmd_export, "stats": cmd_stats, "sets": cmd_sets, "close": cmd_close,
+COMMANDS = {"import": cmd_import, "export": cmd_export, "verify": cmd_verify, "stats": cmd_stats, "sets": cmd_sets, "close": cmd_close,
             "role": cmd_role}
 
 
 def main(args: argparse.Namespace) -> int:
     """Run one `review` subcommand; RadphiError becomes a one-line message and status 2."""
-    from radphi.reviews_store import ReviewStore
+    from radphi.review import ReviewStore
 
     try:
         store = ReviewStore(args.db)
@@ -180,4 +209,4 @@ def main(args: argparse.Namespace) -> int:
 if __name__ == "__main__":
     from radphi.entry import run_module
 
-    sys.exit(run_module("python -m radphi.reviews_cli", __doc__, add_arguments, main, level=logging.WARNING))
+    sys.exit(run_module("python -m radphi.review.cli", __doc__, add_arguments, main, level=logging.WARNING))

@@ -1,6 +1,6 @@
 """Human review of model outputs: the error categories, the records, and their validation.
 
-    from radphi.reviews import ErrorCategory, ErrorCount, ReviewDraft, ReviewStore
+    from radphi.review import ErrorCategory, ErrorCount, ReviewDraft, ReviewStore
     store = ReviewStore()                      # $RADPHI_HOME/reviews.db (WAL, owner-only)
     store.import_run_files("pilot", ["rad-phi2.jsonl", "mistral.jsonl"], actor="alice")
     case = store.next_case("pilot", "alice", authenticated=True)
@@ -13,9 +13,11 @@ position-related and severity-related errors); GREEN and ReXVal add two about
 comparisons with a prior study. A set chooses its taxonomy; every counted error is
 clinically significant or not.
 
-Where the rest lives: `reviews_schema` (connection, permissions, migrations),
-`reviews_store` (ReviewStore), `reviews_io` (CSV/JSON export and import),
-`review_stats` (the dashboard's tables), `reviews_cli` (`radphi review ...`).
+Where the rest of `radphi.review` lives: `schema` (the file, its permissions and
+migrations), `chain` (the tamper-evident ledger and `verify`), `store` (ReviewStore),
+`sets` (sets, items, imports and generations), `reviewing` (reviews and case answers),
+`blinding` (secret assignment and pseudonyms), `exports` (export and restore), `stats`,
+`checker` and `report` (the dashboard), `cli` (`radphi review ...`).
 """
 
 from __future__ import annotations
@@ -112,10 +114,17 @@ class ReviewSet:
     created_at: str
     created_by: str
     closed_at: str | None = None
+    # A blinded study: reviewers must sign in, and only admins add outputs. A practice set
+    # (study=False) takes typed names and the app's one-click sends.
+    study: bool = True
 
     @property
     def closed(self) -> bool:
         return self.closed_at is not None
+
+    @property
+    def kind(self) -> str:
+        return "blinded study" if self.study else "practice set"
 
 
 @dataclass(frozen=True)
@@ -129,9 +138,16 @@ class Item:
     task: str | None
     inputs: dict[str, Any]
     reference: str | None
-    prediction: str
+    prediction: str  # the model's own output, exactly as generated or imported
     n_findings: int | None = None
     record: dict[str, Any] = field(default_factory=dict)
+    generation_uid: str | None = None  # the app's generation it came from, if any
+    edited_text: str | None = None  # the user's edit of the output, kept apart from it
+    added_by: str | None = None
+
+    @property
+    def edited(self) -> bool:
+        return self.edited_text is not None
 
 
 @dataclass(frozen=True)
@@ -192,6 +208,27 @@ class Review:
     @property
     def total(self) -> int:
         return sum(c.total for c in self.counts.values())
+
+
+PREFERENCES = ("item", "equal", "none")  # one output is better, they are equal, not answered
+
+
+@dataclass(frozen=True)
+class CaseReview:
+    """What a reviewer said of a whole case: which output is better (the pairwise
+    preference) and the time spent on the case. The latest version counts."""
+
+    uid: str
+    set_id: int
+    input_id: str
+    reviewer: str
+    authenticated: bool
+    version: int
+    preference: str  # one of PREFERENCES
+    preferred_item_id: int | None
+    seconds: float
+    created_at: str
+    assignment_id: int | None = None
 
 
 def check_name(name: Any, what: str = "reviewer name") -> str:
@@ -282,12 +319,3 @@ def counts_to_json(counts: Mapping[ErrorCategory, ErrorCount]) -> dict[str, dict
 
 def counts_from_json(data: Mapping[str, Any]) -> dict[ErrorCategory, ErrorCount]:
     return {ErrorCategory(k): ErrorCount(int(v["significant"]), int(v["insignificant"])) for k, v in data.items()}
-
-
-def __getattr__(name: str) -> Any:
-    # Lazy, so that `radphi.reviews_store` can import the records above without a cycle.
-    if name == "ReviewStore":
-        from radphi.reviews_store import ReviewStore
-
-        return ReviewStore
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,7 +9,9 @@ schema as an append-only list of migrations (simonw/llm's pattern).
   radiologist's minutes, worth an fsync.
 - Every write runs in `BEGIN IMMEDIATE`, which takes the write lock up front, so two
   processes never both read-then-upgrade and deadlock; the busy timeout queues them.
-- Reviews, their counts and the audit log are append-only, enforced by triggers.
+- Every table that matters is append-only, enforced by triggers (`recursive_triggers` is
+  on, so `INSERT OR REPLACE` cannot delete a row behind them), and every row is chained
+  into a hash-linked ledger by those triggers (`radphi.review.chain`).
 
 Migrations: add a function to the end of MIGRATIONS; never edit or reorder one that
 has shipped. Each runs once, in the transaction that records it in `_migrations`.
@@ -25,6 +27,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from radphi.review import chain
 from radphi.settings import radphi_home
 
 log = logging.getLogger(__name__)
@@ -131,10 +134,80 @@ def m003_audit_and_roles(conn: sqlite3.Connection) -> None:
         )""")
 
 
+def m004_provenance_assignments_and_ledger(conn: sqlite3.Connection) -> None:
+    """Secret blinding, true provenance, case-level answers, and the tamper-evident ledger."""
+    import secrets
+
+    # A study set (blinded, sign-in required, items by admins only) or a practice set;
+    # sets made before this migration were all blinded, so they stay studies.
+    conn.execute("ALTER TABLE review_sets ADD COLUMN study INTEGER NOT NULL DEFAULT 1 CHECK (study IN (0, 1))")
+    # The set's key for its model pseudonyms: drawn with `secrets`, never shown to reviewers.
+    conn.execute("ALTER TABLE review_sets ADD COLUMN secret TEXT")
+    for (set_id,) in conn.execute("SELECT id FROM review_sets").fetchall():
+        conn.execute("UPDATE review_sets SET secret = ? WHERE id = ?", (secrets.token_hex(16), set_id))
+    # A generation sent from the app: its id, and the user's edit kept apart from the output.
+    conn.execute("ALTER TABLE items ADD COLUMN generation_uid TEXT")
+    conn.execute("ALTER TABLE items ADD COLUMN edited_text TEXT")
+    conn.execute("ALTER TABLE items ADD COLUMN added_by TEXT")
+    # Roles become append-only grants; the current role of a user is their latest grant.
+    conn.execute("""
+        CREATE TABLE role_grants (
+            id INTEGER PRIMARY KEY,
+            user TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('reviewer', 'admin')),
+            granted_at TEXT NOT NULL,
+            granted_by TEXT NOT NULL
+        )""")
+    conn.execute("INSERT INTO role_grants (user, role, granted_at, granted_by) "
+                 "SELECT user, role, granted_at, granted_by FROM roles ORDER BY granted_at")
+    conn.execute("DROP TABLE roles")
+    conn.execute("""
+        CREATE VIEW roles AS SELECT g.user, g.role, g.granted_at, g.granted_by FROM role_grants g
+        WHERE g.id = (SELECT MAX(h.id) FROM role_grants h WHERE h.user = g.user)""")
+    # The order a reviewer saw a case's outputs in, drawn once and kept (the latest row counts
+    # when outputs were added to the case later).
+    conn.execute("""
+        CREATE TABLE assignments (
+            id INTEGER PRIMARY KEY,
+            set_id INTEGER NOT NULL REFERENCES review_sets(id),
+            input_id TEXT NOT NULL,
+            reviewer TEXT NOT NULL,
+            authenticated INTEGER NOT NULL CHECK (authenticated IN (0, 1)),
+            item_order TEXT NOT NULL,
+            drawn_at TEXT NOT NULL
+        )""")
+    conn.execute("CREATE INDEX assignments_case ON assignments (set_id, input_id)")
+    # What a reviewer said of a case as a whole: the pairwise preference and the time spent.
+    conn.execute("""
+        CREATE TABLE case_reviews (
+            id INTEGER PRIMARY KEY,
+            uid TEXT NOT NULL UNIQUE,
+            set_id INTEGER NOT NULL REFERENCES review_sets(id),
+            input_id TEXT NOT NULL,
+            reviewer TEXT NOT NULL,
+            authenticated INTEGER NOT NULL CHECK (authenticated IN (0, 1)),
+            version INTEGER NOT NULL CHECK (version >= 1),
+            preference TEXT NOT NULL CHECK (preference IN ('item', 'equal', 'none')),
+            preferred_item_id INTEGER REFERENCES items(id),
+            seconds REAL NOT NULL DEFAULT 0,
+            assignment_id INTEGER REFERENCES assignments(id),
+            created_at TEXT NOT NULL,
+            UNIQUE (set_id, input_id, reviewer, authenticated, version),
+            CHECK ((preference = 'item') = (preferred_item_id IS NOT NULL))
+        )""")
+    for table, op in (("reviews", "update"), ("reviews", "delete"), ("review_errors", "update"),
+                      ("review_errors", "delete"), ("audit", "update"), ("audit", "delete")):
+        conn.execute(f"DROP TRIGGER IF EXISTS {table}_no_{op}")
+    chain.create_ledger(conn)
+    chain.install_triggers(conn)
+    chain.seal_existing(conn)
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     m001_sets_and_items,
     m002_reviews,
     m003_audit_and_roles,
+    m004_provenance_assignments_and_ledger,
 ]
 
 
@@ -162,6 +235,9 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
+    # On, so that the implicit delete of INSERT OR REPLACE fires the append-only triggers.
+    conn.execute("PRAGMA recursive_triggers = ON")
+    chain.register_functions(conn)
     conn.execute("PRAGMA synchronous = FULL")
     return conn
 

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from radphi import review_checker
-from radphi.review_stats import ALL, Dashboard, category_title
+from radphi.review import checker as review_checker
+from radphi.review.stats import ALL, Dashboard, category_title
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +95,6 @@ def report_html(d: Dashboard) -> str:
 
 
 def write_report(d: Dashboard, path: str | Path) -> Path:
-    path = Path(path)
-    path.write_text(report_html(d), encoding="utf-8")
-    return path
+    from radphi.files import write_private_text
+
+    return write_private_text(Path(path), report_html(d))
