@@ -72,7 +72,8 @@ def build(store: ReviewStore, name: str = "chk") -> dict[tuple[str, str], int]:
     for model in MODELS:
         store.import_records(name, [(f"{model}:{cid}", {
             "id": cid, "task": "impression_prediction", "findings": text, "reference": f"Impression {cid}",
-            "prediction": PREDICTIONS[(cid, model)], "model": model}) for cid, text in FINDINGS.items()], actor="t")
+            "prediction": PREDICTIONS[(cid, model)], "model": model}) for cid, text in FINDINGS.items()], actor="t",
+                             study=False)
     ids = {(i.input_id, i.model): i.id for i in store.items(name)}
     # bob first counts three missed findings in c2's second output, then revises to none:
     # only the latest version counts.
@@ -158,7 +159,8 @@ def test_rank_agreement_needs_three_outputs_and_variation():
 
 def test_two_outputs_give_na_and_an_empty_set_an_empty_table(store):
     store.import_records("two", [(m, {"id": "c0", "task": "impression_prediction", "findings": EFFUSION,
-                                      "prediction": PREDICTIONS[("c0", m)], "model": m}) for m in MODELS], actor="t")
+                                      "prediction": PREDICTIONS[("c0", m)], "model": m}) for m in MODELS], actor="t",
+                         study=False)
     assert dashboard(store, "two", n_resamples=0).checker.empty  # nothing reviewed yet
     for it in store.items("two"):
         store.submit(ReviewDraft(item_id=it.id, reviewer="r", authenticated=False,
@@ -170,7 +172,7 @@ def test_two_outputs_give_na_and_an_empty_set_an_empty_table(store):
 def test_outputs_without_a_source_are_left_out_and_noted(store):
     store.import_records("qa", [(m, {"id": "q0", "task": "radiology_qa", "question": "What is a pneumothorax?",
                                      "prediction": "Air in the pleural space.", "model": m}) for m in MODELS],
-                         actor="t")
+                         actor="t", study=False)
     for it in store.items("qa"):
         store.submit(ReviewDraft(item_id=it.id, reviewer="r", authenticated=False))
     d = dashboard(store, "qa", n_resamples=0)

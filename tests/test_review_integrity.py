@@ -111,7 +111,7 @@ def test_an_edited_draft_is_stored_as_the_models_output_plus_the_edit(tmp_path):
     edit = "Small left pleural effusion. Clinician's words."
     # The picker now says model-b and the box holds the edit: neither goes in as model-b's output.
     note = common.send_generation(ctx, keep["uid"], "live", edit, request=None)
-    assert "Sent model-a" in note and "your edit is kept" in note
+    assert "Sent the answer of model-a" in note and "your edit is kept" in note
     (item,) = ctx.store.items("live")
     assert item.model == "model-a" and item.prediction == "Small left effusion." and item.edited
     assert item.edited_text == edit and item.generation_uid == keep["uid"]
@@ -134,7 +134,7 @@ def test_a_reviewer_cannot_add_outputs_to_a_study_set(tmp_path):
         assert "only a signed-in admin" in common.send_generation(ctx, keep["uid"], "pilot", "", request=request)
     assert ctx.store.counts()["items"] == before
     ctx.store.set_role("ada", "admin", actor="cli:admin")
-    assert "Sent m" in common.send_generation(ctx, keep["uid"], "pilot", "", request=SimpleNamespace(username="ada"))
+    assert "Sent the answer of m" in common.send_generation(ctx, keep["uid"], "pilot", "", request=SimpleNamespace(username="ada"))
 
 
 def test_a_reviewer_cannot_see_an_open_study_or_act_as_someone_else(tmp_path):
@@ -316,3 +316,18 @@ def test_a_per_set_export_keeps_the_sets_audit_entries_and_files_are_owner_only(
     assert "review" in audit_csv.read_text(encoding="utf-8-sig")
     for path in (csv_path, audit_csv):
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_the_app_checks_the_store_at_start_up_and_warns_in_the_page(filled, tmp_path):
+    from radphi.ui import server
+
+    ctx = make_ctx(tmp_path, {"m": FakeBackend()})
+    ctx.store = filled
+    assert server.store_warning(ctx) is None
+    conn = raw(filled.path)
+    conn.execute("DROP TRIGGER reviews_no_update")
+    conn.execute("UPDATE reviews SET comment = 'rewritten' WHERE id = 1")
+    warning = server.store_warning(ctx)
+    assert "changed outside radphi" in warning and "reviews row 1" in warning
+    page = server.build_app(ctx)
+    assert any(getattr(b, "elem_id", None) == "store-tampered" for b in page.blocks.values())

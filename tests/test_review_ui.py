@@ -26,11 +26,16 @@ CHROMIUM = "/usr/bin/chromium"
 OUTPUT_TEXT = re.compile(r"Output text [01]")
 
 
-def fill_set(store: ReviewStore, name: str = "pilot", n: int = 3) -> None:
+def fill_set(store: ReviewStore, name: str = "pilot", n: int = 3, study: bool = False) -> None:
+    """A practice set by default (typed names allowed); `study=True` for a blinded study."""
     for model, text in zip(MODELS, ("Small effusion.", "No acute findings.")):
         store.import_records(name, [(str(i), {"id": f"c{i}", "task": "impression_prediction", "findings": f"F{i}",
                                               "reference": f"Ref {i}", "prediction": f"{text} ({i})",
-                                              "model": model, "n_findings": 2}) for i in range(n)], actor="admin")
+                                              "indication": f"Cough {i}.", "model": model, "n_findings": 2})
+                                    for i in range(n)], actor="admin", study=study)
+
+
+STATUS, SLOTS, SLOT = 8, 9, review.SLOT_OUTPUTS  # positions in the handlers' outputs
 
 
 def slot_values(per_slot: list[dict]) -> list:
@@ -66,11 +71,15 @@ def test_start_submit_next_and_reopen_as_plain_functions(ctx):
     assert session.reviewer == "carol" and not session.authenticated and len(session.slots) == 2
     assert [label for label, _ in session.slots] == ["A", "B"] and no_model_names(out[1:])
     assert "not signed in" in out[1] and "case 1 of 3" in out[2]
-    shown = {out[7 + 17 * n + 1]["value"] for n in range(2)}
+    assert "INDICATION:\nCough 0." in out[4]["value"] and out[4]["visible"]  # the clinical context is shown
+    shown = {out[SLOTS + SLOT * n + 1]["value"] for n in range(2)}
     assert shown == {"Small effusion. (0)", "No acute findings. (0)"}
-    out = review.submit(ctx, session, *slot_values([{C.MISSED_FINDING: (1, 0), "comment": "missed one"},
-                                                    {C.SEVERITY: (0, 2), "corrected": "Better text"}]))
-    assert "Saved" in out[6] and "case 2 of 3" in out[2]
+    assert out[6]["choices"] == ["Output A", "Output B", review.EQUAL]
+    out = review.submit(ctx, session, "Output B", *slot_values([{C.MISSED_FINDING: (1, 0), "comment": "missed one"},
+                                                                {C.SEVERITY: (0, 2), "corrected": "Better text"}]))
+    assert "Saved" in out[STATUS] and "case 2 of 3" in out[2]
+    (answer,) = ctx.store.case_reviews("pilot")
+    assert answer.preference == "item" and answer.preferred_item_id == session.slots[1][1] and answer.seconds >= 0
     reviews = sorted(ctx.store.latest("pilot"), key=lambda r: r.label)
     assert [(r.label, r.total, r.comment, r.corrected_text) for r in reviews] == [
         ("A", 1, "missed one", None), ("B", 2, "", "Better text")]
@@ -78,53 +87,69 @@ def test_start_submit_next_and_reopen_as_plain_functions(ctx):
     # Reopen: the latest answers come back in the same blinded order; a change is a new version.
     out = review.reopen(ctx, out[0], "c0")
     assert out[0].slots == session.slots and "revising your review" in out[2]
-    assert out[7 + 3]["value"] == 1  # slot A, missed findings, significant
-    review.submit(ctx, out[0], *slot_values([{C.MISSED_FINDING: (0, 0)}, {C.SEVERITY: (0, 2)}]))
+    assert out[SLOTS + 3]["value"] == 1  # slot A, missed findings, significant
+    assert out[6]["value"] == "Output B"  # the preference comes back too
+    review.submit(ctx, out[0], review.EQUAL, *slot_values([{C.MISSED_FINDING: (0, 0)}, {C.SEVERITY: (0, 2)}]))
+    assert [c.preference for c in ctx.store.case_reviews("pilot")] == ["equal"]
     assert len(ctx.store.history(reviews[0].item_id, "carol", False)) == 2
 
 
-def test_the_name_is_asked_once_and_bad_input_changes_nothing(ctx):
+def test_a_changed_name_is_a_new_reviewer_and_bad_input_changes_nothing(ctx):
     out = review.start(ctx, "", "pilot", None)
-    assert "reviewer name is empty" in out[6] and out[0].slots == []
+    assert "reviewer name is empty" in out[STATUS] and out[0].slots == []
     session = review.start(ctx, "dave", "pilot", None)[0]
-    assert review.start(ctx, "mallory", "pilot", session)[0].reviewer == "dave"  # once per session
+    switched = review.start(ctx, "erin", "pilot", session)[0]
+    assert (switched.reviewer, switched.authenticated) == ("erin", False)  # the new name, not a stuck one
     before = ctx.store.counts()
     for bad, message in (({C.MISSED_FINDING: (-1, 0)}, "cannot be negative"),
                          ({C.FALSE_FINDING: (0, 1000)}, "at most 50"),
                          ({"comment": "x" * 1_000_000}, "1,000,000 characters")):
-        out = review.submit(ctx, session, *slot_values([bad, {}]))
-        assert "Not saved" in out[6] and message in out[6]
+        out = review.submit(ctx, session, None, *slot_values([bad, {}]))
+        assert "Not saved" in out[STATUS] and message in out[STATUS]
         assert out[0] is session  # the page keeps the case
+    assert "Unknown choice" in review.submit(ctx, session, "Output Z", *slot_values([{}, {}]))[STATUS]
     assert ctx.store.counts() == before
-    assert "Start reviewing first" in review.submit(ctx, review.Session(), *slot_values([]))[6]
+    assert "Start reviewing first" in review.submit(ctx, review.Session(), None, *slot_values([]))[STATUS]
+
+
+def test_a_blinded_study_needs_sign_in(ctx):
+    fill_set(ctx.store, "study", study=True)
+    assert "blinded study: reviewers must sign in" in review.start(ctx, "dave", "study", None)[STATUS]
+    ctx.settings.auth_file = "users.txt"
+    session = review.start(ctx, "ignored", "study", None, SimpleNamespace(username="erin"))[0]
+    assert (session.reviewer, session.authenticated) == ("erin", True) and len(session.slots) == 2
 
 
 def test_signed_in_reviewer_is_the_login_and_cannot_reopen_others_cases(ctx):
     ctx.settings.auth_file = "users.txt"  # identity now comes from the request
-    assert "Sign in first" in review.start(ctx, "typed", "pilot", None, SimpleNamespace(username=None))[6]
+    assert "Sign in first" in review.start(ctx, "typed", "pilot", None, SimpleNamespace(username=None))[STATUS]
     session = review.start(ctx, "ignored", "pilot", None, SimpleNamespace(username="erin"))[0]
     assert (session.reviewer, session.authenticated) == ("erin", True)
-    review.submit(ctx, session, *slot_values([{}, {}]), request=SimpleNamespace(username="erin"))
+    review.submit(ctx, session, None, *slot_values([{}, {}]), request=SimpleNamespace(username="erin"))
     other = review.start(ctx, "", "pilot", None, SimpleNamespace(username="frank"))[0]
-    assert "only cases you have finished" in review.reopen(ctx, other, "c0")[6]
-    out = review.submit(ctx, session, *slot_values([{}, {}]), request=SimpleNamespace(username="frank"))
-    assert "signed-in user changed" in out[6]
+    assert "only cases you have finished" in review.reopen(ctx, other, "c0")[STATUS]
+    out = review.submit(ctx, session, None, *slot_values([{}, {}]), request=SimpleNamespace(username="frank"))
+    assert "signed-in user changed" in out[STATUS]
 
 
-def test_blinded_order_is_shuffled_per_case_and_reviewer_and_stable():
+def test_the_drawn_order_varies_between_cases_and_stays_for_a_reviewer():
     store = ReviewStore()
     for model in ("m1", "m2", "m3", "m4"):
         store.import_records("s", [(str(i), {"id": f"c{i}", "prediction": "p", "model": model, "findings": "f"})
                                    for i in range(12)], actor="t")
-    cases = store.cases("s")
-    orders = {tuple(review.blinded_order(c, "r1")) for c in cases}
-    assert len({tuple(store.item(i).model for i in o) for o in orders}) > 3  # not one fixed order
-    assert review.blinded_order(cases[0], "r1") == review.blinded_order(cases[0], "r1")
+    orders = [tuple(i.model for i in store.assignment("s", c.input_id, "r1", True)[1]) for c in store.cases("s")]
+    assert len(set(orders)) > 3  # not one fixed order
+    first = store.cases("s")[0].input_id
+    assert store.assignment("s", first, "r1", True) == store.assignment("s", first, "r1", True)
 
 
 def test_dashboard_access_unblinding_and_downloads(ctx):
     session = review.start(ctx, "carol", "pilot", None)[0]
-    review.submit(ctx, session, *slot_values([{C.MISSED_FINDING: (1, 0)}, {}]))
+    review.submit(ctx, session, None, *slot_values([{C.MISSED_FINDING: (1, 0)}, {}]))
+    assert dashboard.all_sets(ctx)["value"] == "pilot"  # the only set
+    fill_set(ctx.store, "second")
+    assert dashboard.all_sets(ctx)["value"] is None  # two sets: nothing chosen for the user
+    assert "Choose a review set" in dashboard.download(ctx, None, False)[2]
     summary, paper, fig, *_ = dashboard.show(ctx, "pilot", False)
     assert "without sign-in" in summary and "typed" in summary and no_model_names([summary, paper["value"].to_dict()])
     assert "Only a signed-in admin can unblind" in dashboard.show(ctx, "pilot", True)[0]
@@ -133,7 +158,8 @@ def test_dashboard_access_unblinding_and_downloads(ctx):
     assert ctx.store.audit_log(action="export")[0]["detail"]["unblinded"] is False
     ctx.settings.auth_file = "users.txt"
     ctx.store.set_role("root", "admin", actor="test")
-    assert "Only admins" in dashboard.show(ctx, "pilot", False, SimpleNamespace(username="carol"))[0]
+    fill_set(ctx.store, "study", study=True)
+    assert "open blinded study" in dashboard.show(ctx, "study", False, SimpleNamespace(username="carol"))[0]
     summary, paper, *_ = dashboard.show(ctx, "pilot", True, SimpleNamespace(username="root"))
     assert set(MODELS) <= set(paper["value"].columns) and len(paper["column_widths"]) == 3
     assert ctx.store.audit_log(action="unblind")[0]["actor"] == "root"
@@ -142,17 +168,16 @@ def test_dashboard_access_unblinding_and_downloads(ctx):
 
 
 def test_send_generation_puts_two_models_answers_in_one_case(ctx):
-    ctx.backends.entries.update({m: ctx.backends.entries["fake"] for m in ("m-a", "m-b")})
     for model, answer in (("m-a", "Effusion."), ("m-b", "Clear.")):
-        note = common.send_generation(ctx, "impression_prediction", ["findings"], "", "Small effusion.", answer,
-                                      model, 64, 0.0, "token")
-        assert "Sent to review set live-impression_prediction" in note
+        gen = ctx.generations.add(task="impression_prediction", fields={"findings": "Small effusion."}, output=answer,
+                                  model=model, model_info={"decoding": {"max_new_tokens": 64}}, prompt="p")
+        note = common.send_generation(ctx, gen.uid, "", answer)
+        assert f"Sent the answer of {model} to review set live-impression_prediction" in note and "edit" not in note
     (case,) = ctx.store.cases("live-impression_prediction")
-    assert sorted(i.prediction for i in case.items) == ["Clear.", "Effusion."]
+    assert sorted(i.prediction for i in case.items) == ["Clear.", "Effusion."] and not any(i.edited for i in case.items)
     gen = ctx.store.audit_log(action="generation")[0]["detail"]
-    assert gen["prompt_hash"].startswith("sha256:") and gen["params"]["max_new_tokens"] == 64
-    assert "no answer to send" in common.send_generation(ctx, "impression_prediction", ["findings"], "x", "F", "",
-                                                         "m-a", 64, 0.0, "token")
+    assert len(gen["prompt_hash"]) == 64 and gen["params"]["max_new_tokens"] == 64
+    assert "generate one first" in common.send_generation(ctx, None, "x", "F")
 
 
 # ---------------------------------------------------------------- a live app
@@ -175,21 +200,24 @@ def test_panel_through_gradio_client(live):
     c = Client(live.url, verbose=False)
     out = c.predict("grace", "pilot", api_name="/review_start")
     assert "case 1 of 3" in out[1] and no_model_names(out)
-    out = c.predict(*slot_values([{C.MISSED_FINDING: (2, 1)}, {C.POSITION: (0, 1), "comment": "=1+1"}]),
+    out = c.predict("Output A", *slot_values([{C.MISSED_FINDING: (2, 1)}, {C.POSITION: (0, 1), "comment": "=1+1"}]),
                     api_name="/review_submit")
-    assert "Saved" in out[5] and "case 2 of 3" in out[1] and no_model_names(out)
+    assert "Saved" in out[STATUS - 1] and "case 2 of 3" in out[1] and no_model_names(out)
     mine = [r for r in live.ctx.store.latest("pilot") if r.reviewer == "grace"]
     assert sorted(r.total for r in mine) == [1, 3] and {r.comment for r in mine} == {"", "=1+1"}
     before = live.ctx.store.counts()
-    out = c.predict(*slot_values([{C.MISSED_FINDING: (-5, 0)}, {}]), api_name="/review_submit")
-    assert "cannot be negative" in out[5] and live.ctx.store.counts() == before
+    out = c.predict(None, *slot_values([{C.MISSED_FINDING: (-5, 0)}, {}]), api_name="/review_submit")
+    assert "cannot be negative" in out[STATUS - 1] and live.ctx.store.counts() == before
     summary, table, *_ = c.predict("pilot", False, api_name="/dashboard")
     assert "1 reviewer" in summary or "reviews by 1" in summary
     assert no_model_names([summary, table]) and "Model 1" in json.dumps(table)
-    # One click on a generation tab sends the answer to a review set.
-    note = c.predict("live", "Small effusion.", "Answer.", MODELS[0], 32, 0.0, "token",
-                     api_name="/impression_send_to_review")
-    assert "Sent to review set live" in note and len(live.ctx.store.cases("live")) == 1
+    # One click on a generation tab sends the answer this session generated, with the edit apart.
+    assert "generate one first" in c.predict("live", "Made-up output.", api_name="/impression_send_to_review")
+    c.predict("Small effusion.", MODELS[0], 32, 0.0, "token", api_name="/impression")
+    note = c.predict("live", "Answer, edited.", api_name="/impression_send_to_review")
+    assert f"Sent the answer of {MODELS[0]} to review set live" in note
+    (item,) = live.ctx.store.items("live")
+    assert (item.model, item.prediction, item.edited_text) == (MODELS[0], "Answer.", "Answer, edited.")
 
 
 def test_auth_roles_logins_and_admin_only_dashboard(tmp_path, monkeypatch):
@@ -203,7 +231,7 @@ def test_auth_roles_logins_and_admin_only_dashboard(tmp_path, monkeypatch):
     monkeypatch.setenv("RADPHI_HOME", str(tmp_path / "home"))
     demo, ctx, url = start_app(UISettings(port=free_port(), auth_file=users), monkeypatch)
     try:
-        fill_set(ctx.store, n=1)
+        fill_set(ctx.store, n=1, study=True)
         ctx.store.set_role("alice", "admin", actor="test")
         with pytest.raises(Exception):
             Client(url, auth=("bob", "wrong password"), verbose=False)
@@ -211,11 +239,11 @@ def test_auth_roles_logins_and_admin_only_dashboard(tmp_path, monkeypatch):
         alice = Client(url, auth=("alice", "alice-password"), verbose=False)
         out = bob.predict("someone-else", "pilot", api_name="/review_start")
         assert "Reviewing as bob (signed in, role reviewer)" in out[0] and no_model_names(out)
-        bob.predict(*slot_values([{C.SEVERITY: (1, 0)}, {}]), api_name="/review_submit")
+        bob.predict(None, *slot_values([{C.SEVERITY: (1, 0)}, {}]), api_name="/review_submit")
         (r,) = [r for r in ctx.store.latest("pilot") if r.total]
         assert (r.reviewer, r.authenticated) == ("bob", True)
-        assert "Only admins" in bob.predict("pilot", False, api_name="/dashboard")[0]
-        assert "Only admins" in bob.predict("pilot", True, api_name="/dashboard")[0]
+        assert "open blinded study" in bob.predict("pilot", False, api_name="/dashboard")[0]
+        assert "open blinded study" in bob.predict("pilot", True, api_name="/dashboard")[0]
         summary, table, *_ = alice.predict("pilot", True, api_name="/dashboard")
         assert set(MODELS) <= set(table["value"]["headers"]) and "Sign-in is off" not in summary
         logins = [(e["actor"], e["action"]) for e in ctx.store.audit_log() if e["action"].startswith("login")]
@@ -236,7 +264,7 @@ def test_one_review_by_clicking_and_typing(live):
     live.ctx.store.import_records("browser", [(str(i), {"id": "b0", "findings": "Left effusion.",
                                                         "reference": "Small left effusion.", "model": m,
                                                         "prediction": f"Output text {i}"})
-                                              for i, m in enumerate(MODELS)], actor="admin")
+                                              for i, m in enumerate(MODELS)], actor="admin", study=False)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 1000})

@@ -1,12 +1,13 @@
-"""radphi.review.exports and radphi.review.cli: export to CSV and JSON, import into an empty
-store with an identical result, formula cells neutralised and restored exactly, refused
-imports that change nothing, and the `radphi review` subcommands."""
+"""radphi.review.exports and radphi.review.cli: export to CSV and JSON, restore a JSON export
+into an empty store with an identical result and chain, formula cells neutralised
+exactly, refused restores that change nothing, and the `radphi review` subcommands."""
 
 from __future__ import annotations
 
 import argparse
 import csv
 import json
+import stat
 
 import pytest
 
@@ -25,7 +26,8 @@ def filled(tmp_path) -> ReviewStore:
     several versions, signed-in and typed reviewers, a closed set, an unreviewed item."""
     s = ReviewStore()
     s.import_run_files("pilot", [run_file(tmp_path / "a.jsonl", "=cmd|' /C calc'!A0"),
-                                 run_file(tmp_path / "b.jsonl", "mistral", reference="-minus ref")], actor="@admin")
+                                 run_file(tmp_path / "b.jsonl", "mistral", reference="-minus ref")], actor="@admin",
+                       study=False)  # a practice set: typed names as well as signed-in ones
     s.import_run_files("green", [run_file(tmp_path / "g.jsonl", "+plus", 2)], actor="admin", taxonomy=Taxonomy.GREEN)
     items = s.items("pilot")
     for n, text in enumerate(HOSTILE):
@@ -44,28 +46,27 @@ def test_neutralise_and_restore_are_exact_inverses():
     for text in [*HOSTILE, "", "''", "'", "=", "a=b"]:
         cell = reviews_io.neutralise(text)
         assert not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
-        assert reviews_io.restore(cell) == text
+        assert reviews_io.restore_cell(cell) == text
 
 
-@pytest.mark.parametrize("suffix", ["csv", "json"])
-def test_export_then_import_into_an_empty_store_is_identical(filled, tmp_path, suffix):
-    out = tmp_path / f"export.{suffix}"
-    (reviews_io.write_csv if suffix == "csv" else reviews_io.write_json)(filled, out, actor="alice")
+def test_export_then_restore_into_an_empty_store_is_identical_with_its_chain(filled, tmp_path):
+    out = reviews_io.write_json(filled, tmp_path / "export.json", actor="alice")
     empty = ReviewStore(tmp_path / "empty" / "reviews.db")
-    added = reviews_io.import_file(empty, out, actor="restorer")
-    original = reviews_io.snapshot(filled)
-    assert added["reviews"] == len(original["reviews"]) == 10 and added["items"] == 8
-    assert reviews_io.snapshot(empty) == original
-    # The comments with formula characters came back exactly.
-    assert sorted(r["comment"] for r in reviews_io.snapshot(empty)["reviews"]) == sorted([*HOSTILE, "-"])
-    # Importing again adds nothing.
-    assert reviews_io.import_file(empty, out, actor="restorer") == {k: 0 for k in added}
-    assert reviews_io.snapshot(empty) == original
-    if suffix == "json":  # JSON carries the roles and the audit log too
-        assert reviews_io.export_dump(empty)["roles"] == reviews_io.export_dump(filled)["roles"] != []
-        before = {(a["at"], a["action"]) for a in json.loads(out.read_text())["audit"]}
-        after = {(a["at"], a["action"]) for a in reviews_io.export_dump(empty)["audit"]}
-        assert before <= after and ("import" in {a for _, a in after - before})
+    rows = reviews_io.restore_file(empty, out, actor="restorer")
+    original = json.loads(out.read_text())["store"]
+    assert rows == sum(len(v) for v in original["tables"].values())
+    restored = reviews_io.snapshot(empty)
+    assert {t: v for t, v in restored["tables"].items() if t != "audit"} == \
+        {t: v for t, v in original["tables"].items() if t != "audit"}
+    assert restored["ledger"][: len(original["ledger"])] == original["ledger"]  # the same chain, then the restore
+    assert restored["tables"]["audit"][-1]["action"] == "restore" and empty.verify().ok
+    assert sorted(r["comment"] for r in reviews_io.export_dump(empty)["reviews"]) == sorted([*HOSTILE, "-"])
+    assert reviews_io.export_dump(empty)["roles"] == reviews_io.export_dump(filled)["roles"] != []
+    with pytest.raises(ReviewError, match="already holds"):  # restoring again is refused, not merged
+        reviews_io.restore_file(empty, out, actor="restorer")
+    csv_out = reviews_io.write_csv(filled, tmp_path / "x.csv")
+    with pytest.raises(ReviewError, match="CSV export cannot be restored"):
+        reviews_io.restore_file(ReviewStore(tmp_path / "c.db"), csv_out, actor="x")
 
 
 def test_csv_cells_that_start_with_formula_characters_are_neutralised(filled, tmp_path):
@@ -79,30 +80,25 @@ def test_csv_cells_that_start_with_formula_characters_are_neutralised(filled, tm
     assert len(rows) == 1 + 10 + 2  # header, one row per review version, one per unreviewed item
 
 
-def test_an_import_with_a_bad_review_changes_nothing(filled, tmp_path):
+def test_a_restore_with_a_bad_row_changes_nothing(filled, tmp_path):
     out = reviews_io.write_json(filled, tmp_path / "x.json")
     dump = json.loads(out.read_text())
-    dump["reviews"][-1]["counts"]["missed_finding"] = {"significant": -4, "insignificant": 0}
-    dump["reviews"][-1]["uid"] = "tampered"
-    bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps(dump))
+    dump["store"]["tables"]["review_errors"][0]["significant"] = 4  # a count changed in the file
     target = ReviewStore(tmp_path / "t" / "reviews.db")
     before = target.counts()
-    with pytest.raises(ReviewError, match="cannot be negative"):
-        reviews_io.import_file(target, bad, actor="x")
+    with pytest.raises(ReviewError, match="review_errors row .* differs"):
+        reviews_io.restore(target, dump, actor="x")
     assert target.counts() == before
-    # A review whose uid is already stored with other content is a conflict, not a duplicate.
-    reviews_io.import_file(target, out, actor="x")
-    dump = json.loads(out.read_text())
-    dump["reviews"][0]["version"] = 7
-    bad.write_text(json.dumps(dump))
-    snap = reviews_io.snapshot(target)
-    with pytest.raises(ReviewError, match="differs from the one already stored"):
-        reviews_io.import_file(target, bad, actor="x")
-    assert reviews_io.snapshot(target) == snap
+    one_set = reviews_io.export_dump(filled, "pilot")
+    with pytest.raises(ReviewError, match="only a whole-store export"):
+        reviews_io.restore(target, one_set, actor="x")
     (tmp_path / "junk.json").write_text("{\"format\": \"something else\"}")
     with pytest.raises(ReviewError, match="not a radphi review export"):
-        reviews_io.import_file(target, tmp_path / "junk.json", actor="x")
+        reviews_io.restore_file(target, tmp_path / "junk.json", actor="x")
+    old = {**dump, "version": 1}
+    with pytest.raises(ReviewError, match="version 1 cannot be restored"):
+        reviews_io.restore(target, old, actor="x")
+    assert target.counts() == before
 
 
 def test_exports_are_in_the_audit_log(filled, tmp_path):
@@ -122,13 +118,18 @@ def test_cli_import_export_stats_round_trip(tmp_path, capsys):
     assert _cli("import", str(a), str(b), "--set", "pilot") == 0
     assert "6 added" in capsys.readouterr().err
     store = ReviewStore()
+    assert store.get_set("pilot").study  # the CLI makes blinded studies
     for case in store.cases("pilot"):
-        store.submit_case([ReviewDraft(item_id=i.id, reviewer="alice", authenticated=False,
+        store.submit_case([ReviewDraft(item_id=i.id, reviewer="alice", authenticated=True,
                                        counts={C.MISSED_FINDING: (1 if i.model == "mistral" else 0, 0)})
                            for i in case.items])
     assert _cli("export", str(tmp_path / "all.json")) == 0
-    assert _cli("--db", str(tmp_path / "copy.db"), "import", str(tmp_path / "all.json")) == 0
-    assert reviews_io.snapshot(ReviewStore(tmp_path / "copy.db")) == reviews_io.snapshot(store)
+    assert _cli("--db", str(tmp_path / "copy.db"), "import", str(tmp_path / "all.json")) == 2  # no --restore
+    assert "--restore" in capsys.readouterr().err
+    assert _cli("--db", str(tmp_path / "copy.db"), "import", str(tmp_path / "all.json"), "--restore") == 0
+    assert reviews_io.snapshot(ReviewStore(tmp_path / "copy.db"))["tables"]["reviews"] == \
+        reviews_io.snapshot(store)["tables"]["reviews"]
+    assert _cli("--db", str(tmp_path / "copy.db"), "verify") == 0 and capsys.readouterr().out.startswith("ok:")
     capsys.readouterr()
     assert _cli("stats", "pilot", "--resamples", "50", "--csv", str(tmp_path / "t.csv"),
                 "--html", str(tmp_path / "r.html")) == 0
@@ -139,6 +140,8 @@ def test_cli_import_export_stats_round_trip(tmp_path, capsys):
     assert "mistral" in out and "3 (3 sig.) · 1.00 [1.00, 1.00]/case" in out
     assert store.audit_log(action="unblind")[0]["detail"] == {"via": "cli"}
     assert "<table>" in (tmp_path / "r.html").read_text() and "errors" in (tmp_path / "t.csv").read_text()
+    for written in ("r.html", "t.csv", "all.json"):  # report text and the audit log: owner-only
+        assert stat.S_IMODE((tmp_path / written).stat().st_mode) == 0o600, written
     assert _cli("import", str(a)) == 2 and "--set NAME" in capsys.readouterr().err
     assert _cli("stats", "nope") == 2 and "no review set 'nope'" in capsys.readouterr().err
     assert _cli("role", "alice", "admin") == 0 and store.role("alice") == "admin"

@@ -140,8 +140,8 @@ def send_generation(ctx: AppContext, uid: str | None, set_name: str | None, show
         cases = len(ctx.store.cases(item.set_id))
     except RadphiError as exc:
         return status_html(str(exc), "error")
-    edited = " The model's answer is stored as generated; your edit is kept beside it." if item.edited else ""
-    return status_html(f"Sent {item.model}'s answer to review set {ctx.store.get_set(item.set_id).name} "
+    edited = " The answer is stored as the model generated it; your edit is kept beside it." if item.edited else ""
+    return status_html(f"Sent the answer of {item.model} to review set {ctx.store.get_set(item.set_id).name} "
                        f"({cases} case{'s' if cases != 1 else ''} in the set).{edited}")
 
 

@@ -88,14 +88,35 @@ def host_problem(settings: UISettings) -> str | None:
     return None
 
 
+def store_warning(ctx: AppContext) -> str | None:
+    """The review store's ledger, recomputed at start-up (`radphi review verify`): a warning
+    for the page when it was changed behind the store's back, else None."""
+    if ctx.store is None:
+        return None
+    try:
+        report = ctx.store.verify()
+    except Exception as exc:  # a store that cannot be read must not keep the app from starting
+        log.warning("could not verify the review store: %s", type(exc).__name__)
+        return f"The review store could not be verified ({type(exc).__name__}): treat its reviews with care."
+    if report.ok:
+        log.info("review store verified: %s", report.summary())
+        return None
+    log.warning("review store %s: %s", ctx.store.path, report.summary())
+    return (f"The review store {ctx.store.path} was changed outside radphi: {report.problems[0]}. Its reviews "
+            f"cannot be trusted as they stand; run radphi review verify for the details.")
+
+
 def build_app(ctx: AppContext) -> "gr.Blocks":
     """The Blocks app: banner, then one tab per module."""
     import gradio as gr
 
     from radphi.ui import batch, compare, dashboard, impression, labels_tab, qa, report_tools, review
 
+    tampered = store_warning(ctx)
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         gr.HTML(banner_html(), elem_id="banner", js_on_load=None)
+        if tampered:
+            gr.HTML(status_html(tampered, "error"), elem_id="store-tampered", js_on_load=None)
         if not ctx.backends.names():
             gr.HTML(status_html(NO_MODEL_MESSAGE, "error"), elem_id="no-model", js_on_load=None)
         with gr.Tabs():

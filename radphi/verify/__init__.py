@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from radphi import reports, tasks
-from radphi.reviews import ErrorCategory
+from radphi.review.model import ErrorCategory
 from radphi.verify import findings as _findings
 from radphi.verify.reading import ACUTE_PROCESS, ANY_DEVICE, Mention, Reading, read
 from radphi.verify.rules import Flag, check as _check, source_of

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from radphi.reviews import ErrorCategory
+from radphi.review.model import ErrorCategory
 from radphi.verify.reading import BETTER, STABLE, WORSE, Mention, Reading
 
 MISSED, FALSE = ErrorCategory.MISSED_FINDING, ErrorCategory.FALSE_FINDING
