@@ -42,6 +42,7 @@ from evaluation.demo_tables import (
     verdict,
 )
 from radphi.errors import InputError
+from radphi.files import write_private_text
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,7 @@ def split_inputs(corpus: Path, work: Path, tasks: list[str], limit: int | None) 
             if not dst.is_file():
                 dst.parent.mkdir(parents=True, exist_ok=True)
                 with src.open(encoding="utf-8") as fh:
-                    dst.write_text("".join(line for _, line in zip(range(limit), fh)), encoding="utf-8")
+                    write_private_text(dst, "".join(line for _, line in zip(range(limit), fh)))
             src = dst
         out[task] = src
     return out

@@ -26,6 +26,7 @@ import pandas as pd
 
 from evaluation.aggregate import PAIR_SEP
 from radphi import tasks
+from radphi.files import write_private_text
 
 log = logging.getLogger(__name__)
 
@@ -271,8 +272,8 @@ def write_report(table: pd.DataFrame, path: str | Path, *, heading: str = "radph
         parts += [label_table(tt, m) for m in models]
     page = (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{_esc(heading)}</title>'
             f"<style>{_STYLE}</style></head><body>{''.join(parts)}</body></html>")
-    path.write_text(page, encoding="utf-8")
-    return path
+    # Owner-only: model names, strata and labels come from the records (radphi.files).
+    return write_private_text(path, page)
 
 
 def write_plotlyjs(directory: str | Path) -> Path:

@@ -129,10 +129,14 @@ def write_outputs(frame, table, out: Path, *, heading: str, notes: list[str], by
                   heatmap_metric: str | None = None, plotlyjs: str | None = None) -> None:
     """OUT/records.csv (per-record scores), OUT/metrics.csv (the tidy table) and OUT/report.html."""
     from evaluation import report
+    from radphi.files import atomic_private_file
 
     out.mkdir(parents=True, exist_ok=True)
-    frame[[c for c in frame.columns if not c.startswith("_")]].to_csv(out / "records.csv", index=False)
-    table.to_csv(out / "metrics.csv", index=False)
+    # Owner-only (0600), as the predictions they come from: ids, strata and scores per record.
+    with atomic_private_file(out / "records.csv", "w", encoding="utf-8", newline="") as fh:
+        frame[[c for c in frame.columns if not c.startswith("_")]].to_csv(fh, index=False)
+    with atomic_private_file(out / "metrics.csv", "w", encoding="utf-8", newline="") as fh:
+        table.to_csv(fh, index=False)
     report.write_report(table, out / "report.html", heading=heading, heatmap_metric=heatmap_metric, notes=notes,
                         by=by, plotlyjs=plotlyjs)
 

@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="start the workbench app (the same as python app.py)")
     ui_server.add_arguments(p)
 
-    from radphi import reviews_cli
+    from radphi.review import cli as reviews_cli
 
     p = sub.add_parser("review", help="import, export and summarise human reviews")
     reviews_cli.add_arguments(p)
@@ -169,7 +169,7 @@ def resolve_model(spec: str | None) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from radphi import runner
-    from radphi.backends import GenParams, backend_kind, load_backend
+    from radphi.backends import GenParams, backend_kind, load_backend, model_name
 
     spec = resolve_model(args.model)
     if not args.input.is_file():
@@ -185,7 +185,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     backend = load_backend(spec, adapter=args.adapter, **options)
     params = GenParams(max_new_tokens=args.max_new_tokens, temperature=args.temperature, seed=args.seed,
                        grounded=not args.no_grounding)
-    name = args.name or Path(spec.split("@")[0]).stem or spec
+    name = args.name or model_name(spec)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     summary = runner.run_file(
         args.task, backend, args.input, args.output, name=name, params=params, fmt=args.format,
@@ -223,9 +223,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     problems.extend(str(b) for b in bad)
     if args.output is not None:
         args.output.parent.mkdir(parents=True, exist_ok=True)
-        if args.output.exists():
-            args.output.unlink()
-        rec_io.append_jsonl(args.output, out)
+        rec_io.write_jsonl(args.output, out)  # atomic and 0600: the records hold report text
     print(f"{len(out)} records checked" + (f", {len(problems)} skipped" if problems else ""))
     for category in CATEGORIES:
         n, significant = totals[category.value]
@@ -254,7 +252,7 @@ def cmd_import_gguf(args: argparse.Namespace) -> int:
 # Subcommands that hand their parsed flags to another module's entry point, imported only
 # when the subcommand runs (so `radphi --help` stays cheap): name -> "module:function".
 DELEGATED = {"eval": "evaluation.run_eval:main", "serve": "radphi.ui.server:main",
-             "review": "radphi.reviews_cli:main", "train": "training.sft:main_from_args",
+             "review": "radphi.review.cli:main", "train": "training.sft:main_from_args",
              "cleanup-targets": "training.cleanup_targets:main_from_args", "synth": "training.synthetic.cli:run",
              "train-demo": "training.demo:main", "demo-results": "evaluation.demo_results:main"}
 

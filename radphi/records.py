@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from radphi.files import atomic_private_file, open_private
+
 log = logging.getLogger(__name__)
 
 
@@ -69,9 +71,10 @@ def read_jsonl(path: str | os.PathLike, errors: list[BadLine] | None = None) -> 
 def append_jsonl(path: str | os.PathLike, records: Iterable[dict[str, Any]]) -> int:
     """Append records, one per line, flushed to disk, so a killed run loses at most one.
 
-    A new file is created owner-only (0600): records hold report text."""
+    The file is owner-only (0600), also when it existed with a wider mode: records hold
+    report text."""
     n = 0
-    with open(path, "a", encoding="utf-8", opener=lambda p, flags: os.open(p, flags, 0o600)) as fh:
+    with open_private(path, "a", encoding="utf-8") as fh:
         for rec in records:
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
             fh.flush()
@@ -80,8 +83,13 @@ def append_jsonl(path: str | os.PathLike, records: Iterable[dict[str, Any]]) -> 
 
 
 def write_jsonl(path: str | os.PathLike, records: Iterable[dict[str, Any]]) -> int:
-    Path(path).write_text("", encoding="utf-8")
-    return append_jsonl(path, records)
+    """Write records as the whole of PATH, atomically and owner-only (0600)."""
+    n = 0
+    with atomic_private_file(path, "w", encoding="utf-8") as fh:
+        for rec in records:
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            n += 1
+    return n
 
 
 def record_id(record: dict[str, Any], lineno: int) -> str:

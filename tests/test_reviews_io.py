@@ -146,5 +146,5 @@ def test_cli_import_export_stats_round_trip(tmp_path, capsys):
     assert _cli("stats", "nope") == 2 and "no review set 'nope'" in capsys.readouterr().err
     assert _cli("role", "alice", "admin") == 0 and store.role("alice") == "admin"
     assert _cli("close", "pilot") == 0 and store.get_set("pilot").closed
-    assert _cli("sets") == 0 and "pilot\tpaper\timpression_prediction\t3 cases\t6 reviews\tclosed" in \
+    assert _cli("sets") == 0 and "pilot\tblinded study\tpaper\timpression_prediction\t3 cases\t6 reviews\tclosed" in \
         capsys.readouterr().out

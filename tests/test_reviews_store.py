@@ -82,6 +82,35 @@ def test_a_new_migration_runs_once_on_an_existing_database(monkeypatch):
         assert conn.execute("SELECT name FROM _migrations ORDER BY rowid DESC").fetchone()[0] == "m004_extra"
 
 
+def test_a_store_from_before_the_ledger_is_sealed_and_keeps_its_data(tmp_path, monkeypatch):
+    """A database made by the previous release (migrations m001-m003, reviews and a role)
+    upgrades in place: its rows are sealed into the ledger, roles become grants, sets stay
+    blinded studies with a fresh secret, and the result verifies."""
+    db = tmp_path / "old.db"
+    monkeypatch.setattr(reviews_schema, "MIGRATIONS", reviews_schema.MIGRATIONS[:3])
+    monkeypatch.setattr(reviews_schema.chain, "register_functions", lambda conn: None)
+    reviews_schema.open_database(db)
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("INSERT INTO review_sets (name, taxonomy, task, created_at, created_by) VALUES "
+                 "('old', 'paper', 'impression_prediction', '2026-01-01', 'cli')")
+    conn.execute("INSERT INTO items (set_id, input_id, model, task, inputs, reference, prediction, record, added_at) "
+                 "VALUES (1, 'c0', 'm', 'impression_prediction', '{}', 'R', 'P', '{}', '2026-01-01')")
+    conn.execute("INSERT INTO reviews (uid, item_id, reviewer, authenticated, version, created_at) VALUES "
+                 "('u1', 1, 'rita', 1, 1, '2026-01-02')")
+    conn.execute("INSERT INTO review_errors VALUES (1, 'missed_finding', 1, 0)")
+    conn.execute("INSERT INTO roles VALUES ('ada', 'admin', '2026-01-01', 'cli')")
+    conn.close()
+    monkeypatch.undo()
+    s = ReviewStore(db)
+    report = s.verify()
+    assert report.ok, report.problems
+    assert report.entries == 5 and s.role("ada") == "admin"
+    assert s.get_set("old").study and s.latest("old")[0].count(C.MISSED_FINDING).significant == 1
+    with s._read() as conn:
+        assert conn.execute("SELECT secret FROM review_sets").fetchone()[0]
+        assert {r[0] for r in conn.execute("SELECT op FROM ledger")} == {"seal"}
+
+
 def test_a_database_directory_of_our_own_is_made_owner_only(tmp_path):
     s = ReviewStore(tmp_path / "new" / "dir" / "r.db")
     assert stat.S_IMODE((tmp_path / "new" / "dir").stat().st_mode) == 0o700

@@ -173,7 +173,7 @@ def cmd_sets(store, args: argparse.Namespace) -> int:
     for s in store.sets():
         cases = len(store.cases(s.id))
         reviews = len(store.latest(s.id))
-        print(f"{s.name}\t{s.taxonomy.value}\t{s.task or '-'}\t{cases} cases\t{reviews} reviews\t"
+        print(f"{s.name}\t{s.kind}\t{s.taxonomy.value}\t{s.task or '-'}\t{cases} cases\t{reviews} reviews\t"
               f"{'closed ' + s.closed_at if s.closed else 'open'}")
     return 0
 

@@ -8,7 +8,9 @@ in one process.
 - `ModelRegistry`: the model picker's entries (models file + `--model` SPECs + the
   default model), backends loaded lazily through `radphi.backends.load_backend`.
 - `AppContext.workdir`: a private (0700) temporary directory for uploads and batch
-  outputs, removed by `close()` (the server also registers it with atexit).
+  outputs, removed by `close()` (the server also registers it with atexit). It records
+  its owner (owner.pid), so the next app to start removes it if that process was
+  killed before it could (`remove_stale_workdirs`).
 """
 
 from __future__ import annotations
@@ -18,17 +20,20 @@ import logging
 import os
 import shutil
 import sqlite3
+import stat
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from radphi import settings as radphi_settings
 from radphi import tasks
-from radphi.backends import Backend, backend_kind, load_backend
+from radphi.backends import Backend, backend_kind, load_backend, model_name
 from radphi.errors import InputError, ModelLoadError
 from radphi.models_file import ModelEntry, load_models_file
 from radphi.privacy import is_loopback_url
+from radphi.ui.generations import GenerationLog
 
 log = logging.getLogger(__name__)
 
@@ -67,15 +72,6 @@ def is_loopback_host(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def model_name_for(spec: str) -> str:
-    """A short picker name for a SPEC: the file stem ("models/q4.gguf" -> "q4")."""
-    if backend_kind(spec) == "fake":
-        return "fake"
-    if backend_kind(spec) == "openai_api":
-        return spec.split("@", 1)[0]
-    return Path(spec.rstrip("/")).stem or spec
 
 
 def _unique(name: str, taken: dict[str, Any]) -> str:
@@ -180,7 +176,7 @@ def registry_from_settings(settings: UISettings, *, loader: Loader | None = None
     demo model (or RADPHI_MODEL)."""
     entries: dict[str, ModelEntry] = {}
     for spec in settings.models:
-        name = _unique(model_name_for(spec), entries)
+        name = _unique(model_name(spec), entries)
         entries[name] = ModelEntry(name=name, spec=spec)
     file_entries: dict[str, ModelEntry] = {}
     if settings.models_file is not None:
@@ -196,11 +192,116 @@ def registry_from_settings(settings: UISettings, *, loader: Loader | None = None
     else:
         spec = radphi_settings.default_model_spec()
         if spec:
-            name = "demo" if Path(spec) == radphi_settings.DEMO_MODEL else model_name_for(spec)
+            # The same name `radphi run` gives it, so a set holds one model under one name.
+            name = model_name(spec)
             entries[name] = ModelEntry(name=name, spec=spec, description="default model")
             default = name
     return ModelRegistry(entries, default, loader=loader, n_ctx=settings.n_ctx,
                          threads=settings.threads)
+
+
+# -- the private workdir: who owns it, and removing those of apps that died -------------------
+
+WORKDIR_PREFIX = "radphi-app-"
+OWNER_FILE = "owner.pid"
+NO_OWNER_MAX_AGE_S = 3600.0  # a workdir without OWNER_FILE (older radphi, or being made now)
+
+
+def process_start(pid: int) -> str | None:
+    """The process's start time (field 22 of /proc/PID/stat, clock ticks since boot), so a
+    reused pid is not taken for the owner; None where there is no /proc or no such process."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+        # The command name (field 2) may hold spaces and parentheses: count from the last ")".
+        return raw[raw.rindex(")") + 2:].split()[19]
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def write_owner(workdir: Path) -> None:
+    """Record this process (pid and start time) as the workdir's owner."""
+    from radphi.files import write_private_text
+
+    pid = os.getpid()
+    write_private_text(workdir / OWNER_FILE, f"{pid} {process_start(pid) or ''}".strip() + "\n")
+
+
+def _read_owner(workdir: Path) -> tuple[int, str | None] | None:
+    try:
+        fd = os.open(workdir / OWNER_FILE, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with open(fd, encoding="ascii", errors="replace") as fh:
+            parts = fh.read(200).split()
+        return int(parts[0]), (parts[1] if len(parts) > 1 else None)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _is_running(pid: int, start: str | None) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # exists, as another user: the start time tells whether it is ours
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+        if state[state.rindex(")") + 2:].split()[0] in ("Z", "X"):
+            return False  # killed and not yet reaped: it will never clean up
+    except (OSError, ValueError, IndexError):
+        pass
+    now = process_start(pid)
+    # Without a start time on either side, a live pid is taken for the owner.
+    return start is None or now is None or now == start
+
+
+def _newest_mtime(path: Path, st: os.stat_result) -> float:
+    newest = st.st_mtime
+    with os.scandir(path) as entries:
+        for entry in entries:
+            try:
+                newest = max(newest, entry.stat(follow_symlinks=False).st_mtime)
+            except OSError:
+                continue
+    return newest
+
+
+def remove_stale_workdirs(tmp: Path | None = None, *, now: float | None = None) -> list[Path]:
+    """Remove the workdirs in TMP (default: the system's temp directory) of radphi apps
+    that ended without cleaning up (kill -9, a crash); returns the removed paths.
+
+    Only real directories named radphi-app-* that this user owns are looked at (never
+    through a symlink). One is stale when its recorded owner is gone (no such pid, or the
+    pid now belongs to a process started at another time); one without an owner record
+    when nothing in it changed for NO_OWNER_MAX_AGE_S."""
+    tmp = Path(tmp) if tmp is not None else Path(tempfile.gettempdir())
+    now = time.time() if now is None else now
+    uid = os.geteuid()
+    removed: list[Path] = []
+    with os.scandir(tmp) as entries:
+        candidates = [e for e in entries if e.name.startswith(WORKDIR_PREFIX)]
+    for entry in candidates:
+        path = Path(entry.path)
+        try:
+            st = entry.stat(follow_symlinks=False)
+            if not stat.S_ISDIR(st.st_mode) or st.st_uid != uid:
+                continue
+            owner = _read_owner(path)
+            if owner is not None:
+                stale = not _is_running(*owner)
+            else:
+                stale = now - _newest_mtime(path, st) > NO_OWNER_MAX_AGE_S
+        except OSError:
+            continue
+        if stale:
+            shutil.rmtree(path, ignore_errors=True)  # rmtree does not follow symlinks inside
+            if not os.path.lexists(path):
+                removed.append(path)
+    if removed:
+        log.info("removed %d stale work director%s of ended radphi apps: %s", len(removed),
+                 "y" if len(removed) == 1 else "ies", ", ".join(str(p) for p in removed))
+    return removed
 
 
 @dataclass
@@ -210,7 +311,8 @@ class AppContext:
     settings: UISettings
     backends: ModelRegistry
     workdir: Path
-    store: Any = None  # radphi.reviews_store.ReviewStore: the Reviewer and Dashboard tabs' storage
+    store: Any = None  # radphi.review.store.ReviewStore: the Reviewer and Dashboard tabs' storage
+    generations: GenerationLog = field(default_factory=GenerationLog)  # answers "Send to review" may send
 
     def private_dir(self, prefix: str) -> Path:
         """A fresh owner-only directory inside the workdir (one per upload or batch run)."""
@@ -231,15 +333,20 @@ def create_context(settings: UISettings, *, loader: Loader | None = None, store:
         raise InputError(f"--max-chars must be at least 1, got {settings.max_chars}")
     registry = registry_from_settings(settings, loader=loader)
     if store is None:
-        from radphi.reviews_store import ReviewStore
+        from radphi.review.store import ReviewStore
 
         try:
             store = ReviewStore(settings.reviews_db)
         except (OSError, sqlite3.Error) as exc:
             raise InputError(f"cannot open the review database {settings.reviews_db or 'in RADPHI_HOME'}: {exc}") \
                 from None
-    workdir = Path(tempfile.mkdtemp(prefix="radphi-app-"))  # mkdtemp: mode 0700
+    try:
+        remove_stale_workdirs()
+    except OSError as exc:  # tidying up after others must not stop this app from starting
+        log.warning("could not look for stale work directories: %s", exc)
+    workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX))  # mkdtemp: mode 0700
     os.chmod(workdir, 0o700)
+    write_owner(workdir)
     uploads = workdir / "gradio"
     uploads.mkdir(mode=0o700)
     os.environ["GRADIO_TEMP_DIR"] = str(uploads)
