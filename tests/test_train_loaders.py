@@ -11,7 +11,11 @@ import pytest
 from radphi import answers, tasks
 from training.loaders import load_source
 from training.loaders.common import clean_report, norm_id
+from training.loaders.diff_vqa import level_rank, progression_of, split_difference_answer
+from training.loaders.imagenome import scene_graph_files
+from training.loaders.mimic_sections import CUSTOM_INDICES, CUSTOM_SECTION_NAMES, official_sections, rule_sections
 from training.loaders.splits import MimicSplits, SplitCounter, normalize_split
+from training.loaders.tally import collecting
 
 F = Path(__file__).parent / "fixtures" / "train"
 SPLIT_CSV = str(F / "mimic-cxr-2.0.0-split.csv")
@@ -88,6 +92,36 @@ def test_mimic_cxr_loader_uses_clean_targets_when_given():
     assert recs["mimic-53189527-extract_findings"]["meta"]["cleaned"] is False
 
 
+@pytest.mark.parametrize("where", ["", "silver_dataset", "silver_dataset/scene_graph",
+                                   "silver_dataset/scene_graph/scene_graph"])
+def test_imagenome_finds_the_nested_scene_graphs_from_any_level(where):
+    # The fixture sits where public readers of the real release find the files:
+    # silver_dataset/scene_graph/scene_graph/*_SceneGraph.json.
+    files = scene_graph_files(F / "chest-imagenome" / where)
+    assert len(files) == 7 and all(p.parent.name == "scene_graph" == p.parent.parent.name for p in files)
+
+
+def test_imagenome_without_scene_graphs_says_where_it_looked(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no \\*_SceneGraph.json files under .*every depth"):
+        scene_graph_files(tmp_path)
+    with pytest.raises(FileNotFoundError, match="not a directory"):
+        scene_graph_files(tmp_path / "nope")
+
+
+def test_imagenome_reads_a_file_found_twice_once(tmp_path):
+    import shutil
+
+    root = tmp_path / "imagenome"
+    shutil.copytree(F / "chest-imagenome", root)
+    nested = root / "silver_dataset" / "scene_graph" / "scene_graph"
+    one = sorted(nested.glob("*.json"))[0]
+    shutil.copy(one, root / "silver_dataset" / "scene_graph" / one.name)
+    with collecting() as tally:
+        files = scene_graph_files(root)
+    assert len(files) == 7 and (root / "silver_dataset" / "scene_graph" / one.name) in files
+    assert tally.as_dict() == {"chest_imagenome": {"duplicate_scene_graph_file": 1}}
+
+
 def test_imagenome_labels_are_the_union_of_yes_labels_per_study():
     recs = by_id(load_source({"loader": "imagenome", "scene_graphs": str(F / "chest-imagenome"),
                               "reports": REPORTS, "split_csv": SPLIT_CSV}))
@@ -131,18 +165,71 @@ def test_diff_vqa_tasks_splits_and_dedupe(caplog):
                         "reports": REPORTS, "split_csv": SPLIT_CSV})
     for rec in recs:
         assert_record_shape(rec)
-    temporal = [r for r in recs if r["task"] == "qa_temporal_findings"]
-    assert len(temporal) == 1  # the test-study pair with a train prior is dropped
-    assert temporal[0]["reference"] == "Added: pleural effusion. Removed: atelectasis."
-    assert temporal[0]["split"] == "train" and temporal[0]["meta"]["prior_study_id"] == "53189527"
+    temporal = {r["id"]: r for r in recs if r["task"] == "qa_temporal_findings"}
+    # the test-study pair with a train prior is dropped; the area question (a level change only) makes none
+    assert sorted(temporal) == ["diffvqa-50414267-53189527-row0", "diffvqa-57375967-58000001-row13"]
+    first = temporal["diffvqa-50414267-53189527-row0"]
+    assert first["reference"] == "Added: pleural effusion. Removed: atelectasis."
+    assert first["split"] == "train" and first["meta"]["prior_study_id"] == "53189527"
     comp = {(r["meta"]["study_id"], r["question"]): r for r in recs if r["task"] == "qa_comprehension"}
-    assert len(comp) == 4
+    assert len(comp) == 8
     presence = comp[("50414267", "is there evidence of pleural effusion in this image?")]
     assert presence["split"] == "train" and presence["reference"] == "yes"  # Diff-VQA said "val"
     assert comp[("56699142", "which view is this image taken?")]["split"] == "test"
     assert comp[("57375967", "what level is the pulmonary edema?")]["split"] == "validation"
+    # The generator's other wordings are read by question_type, never by wording.
+    assert comp[("50414267", "is there edema?")]["reference"] == "no"
+    assert comp[("57375967", "what abnormalities are seen in the left lower lung?")]["reference"] == "edema"
+    assert comp[("57375967", "is this AP view?")]["reference"] == "yes"
     text = caplog.text
     assert "moved_to_mimic_split=1" in text and "duplicate=1" in text and "dropped_prior_in_other_split=1" in text
+
+
+def test_diff_vqa_level_changes_become_progression_never_nothing_changed(caplog):
+    caplog.set_level(logging.INFO)
+    opts = {"loader": "diff_vqa", "questions_csv": str(F / "mimic_pair_questions.csv"), "reports": REPORTS,
+            "split_csv": SPLIT_CSV, "question_types": ["difference"]}
+    with collecting() as tally:
+        recs = load_source(opts)
+    got = [(r["id"], r["task"], r["split"], r["reference"]) for r in recs]
+    assert got == [
+        ("diffvqa-50414267-53189527-row0", "qa_temporal_findings", "train",
+         "Added: pleural effusion. Removed: atelectasis."),
+        ("diffvqa-50414267-53189527-row12-progression", "qa_temporal_progression", "train",
+         "pleural effusion in left lung: worsened"),
+        ("diffvqa-57375967-58000001-row13", "qa_temporal_findings", "validation",
+         "Added: none. Removed: pleural effusion."),
+        ("diffvqa-57375967-58000001-row13-progression", "qa_temporal_progression", "validation", "edema: improved"),
+    ]
+    assert not any(r["reference"] == "Added: none. Removed: none." and "level of" in r["meta"]["answer"] for r in recs)
+    prog = recs[1]
+    assert prog["prior_report"].startswith("EXAMINATION: CHEST (PA AND LAT)\nINDICATION: ___F with cough")
+    assert answers.parse_progression(prog["reference"]) == [
+        {"finding": "pleural effusion", "region": "left lung", "change": "worsened"}]
+    rules = tally.as_dict()
+    assert rules["medical_diff_vqa/qa_temporal_findings"]["level_change_only_not_findings"] == 2
+    assert rules["medical_diff_vqa/qa_temporal_findings"]["level_change_removed_from_findings"] == 1
+    assert rules["medical_diff_vqa/qa_temporal_progression"]["level_change_to_progression"] == 2
+    assert rules["medical_diff_vqa/qa_temporal_progression"]["level_change_unordered"] == 1  # acute -> increasing
+    assert "level_change_to_progression=2" in caplog.text
+
+    excluded = load_source(dict(opts, level_changes="exclude"))
+    assert [r["task"] for r in excluded] == ["qa_temporal_findings", "qa_temporal_findings"]
+    with pytest.raises(ValueError, match="level_changes"):
+        load_source(dict(opts, level_changes="maybe"))
+
+
+def test_diff_vqa_level_order():
+    assert level_rank("mild") < level_rank("mild to moderate") < level_rank("moderate") < level_rank("severe")
+    assert level_rank("acute") is None and level_rank("increasing") is None
+    assert progression_of({"finding": "edema", "before": "moderate", "after": "mild"}, "")["change"] == "improved"
+    assert progression_of({"finding": "edema", "before": "small", "after": "mild"}, "") is None  # same grade
+    changes, rest = split_difference_answer(
+        "the level of edema has changed from mild to severe. the level of atelectasis has changed from moderate "
+        "to minimal. the main image has additional findings of a, b, and c than the reference image. ")
+    assert [(c["finding"], c["before"], c["after"]) for c in changes] == [
+        ("edema", "mild", "severe"), ("atelectasis", "moderate", "minimal")]
+    assert rest == "the main image has additional findings of a, b, and c than the reference image."
 
 
 def test_no_test_study_text_reaches_training_through_any_task():
@@ -217,3 +304,85 @@ def test_records_loader_reads_the_project_shape(tmp_path: Path):
         '{"id": "d", "task": "instruction", "instruction": "Say hi.", "reference": "hi", "split": "val"}\n')
     recs = load_source({"loader": "records", "path": str(path)})
     assert [(r["id"], r["split"]) for r in recs] == [("a", "train"), ("d", "validation")]
+
+
+def test_supernatural_old_checkout_without_language_keys_is_assumed_english(caplog):
+    caplog.set_level(logging.INFO)
+    with collecting() as tally:
+        recs = load_source({"loader": "supernatural", "root": str(F / "natural-instructions-old"),
+                            "validation_per_task": 1})
+    got = [(r["id"], r["split"], r["instruction"].split("\n\n")[1], r["reference"]) for r in recs]
+    assert got == [
+        ("task1401_word_antonyms-0", "train", "tall", "short"),
+        ("task1401_word_antonyms-1", "train", "early", "late"),
+        ("task1401_word_antonyms-2", "train", "open", "closed"),   # the first output
+        ("task1401_word_antonyms-4", "validation", "full", "empty"),  # index 3 has no input
+        ("task1402_word_length-0", "test", "dog", "3"),
+        ("task1402_word_length-1", "test", "horse", "5"),
+    ]
+    assert recs[0]["instruction"].startswith("You are given a word. Write its opposite (antonym) as a single word.")
+    rules = tally.as_dict()["super_natural_instructions"]
+    assert rules["assumed_english_no_language_keys"] == 2 and rules["instance_without_input_or_output"] == 1
+    assert "no language keys" in caplog.text and "assumed English" in caplog.text
+
+
+def test_supernatural_test_tasks_take_the_first_100_instances_in_file_order(tmp_path):
+    import json
+    import shutil
+
+    root = tmp_path / "ni"
+    shutil.copytree(F / "natural-instructions", root)
+    task = json.loads((root / "tasks" / "task0290_tellmewhy_answerability.json").read_text())
+    task["Instances"] = [{"id": f"task0290-{k:03d}", "input": f"Story {k}. Question: why?",
+                          "output": ["Answerable" if k % 2 else "Not Answerable"]} for k in range(130)]
+    (root / "tasks" / "task0290_tellmewhy_answerability.json").write_text(json.dumps(task))
+    opts = {"loader": "supernatural", "root": str(root), "max_per_task": 7, "seed": 3}
+    with collecting() as tally:
+        test = [r for r in load_source(opts) if r["split"] == "test"]
+    assert [r["id"] for r in test] == [f"task0290-{k:03d}" for k in range(100)]  # not a sample, not capped
+    assert tally.as_dict()["super_natural_instructions"]["test_beyond_first_instances"] == 30
+    train = [r for r in load_source(opts) if r["meta"]["source_task"] == "task1146_country_capital"]
+    assert len(train) == 5  # max_per_task caps train tasks only (5 usable instances)
+
+
+def test_mimic_cxr_honours_mit_lcp_hand_written_section_rules(caplog):
+    caplog.set_level(logging.INFO)
+    assert len(CUSTOM_SECTION_NAMES) + len(CUSTOM_INDICES) == 54
+    assert sum(1 for a, b in CUSTOM_INDICES.values() if a == b == 0) == 8
+    recs = by_id(load_source({"loader": "mimic_cxr", "reports": REPORTS, "split_csv": SPLIT_CSV}))
+    # s50913680: the conclusion sits under RECOMMENDATION(S); the findings are the findings.
+    assert recs["mimic-50913680-extract_impression"]["reference"] == (
+        "Left basilar opacity, possibly atelectasis or early pneumonia. Follow-up radiograph in six weeks.")
+    assert recs["mimic-50913680-extract_findings"]["reference"] == (
+        "Streaky opacity at the left base. No pleural effusion. Heart size is normal.")
+    assert recs["mimic-50913680-impression_prediction"]["findings"].startswith("Streaky opacity")
+    # s50196495: the conclusion is characters 59-399 of the file; no findings from its broken sections.
+    assert recs["mimic-50196495-extract_impression"]["reference"].startswith(
+        "Right-sided PICC terminates in the low SVC. Mild cardiomegaly is unchanged.")
+    assert recs["mimic-50196495-extract_impression"]["reference"].endswith("thoracic spine are noted.")
+    assert not any(k.startswith("mimic-50196495-") and not k.endswith("extract_impression") for k in recs)
+    # s58235663: no findings at all by the rules, though our own parser would find a FINDINGS section.
+    assert not any("58235663" in k for k in recs)
+    for rule in ("official_rule_section_name=1", "official_rule_conclusion_span=1", "official_rule_no_findings=1"):
+        assert rule in caplog.text
+
+
+def test_official_section_splitting_matches_the_parser_on_a_report():
+    text = (F / "mimic-cxr-reports/files/p10/p10000032/s50414267.txt").read_text()
+    names = [name for name, _ in official_sections(text)]
+    assert names == ["preamble", "examination", "indication", "technique", "comparison", "findings", "impression"]
+    assert rule_sections("50414267", text) is None
+
+
+def test_loader_options_are_checked_with_one_line_messages():
+    with pytest.raises(ValueError, match="unknown option.*bogus"):
+        load_source({"loader": "radiopaedia", "path": "x", "bogus": 1})
+    with pytest.raises(ValueError, match="missing option.*split_csv"):
+        load_source({"loader": "mimic_cxr", "reports": REPORTS})
+
+
+def test_limit_reads_little_and_keeps_n_per_task_and_split():
+    recs = load_source({"loader": "diff_vqa", "questions_csv": str(F / "mimic_pair_questions.csv"),
+                        "reports": REPORTS, "split_csv": SPLIT_CSV}, limit=3)
+    assert [r["id"] for r in recs] == ["diffvqa-50414267-53189527-row0", "diffvqa-50414267-row1",
+                                       "diffvqa-50414267-row2"]

@@ -13,6 +13,12 @@ keeps half; fractional parts are a seeded sample). The validation split is cappe
 task by `eval_cap` to keep the eval loss cheap; the test split is never trained on and
 is not returned. Every step's counts are logged and returned in `summary`.
 
+`build_data` is the one function that decides what a stage trains on: training
+(training/sft.py, through `build_rows`) and `radphi data build` (training/data_build.py)
+both call it, so what the command prints and writes is what trains. Its summary counts
+records per split, task and source dataset, and what every rule (the loaders' and the
+mixing's, training/loaders/tally.py) dropped or changed.
+
 Prompts come from `radphi.tasks.training_text`, the one owner of prompt formats, so
 training, serving and evaluation see the same text. Records of the general
 `instruction` task (Super-NaturalInstructions) are wrapped by `tasks.wrap_prompt`.
@@ -26,11 +32,13 @@ import logging
 import random
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from radphi import tasks
 from training.loaders import load_source
 from training.loaders.common import GENERAL_TASK
+from training.loaders.tally import collecting
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +88,96 @@ def apply_caps_and_weights(records: list[dict[str, Any]], caps: Mapping[str, int
     return out, counts
 
 
-def load_records(sources: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def load_records(sources: Iterable[Mapping[str, Any]], limit: int | None = None) -> list[dict[str, Any]]:
     records: list[dict[str, Any]] = []
     for source in sources:
-        records.extend(load_source(dict(source)))
+        records.extend(load_source(dict(source), limit=limit))
     return records
+
+
+@dataclass
+class BuiltData:
+    """What a stage trains and validates on: the records (in the one record shape) and
+    their prompt/completion rows, in the same order, and every count on the way."""
+
+    records: dict[str, list[dict[str, Any]]]
+    rows: dict[str, list[dict[str, str]]]
+    summary: dict[str, Any]
+
+
+def token_counter(tokenizer: Any, chunk: int = 10_000) -> Callable[[list[str]], list[int]]:
+    """texts -> token counts with TOKENIZER (a transformers tokenizer), as training counts them."""
+    def count(texts: list[str]) -> list[int]:
+        return [len(ids) for i in range(0, len(texts), chunk) for ids in tokenizer(texts[i:i + chunk])["input_ids"]]
+    return count
+
+
+def _source_name(rec: Mapping[str, Any]) -> str:
+    meta = rec.get("meta") or {}
+    return str(meta.get("dataset") or "records")
+
+
+def _nested_counts(records: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
+    """{task: {source dataset: n}}"""
+    out: dict[str, Counter] = defaultdict(Counter)
+    for rec in records:
+        out[rec["task"]][_source_name(rec)] += 1
+    return {task: dict(c) for task, c in sorted(out.items())}
+
+
+def build_data(sources: Iterable[Mapping[str, Any]] | None = None, *, records: list[dict[str, Any]] | None = None,
+               caps: Mapping[str, int] | None = None, weights: Mapping[str, float] | None = None,
+               eval_cap: int | None = 500, fmt: str = tasks.DEFAULT_FORMAT, eos_token: str = tasks.END_OF_TEXT,
+               max_tokens: int | None = None, count_tokens: Callable[[list[str]], list[int]] | None = None,
+               seed: int = 0, limit: int | None = None) -> BuiltData:
+    """THE function that decides what a stage trains on (training and `radphi data build`).
+
+    With MAX_TOKENS and COUNT_TOKENS (texts -> token counts), a pair longer than
+    MAX_TOKENS is dropped and counted: cutting it would cut the answer and its
+    end-of-text, and teach the model not to stop. LIMIT (a quick look) bounds what each
+    loader reads and keeps at most LIMIT records per task and split.
+    """
+    with collecting() as tally:
+        if records is None:
+            records = load_records(sources or [], limit=limit)
+        by_split: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for rec in records:
+            by_split[rec.get("split") or "train"].append(rec)
+        summary: dict[str, Any] = {
+            "records": {s: dict(Counter(r["task"] for r in rs)) for s, rs in by_split.items()},
+            "by_source": {s: _nested_counts(rs) for s, rs in sorted(by_split.items())},
+        }
+        train, summary["mix"] = apply_caps_and_weights(by_split["train"], caps, weights, seed)
+        validation, val_counts = apply_caps_and_weights(by_split["validation"], {"*": eval_cap} if eval_cap else {},
+                                                        {}, seed)
+        for task, c in summary["mix"].items():
+            tally.add(f"mix/{task}", "train_cap", c["available"] - c["capped"])
+            tally.add(f"mix/{task}", "train_weight_repeat", max(c["final"] - c["capped"], 0))
+            tally.add(f"mix/{task}", "train_weight_thin", max(c["capped"] - c["final"], 0))
+        for task, c in val_counts.items():
+            tally.add(f"mix/{task}", "validation_cap", c["available"] - c["capped"])
+        kept: dict[str, list[dict[str, Any]]] = {}
+        rows: dict[str, list[dict[str, str]]] = {}
+        dropped: dict[str, Counter] = {}
+        for split, recs in (("train", train), ("validation", validation)):
+            built = [{"id": str(r.get("id", "")), "task": r["task"], **prompt_completion(r, fmt, eos_token)}
+                     for r in recs]
+            dropped[split] = Counter()
+            if max_tokens and count_tokens and built:
+                lengths = count_tokens([b["prompt"] + b["completion"] for b in built])
+                keep = [n <= max_tokens for n in lengths]
+                dropped[split] = Counter(b["task"] for b, k in zip(built, keep) if not k)
+                recs = [r for r, k in zip(recs, keep) if k]
+                built = [b for b, k in zip(built, keep) if k]
+                for task, n in dropped[split].items():
+                    tally.add(f"mix/{task}", "too_long", n)
+            kept[split], rows[split] = recs, built
+        summary["length_rule"] = "applied" if max_tokens and count_tokens else "not applied"
+        summary["dropped_too_long"] = {s: dict(c) for s, c in dropped.items() if c}
+        summary["rows"] = {s: dict(Counter(r["task"] for r in rs)) for s, rs in rows.items()}
+        summary["rules"] = tally.as_dict()
+    _log_summary(summary)
+    return BuiltData(kept, rows, summary)
 
 
 def build_rows(sources: Iterable[Mapping[str, Any]] | None = None, *, records: list[dict[str, Any]] | None = None,
@@ -92,35 +185,10 @@ def build_rows(sources: Iterable[Mapping[str, Any]] | None = None, *, records: l
                eval_cap: int | None = 500, fmt: str = tasks.DEFAULT_FORMAT, eos_token: str = tasks.END_OF_TEXT,
                max_tokens: int | None = None, count_tokens: Callable[[list[str]], list[int]] | None = None,
                seed: int = 0) -> tuple[dict[str, list[dict[str, str]]], dict[str, Any]]:
-    """{"train": rows, "validation": rows} and a summary of every count on the way.
-
-    With MAX_TOKENS and COUNT_TOKENS (texts -> token counts), a pair longer than
-    MAX_TOKENS is dropped and counted: cutting it would cut the answer and its
-    end-of-text, and teach the model not to stop.
-    """
-    if records is None:
-        records = load_records(sources or [])
-    by_split: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for rec in records:
-        by_split[rec.get("split") or "train"].append(rec)
-    summary: dict[str, Any] = {"records": {s: dict(Counter(r["task"] for r in rs)) for s, rs in by_split.items()}}
-    train, summary["mix"] = apply_caps_and_weights(by_split["train"], caps, weights, seed)
-    validation, _ = apply_caps_and_weights(by_split["validation"], {"*": eval_cap} if eval_cap else {}, {}, seed)
-    rows: dict[str, list[dict[str, str]]] = {}
-    dropped: dict[str, Counter] = {}
-    for split, recs in (("train", train), ("validation", validation)):
-        built = [{"id": str(r.get("id", "")), "task": r["task"], **prompt_completion(r, fmt, eos_token)} for r in recs]
-        dropped[split] = Counter()
-        if max_tokens and count_tokens and built:
-            lengths = count_tokens([b["prompt"] + b["completion"] for b in built])
-            keep = [n <= max_tokens for n in lengths]
-            dropped[split] = Counter(b["task"] for b, k in zip(built, keep) if not k)
-            built = [b for b, k in zip(built, keep) if k]
-        rows[split] = built
-    summary["dropped_too_long"] = {s: dict(c) for s, c in dropped.items() if c}
-    summary["rows"] = {s: dict(Counter(r["task"] for r in rs)) for s, rs in rows.items()}
-    _log_summary(summary)
-    return rows, summary
+    """{"train": rows, "validation": rows} and a summary of every count on the way (build_data)."""
+    built = build_data(sources, records=records, caps=caps, weights=weights, eval_cap=eval_cap, fmt=fmt,
+                       eos_token=eos_token, max_tokens=max_tokens, count_tokens=count_tokens, seed=seed)
+    return built.rows, built.summary
 
 
 def _log_summary(summary: dict[str, Any]) -> None:

@@ -1,8 +1,10 @@
 """Chest ImaGenome scene graphs -> abnormality_labels, tubes_lines_devices_labels,
 qa_temporal_progression.
 
-Reads `silver_dataset/scene_graph/{dicom_id}_SceneGraph.json` (SCENE_GRAPHS is the
-dataset root, `silver_dataset/`, or the scene_graph directory itself), with report
+Reads `{dicom_id}_SceneGraph.json` files found at any depth below SCENE_GRAPHS (the
+dataset root, `silver_dataset/`, or a scene_graph directory: documented at
+`silver_dataset/scene_graph/`, found by public readers of the real release at
+`silver_dataset/scene_graph/scene_graph/`), with report
 texts from MIMIC-CXR (`mimic_cxr.ReportStore`) and splits from MIMIC-CXR's split
 table: ImaGenome's own `splits/*.csv` are not read, since the split rule keys every
 record on its current study's MIMIC-CXR split.
@@ -35,6 +37,7 @@ from radphi import answers
 from training.loaders.common import make_record, norm_id
 from training.loaders.mimic_cxr import report_store
 from training.loaders.splits import MimicSplits, SplitCounter
+from training.loaders.tally import note
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +49,32 @@ CHANGES = {"improved": "improved", "worsened": "worsened", "no change": "no chan
 
 
 def scene_graph_files(root: str | Path) -> list[Path]:
+    """Every `*_SceneGraph.json` below ROOT, at any depth, each file name once.
+
+    The release documents `silver_dataset/scene_graph/{dicom_id}_SceneGraph.json`, but
+    public readers of the real files find them one level deeper
+    (`silver_dataset/scene_graph/scene_graph/`), so ROOT may be the dataset root,
+    `silver_dataset/`, either scene_graph directory, or anything above them. A file
+    name found twice (an archive unzipped twice) is read once, and counted.
+    """
     root = Path(root).expanduser()
-    for cand in (root / "silver_dataset" / "scene_graph", root / "scene_graph", root):
-        if cand.is_dir():
-            files = sorted(cand.glob("*_SceneGraph.json"))
-            if files:
-                return files
-    raise FileNotFoundError(f"no *_SceneGraph.json files under {root}")
+    if not root.is_dir():
+        raise FileNotFoundError(f"Chest ImaGenome scene graphs: not a directory: {root}")
+    by_name: dict[str, Path] = {}
+    duplicates = 0
+    # sorted: the shallowest path of a name wins, the same on every run
+    for path in sorted(root.rglob("*_SceneGraph.json"), key=lambda p: (len(p.parts), str(p))):
+        if path.name in by_name:
+            duplicates += 1
+            continue
+        by_name[path.name] = path
+    if not by_name:
+        raise FileNotFoundError(f"no *_SceneGraph.json files under {root} (looked at every depth, e.g. "
+                                f"silver_dataset/scene_graph/ and silver_dataset/scene_graph/scene_graph/)")
+    if duplicates:
+        log.warning("%s: %d scene graph files found twice below it; each read once", root, duplicates)
+        note(DATASET, "duplicate_scene_graph_file", duplicates)
+    return sorted(by_name.values(), key=lambda p: p.name)
 
 
 def _flat(value: Any) -> list[str]:

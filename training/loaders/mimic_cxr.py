@@ -8,8 +8,12 @@ Reads the PhysioNet v2.0.0 layout:
   last_paragraph, comparison`), whose sections then win over our own parse.
 
 Sections are found by `radphi.reports.split_sections`, in the official parser's manner
-(MIT-LCP mimic-code `txt/section_parser.py`). A study without a split row is dropped
-(and counted). The report given to the model is the whole text, one paragraph per line
+(MIT-LCP mimic-cxr `txt/section_parser.py`), except for the 54 studies that MIT-LCP's
+hand-written rules cover (mimic_sections.py): their conclusion is the rule's section
+or span, taken as the impression, and the 8 with no findings at all give no record.
+The official `create_section_files.py` leaves those 54 out of its CSV, so the rules
+apply with or without `sectioned_csv`. A study without a split row is dropped (and
+counted). The report given to the model is the whole text, one paragraph per line
 (`common.clean_report`).
 
 Targets: the section texts. The paper had GPT-4 clean them (no change language, no
@@ -34,6 +38,7 @@ from training.loaders.common import (
     make_record,
     norm_id,
 )
+from training.loaders.mimic_sections import rule_sections
 from training.loaders.splits import MimicSplits, SplitCounter
 
 log = logging.getLogger(__name__)
@@ -103,9 +108,15 @@ def read_sectioned_csv(path: str | Path) -> dict[str, dict[str, str]]:
 
 
 def sections_of(store: ReportStore, study: str, sectioned: dict[str, dict[str, str]] | None) -> dict[str, str]:
+    """{findings, impression, ...} of STUDY: MIT-LCP's hand-written rule when one names the
+    study (mimic_sections.py), else the official sectioned CSV's row, else our own parse."""
+    raw = store.raw(study)
+    ruled = rule_sections(study, raw) if raw is not None else None
+    if ruled is not None:
+        return {k: v for k, v in (("findings", ruled.findings), ("impression", ruled.impression),
+                                  ("rule", ruled.rule)) if v}
     if sectioned is not None and study in sectioned:
         return {k: v for k, v in sectioned[study].items() if v}
-    raw = store.raw(study)
     return split_sections(raw) if raw is not None else {}
 
 
@@ -145,6 +156,8 @@ def _study_records(store: ReportStore, study: str, split: str, tasks: tuple[str,
     report = store.text(study) or ""
     sections = sections_of(store, study, sectioned)
     findings, impression = sections.get("findings", ""), sections.get("impression", "")
+    if "rule" in sections:
+        counter.add(sections["rule"])
     meta = {"dataset": DATASET, "study_id": study, "subject_id": store.subject_of(study)}
     if "extract_findings" in tasks and findings:
         target = cleaned.get((study, "findings"), findings)
@@ -157,5 +170,5 @@ def _study_records(store: ReportStore, study: str, split: str, tasks: tuple[str,
     if "impression_prediction" in tasks and findings and impression:
         yield make_record(f"mimic-{study}-impression_prediction", "impression_prediction", {"findings": findings},
                           impression, split, **meta)
-    if not (findings or impression):
+    if not (findings or impression) and "rule" not in sections:
         counter.add("no_findings_or_impression")

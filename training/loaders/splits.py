@@ -6,7 +6,7 @@ split is `train`, `validate` or `test`). Chest ImaGenome and Medical-Diff-VQA re
 take the split of their current study whatever their own split files say; a pair whose
 prior study falls in another split is dropped, so no test study's text reaches
 training through any task. `SplitCounter` counts what each rule kept, moved and
-dropped, and logs it.
+dropped, logs it and hands it to the data build's tally (tally.py).
 
     splits = MimicSplits.load("mimic-cxr-2.0.0-split.csv.gz")
     counter = SplitCounter("diff_vqa")
@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from training.loaders.common import iter_csv, norm_id, resolve_existing
+from training.loaders.tally import note
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,9 @@ class SplitCounter:
         self.counts[what] += n
 
     def log(self) -> dict[str, int]:
+        """Log the counts (and hand them to the build's tally, training/loaders/tally.py)."""
+        for what, n in self.counts.items():
+            note(self.source, what, n)
         if self.counts:
             log.info("%s split rule: %s", self.source,
                      ", ".join(f"{k}={v}" for k, v in sorted(self.counts.items())))
