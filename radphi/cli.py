@@ -8,6 +8,7 @@
     radphi verify PRED.jsonl [--output OUT.jsonl]     the checker's flags for each answer (no model calls)
     radphi eval PRED.jsonl [PRED2.jsonl ...] --out DIR   (radphi eval --help for its options)
     radphi train --config FILE [--set KEY=VALUE ...]    one SFT stage (training/configs/)
+    radphi data build --config FILE --out DIR [--limit N]   write and count what a stage trains on
     radphi cleanup-targets --model SPEC --reports DIR --out pairs.jsonl
     radphi synth --out DIR [--seed 0] [--studies 2000]   the synthetic chest X-ray corpus
     radphi review import|export|stats|sets|close|role ...   human reviews (radphi review --help)
@@ -118,6 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
     sft.add_arguments(p)
     p = sub.add_parser("cleanup-targets", help="write clean-up targets for reports through a model SPEC (resumable)")
     cleanup_targets.add_arguments(p)
+    from training import data_build
+
+    p = sub.add_parser("data", help="inspect training data: `radphi data build` writes and counts what a stage "
+                                    "trains on")
+    data_build.add_arguments(p)
 
     from training.synthetic import cli as synth_cli
 
@@ -253,6 +259,7 @@ def cmd_import_gguf(args: argparse.Namespace) -> int:
 # when the subcommand runs (so `radphi --help` stays cheap): name -> "module:function".
 DELEGATED = {"eval": "evaluation.run_eval:main", "serve": "radphi.ui.server:main",
              "review": "radphi.review.cli:main", "train": "training.sft:main_from_args",
+             "data": "training.data_build:main_from_args",
              "cleanup-targets": "training.cleanup_targets:main_from_args", "synth": "training.synthetic.cli:run",
              "train-demo": "training.demo:main", "demo-results": "evaluation.demo_results:main"}
 
