@@ -105,7 +105,7 @@ def print_summary(summary: dict[str, Any], stream: TextIO) -> None:
 
     for source, rules in summary["rules"].items():
         for rule, n in rules.items():
-            print(f"  {source:40s} {rule:36s} {n:9d}  {REASONS.get(rule, '')}", file=stream)
+            print(f"  {source:44s} {rule:34s} {n:9d}  {REASONS.get(rule, '')}", file=stream)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
