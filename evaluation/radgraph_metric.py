@@ -11,6 +11,25 @@ what to do:
     pip install radgraph        (it needs torch and transformers)
     python -c "from radgraph import F1RadGraph; F1RadGraph(reward_level='partial', model_type='radgraph')"
                                 (once, online: fetches the model files into radgraph's cache)
+
+Our call guards against the package's known bugs (radgraph 0.1.18, `radgraph.py` and
+`utils.py`), and its return value is checked, so a change in its shape is reported
+rather than misread:
+
+- `F1RadGraph.forward` wraps a string `hyps` in a list but never a string `refs` (its
+  second test reads `isinstance(hyps, str)`): we always pass two lists of strings.
+- `preprocess_reports` tests `model_type == "radgraph-xl" or "modern-radgraph-xl"`,
+  which is always true, so "echograph" silently gets the chest models' preprocessing:
+  only MODEL_TYPES are accepted.
+- It returns `(mean_reward, reward_list, hypothesis_annotation_lists,
+  reference_annotation_lists)`, with one float per pair for reward level "partial";
+  anything else makes the metric missing, with a message.
+- A pair with an empty hypothesis or reference scores 0.0 there; an empty reference
+  is no reference, so its score is missing (NaN) here.
+- Its bundled allennlp code calls `tokenizer.encode_plus`, which transformers 5
+  removed: with transformers 5 (this project's pin) the model cannot load, and
+  `radgraph_status` says so before trying (install radgraph with transformers<5 in an
+  environment of its own to score RadGraph F1).
 """
 
 from __future__ import annotations
@@ -68,9 +87,24 @@ def _hf_model_cached(model_name: str) -> bool:
     return isinstance(found, str)
 
 
+def transformers_has_encode_plus() -> bool:
+    """Whether the installed transformers still offers `tokenizer.encode_plus` (removed in
+    transformers 5), which radgraph's bundled allennlp calls while loading its model."""
+    try:
+        from transformers import PreTrainedTokenizerBase
+    except ImportError:
+        return False
+    return callable(getattr(PreTrainedTokenizerBase, "encode_plus", None))
+
+
 def radgraph_status(model_type: str = DEFAULT_MODEL_TYPE, cache_dir: str | os.PathLike | None = None) -> RadGraphStatus:
     """Whether RadGraph F1 can be computed offline, and if not, one line saying why."""
     hint = INSTALL_HINT.format(model=model_type)
+    if model_type not in MODEL_TYPES:
+        # radgraph's own model-type test is always true, so another model would be
+        # preprocessed as radgraph-xl without a word.
+        return RadGraphStatus(False, f"radgraph_f1 is missing: model type {model_type!r} is not one of "
+                                     f"{', '.join(MODEL_TYPES)}")
     if importlib.util.find_spec("radgraph") is None:
         return RadGraphStatus(False, f"radgraph_f1 is missing: the radgraph package is not installed ({hint})")
     root = Path(cache_dir) if cache_dir else _cache_root()
@@ -88,6 +122,10 @@ def radgraph_status(model_type: str = DEFAULT_MODEL_TYPE, cache_dir: str | os.Pa
     if not _hf_model_cached(bert):
         return RadGraphStatus(False, f"radgraph_f1 is missing: the BERT model {bert} that radgraph needs is not "
                                      f"in the Hugging Face cache ({hint})")
+    if not transformers_has_encode_plus():
+        return RadGraphStatus(False, "radgraph_f1 is missing: radgraph's bundled allennlp calls "
+                                     "tokenizer.encode_plus, which the installed transformers (5 or later) no longer "
+                                     "has; score RadGraph F1 in an environment with transformers<5")
     return RadGraphStatus(True, f"radgraph_f1: {model_type} model at {model_dir}", model_dir)
 
 
@@ -109,6 +147,9 @@ def radgraph_f1_scores(
         return None, status.message
     if not predictions:
         return [], status.message
+    # Two lists of strings, always: radgraph never wraps a string `refs` in a list.
+    hyps = [str(p or "") for p in predictions]
+    refs = [str(r or "") for r in references]
     previous = os.environ.get("HF_HUB_OFFLINE")
     os.environ["HF_HUB_OFFLINE"] = "1"  # the files are on disk: make sure nothing is fetched
     try:
@@ -116,7 +157,7 @@ def radgraph_f1_scores(
 
         scorer = F1RadGraph(reward_level=REWARD_LEVEL, model_type=model_type,
                             model_cache_dir=str(status.model_dir.parent) if status.model_dir else None)
-        _, rewards, _, _ = scorer(refs=[r or "" for r in references], hyps=[p or "" for p in predictions])
+        result = scorer(refs=refs, hyps=hyps)
     except Exception as exc:  # an optional model must never break the run
         return None, f"radgraph_f1 is missing: radgraph failed ({type(exc).__name__}: {str(exc)[:200]})"
     finally:
@@ -124,8 +165,30 @@ def radgraph_f1_scores(
             os.environ.pop("HF_HUB_OFFLINE", None)
         else:
             os.environ["HF_HUB_OFFLINE"] = previous
-    scores = [float(x) if x is not None and not math.isnan(float(x)) else float("nan") for x in rewards]
+    rewards = reward_list(result, len(hyps))
+    if rewards is None:
+        return None, (f"radgraph_f1 is missing: radgraph returned {type(result).__name__} of an unexpected shape "
+                      f"(expected (mean, one reward per pair, hypothesis annotations, reference annotations))")
+    scores = [float("nan") if not ref.strip() else _finite(x) for x, ref in zip(rewards, refs)]
     return scores, status.message
+
+
+def reward_list(result: object, n: int) -> list[object] | None:
+    """The per-pair rewards of F1RadGraph's return value, or None when it is not
+    `(mean_reward, [one reward per pair], hypothesis_annotations, reference_annotations)`."""
+    if not isinstance(result, tuple) or len(result) != 4:
+        return None
+    rewards = result[1]
+    if not isinstance(rewards, list) or len(rewards) != n:
+        return None
+    if not all(isinstance(x, (int, float)) or x is None for x in rewards):
+        return None  # reward level "all" gives tuples: never what we asked for
+    return rewards
+
+
+def _finite(x: object) -> float:
+    value = float(x) if x is not None else float("nan")
+    return value if not math.isnan(value) else float("nan")
 
 
 def radgraph_f1(prediction: str, reference: str, model_type: str = DEFAULT_MODEL_TYPE) -> float:
