@@ -259,7 +259,8 @@ def _bootstrap_rows(values: np.ndarray, fn: Callable[[np.ndarray], float], n_res
 # Krippendorff's alpha come from the `krippendorff` package when it is installed (the
 # closed form below is tested equal to it); Cohen's kappa is four lines of numpy, which
 # scikit-learn's `cohen_kappa_score` would cost scipy and sklearn to import (the tests
-# check our values against scikit-learn's on fixed data).
+# check our values against scikit-learn's on fixed data). Fleiss' kappa comes from
+# statsmodels, resampled over units row by row.
 
 ALPHA_LEVELS = ("nominal", "interval")
 
@@ -397,3 +398,53 @@ def krippendorff_alpha_ci(data: np.ndarray, level: str = "nominal", *, n_resampl
                         confidence=confidence)["a"]
     value = krippendorff_alpha(data, level) if not np.isnan(ci.value) else ci.value
     return CI(value, ci.low, ci.high, ci.n)
+
+
+def fleiss_units(data: np.ndarray) -> tuple[np.ndarray, int]:
+    """The (units, categories) count table Fleiss' kappa needs, from (raters, units) nominal
+    data (NaN = not rated), and the raters per unit it uses. Fleiss' kappa wants the same
+    number of ratings on every unit, so it takes the units with the most common number
+    (two or more; ties go to the larger), and leaves the others out."""
+    from statsmodels.stats.inter_rater import aggregate_raters
+
+    data = np.asarray(data, dtype=float)
+    if data.ndim != 2 or data.size == 0:
+        return np.zeros((0, 0)), 0
+    rated = (~np.isnan(data)).sum(axis=0)
+    counts = rated[rated >= 2]
+    if counts.size == 0:
+        return np.zeros((0, 0)), 0
+    values, freq = np.unique(counts, return_counts=True)
+    m = int(values[freq == freq.max()].max())
+    keep = data[:, rated == m].T  # (units, raters) with NaNs
+    rows = np.array([row[~np.isnan(row)] for row in keep])  # each has m values
+    cats = np.unique(data[~np.isnan(data)])
+    table, _ = aggregate_raters(rows, n_cat=None)
+    # aggregate_raters orders columns by the values present in `rows`; pad to every category
+    # seen anywhere, so resampled tables line up (a column of zeros changes nothing).
+    present = np.unique(rows)
+    full = np.zeros((len(rows), len(cats)))
+    full[:, np.searchsorted(cats, present)] = table
+    return full, m
+
+
+def fleiss_kappa(table: np.ndarray) -> float:
+    """Fleiss' kappa (statsmodels) of a `fleiss_units` table; NaN when undefined (no units,
+    or every rating the same)."""
+    from statsmodels.stats.inter_rater import fleiss_kappa as _fleiss
+
+    table = np.asarray(table, dtype=float)
+    if table.shape[0] == 0 or (table.sum(axis=0) > 0).sum() < 2:
+        return float("nan")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return float(_fleiss(table, method="fleiss"))
+
+
+def fleiss_kappa_ci(data: np.ndarray, *, n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0,
+                    confidence: float = DEFAULT_CONFIDENCE) -> CI:
+    """Fleiss' kappa of (raters, units) nominal data with its bootstrap interval over units;
+    `n` counts the units used (see `fleiss_units`)."""
+    table, _ = fleiss_units(data)
+    if table.shape[0] == 0:
+        return CI(float("nan"), float("nan"), float("nan"), 0)
+    return _bootstrap_rows(table, fleiss_kappa, n_resamples, seed, confidence)

@@ -200,7 +200,7 @@ def test_dashboard_tab_shows_the_table_and_the_reviewer_tab_no_flags(tmp_path, m
     ctx.store = ReviewStore()
     build(ctx.store)
     out = dashboard_tab.show(ctx, "chk", False)
-    assert len(out) == 7
+    assert len(out) == 9
     table = out[4]
     assert list(table.columns) == review_checker.COLUMNS
     assert list(table["category"]) == [c.title for c in FOUR] + ["All four categories"]

@@ -137,7 +137,7 @@ def test_cli_import_export_stats_round_trip(tmp_path, capsys):
     assert "Missed findings" in out and "Model 1" in out and "mistral" not in out  # blinded by default
     assert _cli("stats", "pilot", "--resamples", "50", "--unblind") == 0
     out = capsys.readouterr().out
-    assert "mistral" in out and "3 (3 sig.) · 1.00 [1.00, 1.00]/case" in out
+    assert "mistral" in out and "3 (3 sig.) in 3 reviews · 1.00 [1.00, 1.00]/case" in out
     assert store.audit_log(action="unblind")[0]["detail"] == {"via": "cli"}
     assert "<table>" in (tmp_path / "r.html").read_text() and "errors" in (tmp_path / "t.csv").read_text()
     for written in ("r.html", "t.csv", "all.json"):  # report text and the audit log: owner-only

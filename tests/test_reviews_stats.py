@@ -16,7 +16,7 @@ import pytest
 
 from radphi import stats
 from radphi.review.report import report_html, report_section
-from radphi.review.stats import ALL, dashboard, dashboard_csv, pseudonyms
+from radphi.review.stats import ALL, dashboard, dashboard_csv
 from radphi.review import ErrorCategory, ErrorCount, ReviewDraft, ReviewStore, Taxonomy
 
 C = ErrorCategory
@@ -41,7 +41,7 @@ def build_sample(store: ReviewStore, set_name: str = "pilot", n_cases: int = 20,
         store.import_records(set_name, [(f"{model}:{i}", {
             "id": f"case-{i:03d}", "task": "impression_prediction", "findings": f"Findings {i}",
             "reference": f"Impression {i}", "prediction": f"{model} impression {i}", "model": model,
-            "meta": {"n_findings": int(findings[i])}}) for i in range(n_cases)], actor="sample")
+            "meta": {"n_findings": int(findings[i])}}) for i in range(n_cases)], actor="sample", study=False)
     truth = {it.id: {c: int(rng.poisson(rates[it.model] * (2 if c is C.MISSED_FINDING else 0.6)))
                      for c in Taxonomy.PAPER.categories}
              for case in store.cases(set_name) for it in case.items}
@@ -109,7 +109,8 @@ def small() -> ReviewStore:
     s = ReviewStore()
     for model in ("m1", "m2"):
         s.import_records("s", [(str(i), {"id": f"c{i}", "findings": f"F{i}", "prediction": f"{model}{i}",
-                                         "model": model, "n_findings": 2}) for i in range(3)], actor="t")
+                                         "model": model, "n_findings": 2}) for i in range(3)], actor="t",
+                         study=False)  # a practice set: bob types his name
     missed = {  # (reviewer, model, case) -> (significant, insignificant) missed findings
         ("alice", "m1"): [(1, 0), (0, 0), (2, 0)], ("bob", "m1"): [(1, 0), (0, 0), (1, 0)],
         ("alice", "m2"): [(0, 0), (0, 1), (0, 0)], ("bob", "m2"): [(0, 0), (0, 1), (0, 0)],
@@ -134,7 +135,9 @@ def test_the_paper_table_on_a_hand_computed_set(small):
     assert list(d.paper["Error category"]) == ["Missed findings", "False findings", "Position-related errors",
                                                "Severity-related errors", "All errors", "Cases reviewed",
                                                "Findings in the references"]
-    assert d.paper.iloc[0]["m1"].startswith("2.5 (2.5 sig.) · 0.83 [")
+    # Whole numbers in the table, however many reviewers: 3 (alice) + 2 (bob) over 6 reviews.
+    assert d.paper.iloc[0]["m1"].startswith("5 (5 sig.) in 6 reviews · 0.83 [")
+    assert (row.counted, row.counted_sig, row.reviews) == (5, 5, 6)
     assert d.paper.iloc[0]["m1"].endswith("]/finding") and "· 41.7% [" in d.paper.iloc[0]["m1"]
     assert list(d.paper.iloc[-1]) == ["Findings in the references", "6", "6"]
     # A/B: m1 - m2 per (reviewer, case) is alice 1, -1, 2 and bob 1, -1, 1: m1 fewer twice, m2 fewer 4 times.
@@ -166,9 +169,15 @@ def test_model_names_are_blinded_until_unblinded_or_closed(small):
             + blind.per_reviewer.to_csv() + blind.agreement.to_csv())
     assert '"m1"' not in text and '"m2"' not in text and ",m1," not in text and ",m2," not in text
     assert "Model 1" in text and "Model 2" in text
-    names = pseudonyms(small.get_set("s"), ["m1", "m2"])
+    names = small.pseudonyms("s", ["m1", "m2"])
     assert sorted(names.values()) == ["Model 1", "Model 2"]
-    assert pseudonyms(small.get_set("s"), ["m1", "m2"]) == names  # stable
+    # The dashboard's names are the set's secret draw (radphi.review.blinding), stable.
+    seen = dashboard(small, "s", unblind=True, n_resamples=50)
+    counted = {m: seen.errors.set_index(["model", "category"]).loc[(m, ALL), "counted"] for m in ("m1", "m2")}
+    assert counted["m1"] != counted["m2"]
+    for m in ("m1", "m2"):
+        assert blind.errors.set_index(["model", "category"]).loc[(names[m], ALL), "counted"] == counted[m]
+    assert small.pseudonyms("s", ["m2", "m1"]) == names
     small.close_set("s", actor="admin")
     assert set(dashboard(small, "s", n_resamples=50).errors["model"]) == {"m1", "m2"}
 
@@ -176,7 +185,8 @@ def test_model_names_are_blinded_until_unblinded_or_closed(small):
 def test_the_html_report_escapes_names_and_includes_the_tables(tmp_path):
     s = ReviewStore()
     s.import_records("<b>set</b>", [(str(i), {"id": f"c{i}", "findings": "F", "prediction": "P",
-                                             "model": "<script>alert(1)</script>"}) for i in range(2)], actor="t")
+                                             "model": "<script>alert(1)</script>"}) for i in range(2)], actor="t",
+                     study=False)
     for it in s.items("<b>set</b>"):
         s.submit(ReviewDraft(item_id=it.id, reviewer="<img src=x onerror=alert(2)>", authenticated=False,
                              counts={C.FALSE_FINDING: (1, 0)}))
@@ -201,3 +211,52 @@ def test_the_sample_of_80_reviews_by_two_reviewers_gives_a_full_dashboard():
         (C.MISSED_FINDING.title, "Krippendorff's alpha, counts (interval)"), "value"]
     assert alpha > 0.3
     assert d.ab.iloc[0]["judgements"] == 40
+
+
+# Fleiss (1971) via Wikipedia's worked example: 10 subjects, 14 raters, 5 categories, kappa 0.210.
+FLEISS_TABLE = np.array([[0, 0, 0, 0, 14], [0, 2, 6, 4, 2], [0, 0, 3, 5, 6], [0, 3, 9, 2, 0], [2, 2, 8, 1, 1],
+                         [7, 7, 0, 0, 0], [3, 2, 6, 3, 0], [2, 5, 3, 2, 2], [6, 5, 2, 1, 0], [0, 2, 2, 3, 7]])
+
+
+def test_fleiss_kappa_matches_the_textbook_example_from_raw_ratings():
+    # (raters, units): rater r gives unit u the r-th of its ratings, categories 1..5.
+    data = np.array([np.repeat(np.arange(1, 6), row) for row in FLEISS_TABLE], dtype=float).T
+    table, m = stats.fleiss_units(data)
+    assert m == 14 and (table == FLEISS_TABLE).all()
+    assert stats.fleiss_kappa(table) == pytest.approx(0.210, abs=5e-4)
+    ci = stats.fleiss_kappa_ci(data, n_resamples=200)
+    assert ci.n == 10 and ci.low <= ci.value <= ci.high
+
+
+def test_fleiss_kappa_uses_the_units_with_the_common_number_of_ratings():
+    data = np.array([[1, 0, 1, 0, 1], [1, 0, 1, 1, 1], [nan, nan, nan, nan, 0]], dtype=float)
+    table, m = stats.fleiss_units(data)
+    assert m == 2 and table.shape == (4, 2)  # the 5th unit, rated three times, is left out
+    assert (table.sum(axis=1) == 2).all()
+    assert np.isnan(stats.fleiss_kappa(np.array([[2, 0], [2, 0]])))  # one value everywhere: undefined
+
+
+def test_the_preference_question_is_tallied_and_its_agreement_measured():
+    s = ReviewStore()
+    for model in ("m1", "m2"):
+        s.import_records("s", [(str(i), {"id": f"c{i}", "findings": f"F{i}", "prediction": f"{model}{i}",
+                                         "model": model}) for i in range(4)], actor="t", study=False)
+    # alice prefers m1 on c0-c2 and calls c3 equal; bob agrees except c2 (m2); carol answers c0 only.
+    wants = {"alice": ["m1", "m1", "m1", "equal"], "bob": ["m1", "m1", "m2", "equal"], "carol": ["m1"]}
+    for who, choices in wants.items():
+        for case, choice in zip(s.cases("s"), choices):
+            pick = "equal" if choice == "equal" else next(i.id for i in case.items if i.model == choice)
+            s.submit_case([ReviewDraft(item_id=i.id, reviewer=who, authenticated=False) for i in case.items],
+                          preference=pick, case_seconds=10.0)
+    d = dashboard(s, "s", unblind=True, n_resamples=100)
+    p = d.preference.iloc[0]
+    assert (p["model A"], p["model B"], p["answers"], p["A better"], p["equal"], p["B better"]) == \
+        ("m1", "m2", 9, 6, 2, 1)
+    assert p["A's share of decisive"] == pytest.approx(6 / 7) and p["low"] < 6 / 7 < p["high"] <= 1
+    agree = d.preference_agreement.set_index("statistic")
+    assert agree.loc["Cohen's kappa, choice: alice (unverified) vs bob (unverified)", "n"] == 4
+    assert 0 < agree.loc["Krippendorff's alpha, choice (nominal)", "value"] < 1
+    assert agree.loc["Fleiss' kappa, choice (all reviewers)", "n"] == 3  # c1-c3 have two answers; c0 has three
+    blind = dashboard(s, "s", n_resamples=20)
+    assert set(blind.preference[["model A", "model B"]].iloc[0]) == {"Model 1", "Model 2"}
+    assert "m1" not in blind.preference.to_csv() and "preference" in dashboard_csv(blind)

@@ -146,6 +146,8 @@ def print_dashboard(d) -> None:
             print(f"note: {note}")
         for title, frame in (("Errors per model and category", d.paper), ("Per reviewer", d.per_reviewer),
                              ("Agreement", d.agreement), ("Blinded A/B", d.ab),
+                             ("Which output is better (preference)", d.preference),
+                             ("Agreement on the preferred output", d.preference_agreement),
                              ("Automatic checker (radphi.verify) beside the reviewers", review_checker.display(d.checker))):
             print(f"\n## {title}")
             print(frame.to_string(index=False, float_format=lambda x: f"{x:.3f}") if len(frame) else "(none yet)")

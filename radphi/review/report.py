@@ -77,8 +77,8 @@ def report_section(d: Dashboard, *, include_plotlyjs: bool | str = False) -> str
     """The dashboard as an HTML fragment (tables, notes and the chart)."""
     parts = [f"<h2>Human review: {_esc(d.review_set.name)}</h2>", f"<p>{_esc(summary_line(d))}</p>"]
     parts += [f'<div class="note">{_esc(n)}</div>' for n in d.notes]
-    parts.append(table_html(d.paper, "Errors per model and category (sums of per-case means over reviewers; "
-                                     "95% bootstrap CIs over cases)"))
+    parts.append(table_html(d.paper, "Errors per model and category (counted over every review; rates per case "
+                                     "use each case's mean over its reviewers, with 95% bootstrap CIs over cases)"))
     if len(d.errors):
         parts.append(figure(d).to_html(full_html=False, include_plotlyjs=include_plotlyjs))
     parts.append(table_html(d.per_reviewer, "Per reviewer"))
@@ -86,6 +86,10 @@ def report_section(d: Dashboard, *, include_plotlyjs: bool | str = False) -> str
     parts.append(f"<p>{_esc(review_checker.NOTE)}</p>")
     parts.append(table_html(d.agreement, "Inter-rater agreement on outputs scored by two or more reviewers"))
     parts.append(table_html(d.ab, "Blinded A/B: per pair of models, which had fewer errors"))
+    parts.append(table_html(d.preference, "Which output is better: reviewers' answers per pair of models "
+                                          "(Wilson 95% interval of A's share of decisive answers)"))
+    parts.append(table_html(d.preference_agreement, "Agreement on the preferred output (cases answered by two or "
+                                                    "more reviewers)"))
     return "\n".join(parts)
 
 

@@ -14,7 +14,6 @@ closed set).
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import logging
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from radphi import stats
+from radphi.review import agreement
 from radphi.review import checker as review_checker
 from radphi.review.model import ErrorCategory, ReviewSet
 from radphi.review.exports import neutralise
@@ -58,12 +58,6 @@ def review_frame(store: ReviewStore, rs: ReviewSet) -> pd.DataFrame:
     return df
 
 
-def pseudonyms(rs: ReviewSet, models: list[str]) -> dict[str, str]:
-    """Blinded names, in an order that does not follow the real names."""
-    order = sorted(models, key=lambda m: hashlib.sha256(f"{rs.id}\0{rs.name}\0{m}".encode()).hexdigest())
-    return {m: f"Model {i}" for i, m in enumerate(order, start=1)}
-
-
 def category_keys(rs: ReviewSet) -> list[str]:
     return [c.value for c in rs.taxonomy.categories] + [ALL]
 
@@ -86,12 +80,18 @@ def error_table(df: pd.DataFrame, rs: ReviewSet, *, n_resamples: int = N_RESAMPL
         if df.empty:
             break
         per_case = _per_case(df, key)
+        # Whole numbers for the table: errors counted over every review, however many
+        # reviewers an output had (the rates use each case's mean over its reviewers).
+        counted = df.groupby("model").agg(counted=(key, "sum"), counted_sig=(f"{key}_sig", "sum"),
+                                          reviews=("item_id", "count"))
         for model, g in per_case.groupby("model", sort=True):
             err = g["errors"].to_numpy(float)
             case_ci = stats.bootstrap_ci(err, n_resamples=n_resamples, seed=seed)
             known = g["n_findings"].notna().to_numpy()
             row = {"model": model, "category": key, "errors": float(err.sum()),
                    "significant": float(g["significant"].sum()), "cases": len(g),
+                   "counted": int(counted.loc[model, "counted"]), "counted_sig": int(counted.loc[model, "counted_sig"]),
+                   "reviews": int(counted.loc[model, "reviews"]),
                    "per_case": case_ci.value, "per_case_low": case_ci.low, "per_case_high": case_ci.high,
                    "findings": float(g["n_findings"][known].sum()) if known.any() else np.nan,
                    "per_finding": np.nan, "per_finding_low": np.nan, "per_finding_high": np.nan}
@@ -101,7 +101,8 @@ def error_table(df: pd.DataFrame, rs: ReviewSet, *, n_resamples: int = N_RESAMPL
                                         n_resamples=n_resamples, seed=seed)
                 row.update(per_finding=ci.value, per_finding_low=ci.low, per_finding_high=ci.high)
             out.append(row)
-    return pd.DataFrame(out, columns=["model", "category", "errors", "significant", "cases", "per_case",
+    return pd.DataFrame(out, columns=["model", "category", "errors", "significant", "cases", "counted",
+                                      "counted_sig", "reviews", "per_case",
                                       "per_case_low", "per_case_high", "findings", "per_finding",
                                       "per_finding_low", "per_finding_high"])
 
@@ -130,7 +131,7 @@ def paper_table(errors: pd.DataFrame, rs: ReviewSet) -> pd.DataFrame:
                 row[m] = ""
                 continue
             r = hit.iloc[0]
-            cell = (f"{_count(r.errors)} ({_count(r.significant)} sig.) · "
+            cell = (f"{r.counted} ({r.counted_sig} sig.) in {r.reviews} review{'s' if r.reviews != 1 else ''} · "
                     f"{_num(r.per_case)} [{_num(r.per_case_low)}, {_num(r.per_case_high)}]/case")
             if not np.isnan(r.per_finding):
                 cell += (f" · {_num(100 * r.per_finding, 1)}% [{_num(100 * r.per_finding_low, 1)}, "
@@ -160,42 +161,6 @@ def reviewer_table(df: pd.DataFrame) -> pd.DataFrame:
         "significant share": np.where(out["errors"] > 0, (out["sig"] / out["errors"].where(out["errors"] > 0)).round(3),
                                       np.nan),
         "median seconds per output": out["seconds"].round(1)})
-
-
-def _reviewer_key(df: pd.DataFrame) -> pd.Series:
-    return df["reviewer"] + np.where(df["authenticated"], "", " (unverified)")
-
-
-def agreement_table(df: pd.DataFrame, rs: ReviewSet, *, n_resamples: int = N_RESAMPLES,
-                    seed: int = 0) -> pd.DataFrame:
-    """Per category, on the outputs scored by two or more reviewers: Cohen's kappa for each
-    pair on presence; Krippendorff's alpha on presence (nominal) and counts (interval)."""
-    cols = ["category", "statistic", "value", "low", "high", "n"]
-    if df.empty:
-        return pd.DataFrame(columns=cols)
-    df = df.assign(rater=_reviewer_key(df))
-    shared = df.groupby("item_id")["rater"].nunique()
-    df = df[df["item_id"].isin(shared[shared >= 2].index)]
-    if df.empty:
-        return pd.DataFrame(columns=cols)
-    raters = sorted(df["rater"].unique())
-    out = []
-    for key in category_keys(rs):
-        wide = df.pivot_table(index="rater", columns="item_id", values=key, aggfunc="first").reindex(raters)
-        counts = wide.to_numpy(float)
-        presence = np.where(np.isnan(counts), np.nan, (counts > 0).astype(float))
-        for (i, a), (j, b) in itertools.combinations(enumerate(raters), 2):
-            both = ~np.isnan(presence[i]) & ~np.isnan(presence[j])
-            if both.sum() == 0:
-                continue
-            ci = stats.cohen_kappa_ci(presence[i][both], presence[j][both], n_resamples=n_resamples, seed=seed)
-            out.append({"category": category_title(key), "statistic": f"Cohen's kappa, presence: {a} vs {b}", "value": ci.value,
-                        "low": ci.low, "high": ci.high, "n": ci.n})
-        for level, data, what in (("nominal", presence, "presence"), ("interval", counts, "counts")):
-            ci = stats.krippendorff_alpha_ci(data, level, n_resamples=n_resamples, seed=seed)
-            out.append({"category": category_title(key), "statistic": f"Krippendorff's alpha, {what} ({level})", "value": ci.value,
-                        "low": ci.low, "high": ci.high, "n": ci.n})
-    return pd.DataFrame(out, columns=cols)
 
 
 def ab_table(df: pd.DataFrame, *, n_resamples: int = N_RESAMPLES, seed: int = 0) -> pd.DataFrame:
@@ -237,9 +202,25 @@ class Dashboard:
     per_reviewer: pd.DataFrame
     agreement: pd.DataFrame
     ab: pd.DataFrame
+    # The pairwise preference question: answers per pair of models, and their agreement.
+    preference: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=agreement.PREFERENCE_COLUMNS))
+    preference_agreement: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=agreement.AGREEMENT_COLUMNS))
     # radphi.verify's flags beside the reviewers' counts, per category (never per model).
     checker: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=review_checker.COLUMNS))
     notes: list[str] = field(default_factory=list)
+
+
+def _case_answers(store: ReviewStore, rs: ReviewSet, items: list) -> pd.DataFrame:
+    """The latest case answers (preference) of the set, with each case's item ids."""
+    by_case: dict[str, list[int]] = {}
+    for i in items:
+        by_case.setdefault(i.input_id, []).append(i.id)
+    rows = [{"input_id": c.input_id, "reviewer": c.reviewer, "authenticated": c.authenticated,
+             "preference": c.preference, "preferred_item_id": c.preferred_item_id,
+             "item_ids": by_case.get(c.input_id, [])} for c in store.case_reviews(rs.id)]
+    return pd.DataFrame(rows, columns=["input_id", "reviewer", "authenticated", "preference", "preferred_item_id",
+                                       "item_ids"])
 
 
 def dashboard(store: ReviewStore, set_name: str | int, *, unblind: bool = False, n_resamples: int = N_RESAMPLES,
@@ -248,8 +229,15 @@ def dashboard(store: ReviewStore, set_name: str | int, *, unblind: bool = False,
     rs = store.get_set(set_name)
     df = review_frame(store, rs)
     unblinded = unblind or rs.closed
-    if not unblinded and len(df):
-        df["model"] = df["model"].map(pseudonyms(rs, sorted(df["model"].unique())))
+    items = store.items(rs.id)
+    names = {i.id: i.model for i in items}
+    if not unblinded:
+        # The set's secret draw (radphi.review.blinding), never a function of public facts.
+        blind = store.pseudonyms(rs.id, sorted(set(names.values())))
+        names = {i: blind[m] for i, m in names.items()}
+        if len(df):
+            df["model"] = df["item_id"].map(names)
+    prefs = agreement.preference_frame(_case_answers(store, rs, items), names)
     errors = error_table(df, rs, n_resamples=n_resamples, seed=seed)
     unauth = int((~df["authenticated"].astype(bool)).sum()) if len(df) else 0
     notes = []
@@ -264,17 +252,22 @@ def dashboard(store: ReviewStore, set_name: str | int, *, unblind: bool = False,
     notes += review_checker.checker_notes(checked[1], int(df["item_id"].nunique()) if len(df) else 0)
     return Dashboard(
         review_set=rs, unblinded=unblinded, reviews=len(df), unauthenticated=unauth,
-        reviewers=int(_reviewer_key(df).nunique()) if len(df) else 0, cases=int(df["input_id"].nunique()) if len(df) else 0,
+        reviewers=int(agreement.rater_names(df).nunique()) if len(df) else 0, cases=int(df["input_id"].nunique()) if len(df) else 0,
         errors=errors, paper=paper_table(errors, rs), per_reviewer=reviewer_table(df),
-        agreement=agreement_table(df, rs, n_resamples=n_resamples, seed=seed),
+        agreement=agreement.agreement_table(df, [(k, category_title(k)) for k in category_keys(rs)],
+                                            n_resamples=n_resamples, seed=seed),
         ab=ab_table(df, n_resamples=n_resamples, seed=seed),
+        preference=agreement.preference_table(prefs),
+        preference_agreement=agreement.preference_agreement(prefs, n_resamples=n_resamples, seed=seed),
         checker=review_checker.checker_table(store, rs, df, items=checked), notes=notes)
 
 
 def dashboard_csv(d: Dashboard) -> str:
     """Every table of the dashboard in one CSV, with a `table` column saying which."""
     parts = [d.errors.assign(table="errors"), d.per_reviewer.assign(table="reviewers"),
-             d.checker.assign(table="checker"), d.agreement.assign(table="agreement"), d.ab.assign(table="ab")]
+             d.checker.assign(table="checker"), d.agreement.assign(table="agreement"), d.ab.assign(table="ab"),
+             d.preference.assign(table="preference"),
+             d.preference_agreement.assign(table="preference agreement")]
     frame = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) \
         else pd.DataFrame(columns=["table"])
     frame.insert(0, "set", d.review_set.name)

@@ -97,9 +97,8 @@ def authenticator(users: dict[str, str]) -> Callable[[str, str], bool]:
     def check(user: str, password: str) -> bool:
         # An unknown user costs the same scrypt as a known one: no user enumeration by timing.
         ok = verify_password(password or "", users.get(user or "", dummy))
-        ok = ok and (user in users)
-        log.info("login %s for user %s", "accepted" if ok else "refused", user if user in users else "(unknown)")
-        return ok
+        # Logged and audited by radphi.ui.logins.LoginGuard, which wraps this check.
+        return ok and (user in users)
 
     return check
 

@@ -24,6 +24,7 @@ import pandas as pd
 
 from radphi.review import checker as review_checker
 from radphi.errors import RadphiError
+from radphi.files import write_private_text
 from radphi.review.report import figure, summary_line, write_report
 from radphi.review.stats import Dashboard, dashboard, dashboard_csv
 from radphi.review.model import ReviewError
@@ -73,21 +74,22 @@ def _build(ctx: AppContext, set_name: str | None, unblind: bool, request: Any) -
 
 
 def show(ctx: AppContext, set_name: str | None, unblind: bool, request: Any = None) -> list[Any]:
-    """(summary HTML, paper table, chart, per reviewer, checker vs reviewers, agreement, A/B)."""
+    """(summary HTML, paper table, chart, per reviewer, checker vs reviewers, agreement, A/B,
+    preference, preference agreement)."""
     empty = pd.DataFrame()
     try:
         d, _, summary = _build(ctx, set_name, unblind, request)
     except RadphiError as exc:
-        return [status_html(str(exc), "error"), empty, None, empty, empty, empty, empty]
+        return [status_html(str(exc), "error"), empty, None, *[empty] * 6]
     except Exception as exc:  # a broken set must not take the page down
-        return [status_html(error_message(exc), "error"), empty, None, empty, empty, empty, empty]
+        return [status_html(error_message(exc), "error"), empty, None, *[empty] * 6]
     fig = figure(d) if len(d.errors) else None
     models = len(d.paper.columns) - 1
     # Fixed widths let the long cells wrap instead of running off the page.
     widths = ["16%", *[f"{84 / models:.1f}%"] * models] if models else None
     paper = gr.update(value=d.paper, column_widths=widths)
     return [summary, paper, fig, _rounded(d.per_reviewer), review_checker.display(d.checker), _rounded(d.agreement),
-            _rounded(d.ab)]
+            _rounded(d.ab), _rounded(d.preference), _rounded(d.preference_agreement)]
 
 
 def download(ctx: AppContext, set_name: str | None, unblind: bool, request: Any = None) -> list[Any]:
@@ -99,7 +101,7 @@ def download(ctx: AppContext, set_name: str | None, unblind: bool, request: Any 
     out = ctx.private_dir("dashboard-")
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", d.review_set.name)[:60] or "set"
     csv_path = out / f"review-{stem}.csv"
-    csv_path.write_text(dashboard_csv(d), encoding="utf-8")
+    write_private_text(csv_path, dashboard_csv(d))
     html_path = write_report(d, out / f"review-{stem}.html")
     ctx.store.log_event("export", who, ctx.settings.auth_file is not None, set_id=d.review_set.id,
                         detail={"format": "dashboard csv+html", "unblinded": d.unblinded})
@@ -139,7 +141,7 @@ def build(ctx: AppContext) -> None:
                                   interactive=auth, scale=1)
             refresh = gr.Button("Show", variant="primary", elem_id="dashboard-show", scale=1)
         summary = gr.HTML(status_html(""), elem_id="dashboard-summary", js_on_load=None)
-        paper = gr.Dataframe(label="Errors per model and category: errors (significant) · per case [95% CI] · "
+        paper = gr.Dataframe(label="Errors per model and category: errors (significant) in reviews · per case [95% CI] · "
                                    "per finding [95% CI]", interactive=False, wrap=True, elem_id="dashboard-table")
         plot = gr.Plot(label="Errors per case", elem_id="dashboard-plot")
         reviewers = gr.Dataframe(label="Per reviewer", interactive=False, elem_id="dashboard-reviewers")
@@ -149,6 +151,11 @@ def build(ctx: AppContext) -> None:
         agreement = gr.Dataframe(label="Inter-rater agreement (outputs scored by two or more reviewers)",
                                  interactive=False, wrap=True, elem_id="dashboard-agreement")
         ab = gr.Dataframe(label="Blinded A/B: which model had fewer errors", interactive=False, elem_id="dashboard-ab")
+        preference = gr.Dataframe(label="Which output is better: reviewers' answers per pair of models "
+                                        "(Wilson 95% interval of A's share of decisive answers)",
+                                  interactive=False, elem_id="dashboard-preference")
+        preference_agreement = gr.Dataframe(label="Agreement on the preferred output", interactive=False,
+                                            elem_id="dashboard-preference-agreement")
         with gr.Row():
             get = gr.Button("Prepare downloads (CSV, HTML report)", elem_id="dashboard-download")
             csv_file = gr.File(label="CSV", interactive=False, elem_id="dashboard-csv")
@@ -168,7 +175,8 @@ def build(ctx: AppContext) -> None:
             return close_set(ctx, set_name, request)
 
         refresh.click(_show, inputs=[set_pick, unblind],
-                      outputs=[summary, paper, plot, reviewers, checker, agreement, ab],
+                      outputs=[summary, paper, plot, reviewers, checker, agreement, ab, preference,
+                               preference_agreement],
                       api_name="dashboard")
         get.click(_download, inputs=[set_pick, unblind], outputs=[csv_file, html_file, note],
                   api_name="dashboard_download")

@@ -35,6 +35,7 @@ from radphi.ui.context import (
     create_context,
     is_loopback_host,
 )
+from radphi.ui.logins import LoginGuard
 from radphi.ui.render import banner_html, status_html
 
 if TYPE_CHECKING:
@@ -144,31 +145,18 @@ def launch_app(demo: "gr.Blocks", ctx: AppContext, *, block: bool = True, quiet:
     """Queue and launch with the safety settings; `block=False` returns at once (tests)."""
     s = ctx.settings
     users = auth.load_users(s.auth_file) if s.auth_file is not None else {}
-    auth_fn = auth.authenticator(users) if s.auth_file is not None else None
-    if auth_fn is not None and ctx.store is not None:
-        auth_fn = audited_logins(auth_fn, ctx.store, set(users))
+    # Sign-in with growing delays, a lockout and an audit entry per attempt (radphi.ui.logins).
+    guard = LoginGuard(auth.authenticator(users), store=ctx.store, known=set(users)) if s.auth_file is not None \
+        else None
     demo.queue(default_concurrency_limit=s.concurrency)
     return demo.launch(
-        server_name=s.host, server_port=s.port, share=False, auth=auth_fn,
-        auth_message="radphi workbench: sign in" if auth_fn else None,
+        server_name=s.host, server_port=s.port, share=False, auth=guard,
+        app_kwargs=guard.app_kwargs() if guard is not None else None,
+        auth_message="radphi workbench: sign in" if guard else None,
         prevent_thread_lock=not block, show_error=False, quiet=quiet, inbrowser=False,
         theme=theme(), css=CSS, enable_monitoring=False, mcp_server=False, ssr_mode=False, pwa=False,
         run_history=False, footer_links=[], max_file_size=f"{s.max_upload_mb}mb",
     )
-
-
-def audited_logins(check: Any, store: Any, known: set[str]) -> Any:
-    """The sign-in check, with each attempt in the review store's audit log. An unknown name
-    is logged as "(unknown)": it may be a password typed into the wrong box."""
-    def audited(user: str, password: str) -> bool:
-        ok = check(user, password)
-        try:
-            store.log_event("login" if ok else "login_refused", user if user in known else "(unknown)", ok)
-        except Exception as exc:  # the audit log failing must not lock everyone out
-            log.warning("could not record the login in the audit log: %s", type(exc).__name__)
-        return ok
-
-    return audited
 
 
 def warm_up(ctx: AppContext) -> threading.Thread:
