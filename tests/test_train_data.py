@@ -128,8 +128,9 @@ def test_radphi_data_build_writes_and_counts_what_the_stage_trains_on(tmp_path, 
     assert rules["medical_diff_vqa/qa_temporal_findings"]["level_change_only_not_findings"] == 2
     assert rules["mimic_cxr"]["official_rule_no_findings"] == 1
     assert rules["super_natural_instructions"]["assumed_english_no_language_keys"] == 2
-    assert rules["mix/extract_findings"] == {"train_weight_repeat": 3}
-    assert rules["mix/qa_comprehension"] == {"train_cap": 1, "validation_cap": 1}
+    assert rules["mix/train/extract_findings"] == {"train_weight_repeat": 3}
+    assert rules["mix/train/qa_comprehension"] == {"train_cap": 1}
+    assert rules["mix/validation/qa_comprehension"] == {"validation_cap": 1}
     assert "train      qa_temporal_progression      medical_diff_vqa                     1" in printed
     assert "level_change_only_not_findings" in printed and "Added: none. Removed: none." in printed  # the why
     assert "max_length rule NOT applied" in printed
@@ -174,3 +175,24 @@ def test_data_build_limit_is_a_quick_look_and_bad_input_is_one_line(tmp_path, ca
     assert cli.main(["data", "build", "--config", str(bad), "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "unknown config key" in err and "Traceback" not in err
+
+
+def test_data_build_with_the_models_tokenizer_applies_the_length_rule(tmp_path, tiny_phi_dir):
+    from training.data import token_counter
+    from training.data_build import build
+    from training.sft_model import load_tokenizer
+
+    config = stage_config(tmp_path, extra="max_length = 120")
+    stream = io.StringIO()
+    summary = build(config, tmp_path / "built", tokenizer=str(tiny_phi_dir), stream=stream)
+    assert summary["length_rule"] == "applied" and "NOT applied" not in stream.getvalue()
+    # Report tasks are longer than 120 tokens; the short instructions are not.
+    assert summary["dropped_too_long"]["train"]["extract_impression"] == 5
+    assert summary["written"]["train"]["instruction"] == 3 and "extract_impression" not in summary["written"]["train"]
+    assert summary["rules"]["mix/train/extract_impression"] == {"too_long": 5}
+    assert summary["rules"]["mix/validation/extract_impression"] == {"too_long": 2}
+    tokenizer, _ = load_tokenizer(str(tiny_phi_dir))
+    kept = read_jsonl(tmp_path / "built" / "train" / "instruction.jsonl")
+    lengths = token_counter(tokenizer)(["".join(prompt_completion(r, eos_token=tokenizer.eos_token).values())
+                                        for r in kept])
+    assert max(lengths) <= 120

@@ -151,11 +151,11 @@ def build_data(sources: Iterable[Mapping[str, Any]] | None = None, *, records: l
         validation, val_counts = apply_caps_and_weights(by_split["validation"], {"*": eval_cap} if eval_cap else {},
                                                         {}, seed)
         for task, c in summary["mix"].items():
-            tally.add(f"mix/{task}", "train_cap", c["available"] - c["capped"])
-            tally.add(f"mix/{task}", "train_weight_repeat", max(c["final"] - c["capped"], 0))
-            tally.add(f"mix/{task}", "train_weight_thin", max(c["capped"] - c["final"], 0))
+            tally.add(f"mix/train/{task}", "train_cap", c["available"] - c["capped"])
+            tally.add(f"mix/train/{task}", "train_weight_repeat", max(c["final"] - c["capped"], 0))
+            tally.add(f"mix/train/{task}", "train_weight_thin", max(c["capped"] - c["final"], 0))
         for task, c in val_counts.items():
-            tally.add(f"mix/{task}", "validation_cap", c["available"] - c["capped"])
+            tally.add(f"mix/validation/{task}", "validation_cap", c["available"] - c["capped"])
         kept: dict[str, list[dict[str, Any]]] = {}
         rows: dict[str, list[dict[str, str]]] = {}
         dropped: dict[str, Counter] = {}
@@ -170,7 +170,7 @@ def build_data(sources: Iterable[Mapping[str, Any]] | None = None, *, records: l
                 recs = [r for r, k in zip(recs, keep) if k]
                 built = [b for b, k in zip(built, keep) if k]
                 for task, n in dropped[split].items():
-                    tally.add(f"mix/{task}", "too_long", n)
+                    tally.add(f"mix/{split}/{task}", "too_long", n)
             kept[split], rows[split] = recs, built
         summary["length_rule"] = "applied" if max_tokens and count_tokens else "not applied"
         summary["dropped_too_long"] = {s: dict(c) for s, c in dropped.items() if c}
