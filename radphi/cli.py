@@ -34,8 +34,12 @@ log = logging.getLogger("radphi")
 
 
 def _add_gen_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", default=tasks.DEFAULT_FORMAT, choices=list(tasks.FORMATS),
-                   help="prompt format (default: token, the paper's <instruct>/<output> format)")
+    p.add_argument("--format", default=None, choices=list(tasks.FORMATS),
+                   help="prompt format (default: the model's own: token for a model with <instruct>/<output>, "
+                        "chat for one with a chat template, else default)")
+    p.add_argument("--no-constrained", dest="constrained", action="store_false",
+                   help="decode the structured tasks (labels, temporal findings, progression) freely instead of "
+                        "under their answer shape (a grammar); answers are checked against it either way")
     p.add_argument("--max-new-tokens", type=int, default=256)
     p.add_argument("--temperature", type=float, default=0.0, help="0 (default) decodes greedily")
     p.add_argument("--seed", type=int, default=0)
@@ -55,7 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("prompt", help="print the exact prompt for a task and input")
     p.add_argument("task", choices=list(tasks.TASKS))
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="an input field (repeatable)")
-    p.add_argument("--format", default=tasks.DEFAULT_FORMAT, choices=list(tasks.FORMATS))
+    p.add_argument("--format", default=None, choices=list(tasks.FORMATS),
+                   help="prompt format (default: the model's own with --model, else token)")
+    p.add_argument("--model", help="model SPEC: print the text this model receives, its chat template applied")
+    p.add_argument("--system", help="a system message above the instruction (chat format)")
 
     p = sub.add_parser("run", help="run a task over a JSONL file (resumable)")
     p.add_argument("task", choices=list(tasks.TASKS))
@@ -158,7 +165,17 @@ def cmd_prompt(args: argparse.Namespace) -> int:
     if unknown:
         raise InputError(f"{args.task} has no field(s) {', '.join(sorted(unknown))}; "
                          f"its fields are: {', '.join(tasks.TASKS[args.task].fields)}")
-    sys.stdout.write(tasks.render_prompt(args.task, fields, args.format) + "\n")
+    if not args.model:
+        if args.system:
+            raise InputError("--system needs --model (a chat model renders it through its template)")
+        sys.stdout.write(tasks.render_prompt(args.task, fields, args.format or tasks.DEFAULT_FORMAT) + "\n")
+        return 0
+    from radphi.backends import Request, load_backend, rendered_prompt, resolve_format
+
+    backend = load_backend(args.model)
+    fmt = resolve_format(backend, args.format)
+    print(f"# prompt format: {fmt}", file=sys.stderr)
+    sys.stdout.write(rendered_prompt(backend, Request.build(args.task, fields, fmt, system=args.system)) + "\n")
     return 0
 
 
@@ -175,7 +192,7 @@ def resolve_model(spec: str | None) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from radphi import runner
-    from radphi.backends import GenParams, backend_kind, load_backend, model_name
+    from radphi.backends import GenParams, backend_kind, format_warning, load_backend, model_name, resolve_format
 
     spec = resolve_model(args.model)
     if not args.input.is_file():
@@ -190,11 +207,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         options["allow_remote"] = True
     backend = load_backend(spec, adapter=args.adapter, **options)
     params = GenParams(max_new_tokens=args.max_new_tokens, temperature=args.temperature, seed=args.seed,
-                       grounded=not args.no_grounding)
+                       grounded=not args.no_grounding, constrained=args.constrained)
+    fmt = resolve_format(backend, args.format)
+    warning = format_warning(backend, fmt)
+    if warning:
+        log.warning("%s", warning)
     name = args.name or model_name(spec)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     summary = runner.run_file(
-        args.task, backend, args.input, args.output, name=name, params=params, fmt=args.format,
+        args.task, backend, args.input, args.output, name=name, params=params, fmt=fmt,
         batch_size=args.batch_size, progress=not args.no_progress, verify=args.verify,
     )
     print(f"{args.output}: {summary}", file=sys.stderr)

@@ -61,6 +61,11 @@ def output_record(record: dict[str, Any], task: str, gen: Generation, name: str,
     )
     if gen.truncated_input:
         out["truncated_input"] = True
+    if gen.constraint_violated is not None:
+        # A structured answer is checked against its shape, fail closed (backends.constraints).
+        out["constraint_violated"] = gen.constraint_violated
+        if gen.constraint_violated:
+            out["constraint_error"] = gen.extra.get("constraint", "")
     if verify:
         from radphi.verify import verify_record
 

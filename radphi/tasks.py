@@ -26,17 +26,24 @@ SPECIAL_TOKENS = (INSTRUCT_TOKEN, OUTPUT_TOKEN)
 
 # The two prompt formats of the paper's ablation (Table 16). `token` is the default:
 # it scored F1 29.2 against 5.4 for Phi-2's own `default` format.
+# `chat` is for instruct models: the prompt here is the user message, which a backend
+# puts through the model's own chat template (`chat_messages`; llama.cpp: the GGUF's
+# tokenizer.chat_template, transformers: apply_chat_template).
+CHAT_FORMAT = "chat"
 FORMATS: dict[str, str] = {
     "token": INSTRUCT_TOKEN + "{prompt}\n" + OUTPUT_TOKEN,
     "default": "Instruct: {prompt}\nOutput:",
+    CHAT_FORMAT: "{prompt}",
 }
 DEFAULT_FORMAT = "token"
 
 # Where generation stops, per format, besides the model's own end-of-text token.
-# A model that runs on into a new turn is cut there.
+# A model that runs on into a new turn is cut there. A chat model stops on its
+# template's end-of-turn tokens, which the backend reads from the template.
 STOP_STRINGS: dict[str, tuple[str, ...]] = {
     "token": (END_OF_TEXT, INSTRUCT_TOKEN),
     "default": (END_OF_TEXT, "\nInstruct:", "Instruct:"),
+    CHAT_FORMAT: (),
 }
 
 # Fields that hold report text. Only these may be shortened in the middle when a
@@ -246,7 +253,8 @@ def render_instruction(task_name: str, fields: Mapping[str, Any]) -> str:
 
 
 def wrap_prompt(instruction: str, fmt: str = DEFAULT_FORMAT) -> str:
-    """Put an instruction into a prompt format (`token` or `default`)."""
+    """Put an instruction into a prompt format (`token` or `default`; `chat`: the user
+    message, which the backend renders through the model's chat template)."""
     try:
         template = FORMATS[fmt]
     except KeyError:
@@ -259,8 +267,29 @@ def render_prompt(task_name: str, fields: Mapping[str, Any], fmt: str = DEFAULT_
     return wrap_prompt(render_instruction(task_name, fields), fmt)
 
 
+def chat_messages(user: str, system: str | None = None) -> list[dict[str, str]]:
+    """The `chat` format's conversation: the task's instruction as the user message,
+    under an optional system message. The instruction keeps the report before the
+    question, so two questions on one report share the rendered prompt's prefix."""
+    messages = [{"role": "system", "content": system}] if system and system.strip() else []
+    return messages + [{"role": "user", "content": user}]
+
+
+def choose_format(*, has_prompt_tokens: bool, has_chat_template: bool, declared: str | None = None) -> str:
+    """A model's own prompt format: what its file declares (our GGUF exports write
+    `radphi.prompt_format`), else `token` when its vocabulary has `<instruct>` and
+    `<output>`, `chat` when it has a chat template, `default` (Phi-2's) otherwise."""
+    if declared in FORMATS:
+        return declared
+    if has_prompt_tokens:
+        return "token"
+    return CHAT_FORMAT if has_chat_template else "default"
+
+
 def training_text(task_name: str, fields: Mapping[str, Any], answer: str, fmt: str = DEFAULT_FORMAT) -> tuple[str, str]:
     """(prompt, completion) for supervised fine-tuning: the completion ends with end-of-text."""
+    if fmt == CHAT_FORMAT:
+        raise InputError("training in the chat format is not supported: train with the token or default format")
     prompt = render_prompt(task_name, fields, fmt)
     sep = "" if fmt == "token" else " "
     return prompt, sep + answer.strip() + END_OF_TEXT

@@ -20,6 +20,8 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
+# Raw decoding is compared with plain transformers: structured tasks decode freely here
+# (constrained=False); tests/test_constrained.py covers the constraint.
 from radphi.backends import load_backend  # noqa: E402
 from radphi.backends.base import Backend, GenParams, Request  # noqa: E402
 from radphi.backends.hf import HFBackend  # noqa: E402
@@ -75,18 +77,18 @@ def test_greedy_generate_matches_plain_transformers_and_repeats(backend, raw):
     tok, model = raw
     for request in _requests():
         expected, n_new = _reference(tok, model, request, 24)
-        g = backend.generate(request, GenParams(max_new_tokens=24))
+        g = backend.generate(request, GenParams(constrained=False, max_new_tokens=24))
         assert g.text == expected
         assert g.completion_tokens == n_new
         assert g.prompt_tokens == len(tok(request.prompt)["input_ids"])
         assert g.seconds > 0 and g.first_token_seconds is not None and 0 < g.first_token_seconds <= g.seconds
-        assert backend.generate(request, GenParams(max_new_tokens=24)).text == g.text
-    assert backend.generate(_requests()[0], GenParams(max_new_tokens=24)).text  # not vacuous
+        assert backend.generate(request, GenParams(constrained=False, max_new_tokens=24)).text == g.text
+    assert backend.generate(_requests()[0], GenParams(constrained=False, max_new_tokens=24)).text  # not vacuous
 
 
 def test_stream_pieces_join_to_generate_text(backend):
     request = _requests()[2]
-    params = GenParams(max_new_tokens=40)
+    params = GenParams(constrained=False, max_new_tokens=40)
     g = backend.generate(request, params)
     stream = backend.stream(request, params)
     pieces = list(stream)
@@ -101,7 +103,7 @@ def test_stream_pieces_join_to_generate_text(backend):
 
 def test_closing_a_stream_stops_generation_and_releases_the_lock(backend):
     request = _requests()[1]
-    params = GenParams(max_new_tokens=300)
+    params = GenParams(constrained=False, max_new_tokens=300)
     full = backend.generate(request, params)
     assert full.completion_tokens == 300  # this random model never stops by itself
     stream = backend.stream(request, params)
@@ -114,22 +116,22 @@ def test_closing_a_stream_stops_generation_and_releases_the_lock(backend):
     backend._lock.release()
 
     done: list[str] = []
-    worker = threading.Thread(target=lambda: done.append(backend.generate(request, GenParams(max_new_tokens=8)).text))
+    worker = threading.Thread(target=lambda: done.append(backend.generate(request, GenParams(constrained=False, max_new_tokens=8)).text))
     worker.start()
     worker.join(timeout=20)
     assert done and done[0] == full.text[:len(done[0])]
 
 
 def test_a_stream_that_is_never_read_holds_nothing(backend):
-    stream = backend.stream(_requests()[0], GenParams(max_new_tokens=8))
+    stream = backend.stream(_requests()[0], GenParams(constrained=False, max_new_tokens=8))
     stream.close()
     assert stream.generation.completion_tokens == 0
-    assert backend.generate(_requests()[0], GenParams(max_new_tokens=4)).completion_tokens == 4
+    assert backend.generate(_requests()[0], GenParams(constrained=False, max_new_tokens=4)).completion_tokens == 4
 
 
 def test_generate_batch_equals_single_greedy(tiny_phi_dir: Path, backend):
     requests = _requests()
-    params = GenParams(max_new_tokens=24)
+    params = GenParams(constrained=False, max_new_tokens=24)
     singles = [backend.generate(r, params) for r in requests]
     # batch_size=2: one padded batch of two, then a batch of one; results in input order.
     batched = HFBackend(str(tiny_phi_dir), batch_size=2).generate_batch(requests, params)
@@ -141,9 +143,9 @@ def test_generate_batch_equals_single_greedy(tiny_phi_dir: Path, backend):
 
 def test_stop_strings_cut_the_text_in_generate_stream_and_batch(backend):
     request = _requests()[2]
-    base = backend.generate(request, GenParams(max_new_tokens=40))
+    base = backend.generate(request, GenParams(constrained=False, max_new_tokens=40))
     stop = _alnum_stop(base.text)
-    params = GenParams(max_new_tokens=40, stop=(stop,))
+    params = GenParams(constrained=False, max_new_tokens=40, stop=(stop,))
     cut = base.text[:base.text.index(stop)]
     g = backend.generate(request, params)
     assert g.text == cut
@@ -155,14 +157,14 @@ def test_stop_strings_cut_the_text_in_generate_stream_and_batch(backend):
 
 
 def test_max_new_tokens_gives_finish_reason_length(backend):
-    g = backend.generate(_requests()[0], GenParams(max_new_tokens=5))
+    g = backend.generate(_requests()[0], GenParams(constrained=False, max_new_tokens=5))
     assert g.completion_tokens == 5
     assert g.finish_reason == "length"
 
 
 def test_the_default_format_stops_on_text_stop_strings(backend, raw):
     request = Request.build("radiology_qa", {"question": "What is an effusion?"}, fmt="default")
-    g = backend.generate(request, GenParams(max_new_tokens=16))
+    g = backend.generate(request, GenParams(constrained=False, max_new_tokens=16))
     assert "Instruct:" not in g.text
     assert g.completion_tokens <= 16
 
@@ -176,19 +178,19 @@ def test_a_model_that_answers_with_the_next_turn_stops_at_once(tiny_phi_dir: Pat
     model.save_pretrained(tmp_path / "eager")
     tok.save_pretrained(tmp_path / "eager")
     b = HFBackend(str(tmp_path / "eager"))
-    g = b.generate(_requests()[0], GenParams(max_new_tokens=20))
+    g = b.generate(_requests()[0], GenParams(constrained=False, max_new_tokens=20))
     assert (g.text, g.completion_tokens, g.finish_reason) == ("", 0, "stop")
-    stream = b.stream(_requests()[0], GenParams(max_new_tokens=20))
+    stream = b.stream(_requests()[0], GenParams(constrained=False, max_new_tokens=20))
     assert list(stream) == [] and stream.generation.finish_reason == "stop"
 
 
 def test_sampling_is_seeded(backend):
     request = _requests()[1]
-    texts = {seed: backend.generate(request, GenParams(max_new_tokens=16, temperature=1.0, seed=seed)).text
+    texts = {seed: backend.generate(request, GenParams(constrained=False, max_new_tokens=16, temperature=1.0, seed=seed)).text
              for seed in (1, 2, 3)}
-    again = backend.generate(request, GenParams(max_new_tokens=16, temperature=1.0, seed=1)).text
+    again = backend.generate(request, GenParams(constrained=False, max_new_tokens=16, temperature=1.0, seed=1)).text
     assert again == texts[1]
-    assert len(set(texts.values()) | {backend.generate(request, GenParams(max_new_tokens=16)).text}) > 1
+    assert len(set(texts.values()) | {backend.generate(request, GenParams(constrained=False, max_new_tokens=16)).text}) > 1
 
 
 def _save_lora(base_dir: Path, out: Path, *, add_token: str | None = None) -> Path:
@@ -219,7 +221,7 @@ def test_adapter_changes_output_and_equals_the_merged_model(tiny_phi_dir: Path, 
 
     lora = _save_lora(tiny_phi_dir, tmp_path / "lora")
     request = _requests()[2]
-    params = GenParams(max_new_tokens=24)
+    params = GenParams(constrained=False, max_new_tokens=24)
     tuned = HFBackend(str(tiny_phi_dir), adapter=str(lora))
     g = tuned.generate(request, params)
     assert g.text != backend.generate(request, params).text
@@ -239,13 +241,13 @@ def test_adapter_tokenizer_grows_the_embedding_only_when_needed(tiny_phi_dir: Pa
     lora = _save_lora(tiny_phi_dir, tmp_path / "grow", add_token="<report>")
     b = HFBackend(str(tiny_phi_dir), adapter=str(lora))
     assert b.count_tokens("<report>") == 1
-    assert b.generate(request, GenParams(max_new_tokens=4)).completion_tokens == 4
+    assert b.generate(request, GenParams(constrained=False, max_new_tokens=4)).completion_tokens == 4
     assert b._model.get_input_embeddings().num_embeddings == len(b._tokenizer)  # noqa: SLF001
 
     # 37 spare rows (as Phi-2's 51,200 for 50,295): the new token fits, nothing shrinks.
     lora = _save_lora(tiny_phi_padded_dir, tmp_path / "spare", add_token="<report>")
     b = HFBackend(str(tiny_phi_padded_dir), adapter=str(lora))
-    assert b.generate(request, GenParams(max_new_tokens=4)).completion_tokens == 4
+    assert b.generate(request, GenParams(constrained=False, max_new_tokens=4)).completion_tokens == 4
     assert b._model.get_input_embeddings().num_embeddings == len(b._tokenizer) - 1 + 37  # noqa: SLF001
 
 
@@ -253,25 +255,25 @@ def test_load_errors_are_model_load_errors(tiny_phi_dir: Path, tmp_path: Path):
     request = _requests()[0]
     missing = HFBackend(str(tmp_path / "no-such-model"))
     with pytest.raises(ModelLoadError, match="no such directory"):
-        missing.generate(request, GenParams(max_new_tokens=4))
+        missing.generate(request, GenParams(constrained=False, max_new_tokens=4))
     with pytest.raises(ModelLoadError, match="no such directory"):
         missing.count_tokens("x")
 
     with pytest.raises(ModelLoadError, match=r"not a cached hub model \(offline\)"):
-        HFBackend("radphi-test-org/no-such-model").generate(request, GenParams(max_new_tokens=4))
+        HFBackend("radphi-test-org/no-such-model").generate(request, GenParams(constrained=False, max_new_tokens=4))
 
     bad_config = tmp_path / "bad-config"
     shutil.copytree(tiny_phi_dir, bad_config)
     (bad_config / "config.json").write_text("{ this is not json")
     with pytest.raises(ModelLoadError, match="bad-config"):
-        HFBackend(str(bad_config)).generate(request, GenParams(max_new_tokens=4))
+        HFBackend(str(bad_config)).generate(request, GenParams(constrained=False, max_new_tokens=4))
 
     bad_weights = tmp_path / "bad-weights"
     shutil.copytree(tiny_phi_dir, bad_weights)
     for f in bad_weights.glob("*.safetensors"):
         f.write_bytes(b"\x00garbage" * 100)
     with pytest.raises(ModelLoadError, match="bad-weights"):
-        HFBackend(str(bad_weights)).stream(request, GenParams(max_new_tokens=4))
+        HFBackend(str(bad_weights)).stream(request, GenParams(constrained=False, max_new_tokens=4))
 
     (tmp_path / "empty").mkdir()
     with pytest.raises(ModelLoadError, match="no config.json"):
@@ -280,7 +282,7 @@ def test_load_errors_are_model_load_errors(tiny_phi_dir: Path, tmp_path: Path):
     with pytest.raises(ModelLoadError, match="adapter"):
         HFBackend(str(tiny_phi_dir), adapter=str(tmp_path / "no-adapter")).count_tokens("x")
     with pytest.raises(ModelLoadError, match="adapter_config.json"):
-        HFBackend(str(tiny_phi_dir), adapter=str(tiny_phi_dir)).generate(request, GenParams(max_new_tokens=4))
+        HFBackend(str(tiny_phi_dir), adapter=str(tiny_phi_dir)).generate(request, GenParams(constrained=False, max_new_tokens=4))
 
 
 def test_a_failing_model_raises_a_user_error_and_frees_the_lock(tiny_phi_dir: Path):
@@ -292,12 +294,12 @@ def test_a_failing_model_raises_a_user_error_and_frees_the_lock(tiny_phi_dir: Pa
 
     b._model.generate = boom  # noqa: SLF001
     with pytest.raises(GenerationError, match="device-side assert"):
-        b.generate(_requests()[0], GenParams(max_new_tokens=4))
-    stream = b.stream(_requests()[0], GenParams(max_new_tokens=4))
+        b.generate(_requests()[0], GenParams(constrained=False, max_new_tokens=4))
+    stream = b.stream(_requests()[0], GenParams(constrained=False, max_new_tokens=4))
     with pytest.raises(GenerationError, match="device-side assert"):
         list(stream)  # raises rather than waiting forever for text
     with pytest.raises(GenerationError):
-        b.generate_batch(_requests(), GenParams(max_new_tokens=4))
+        b.generate_batch(_requests(), GenParams(constrained=False, max_new_tokens=4))
     assert b._lock.acquire(timeout=5)  # noqa: SLF001
     b._lock.release()  # noqa: SLF001
 
@@ -307,11 +309,11 @@ def test_input_errors_and_an_over_long_report(backend):
         Request.build("impression_prediction", {"findings": "   "})
     long_report = " ".join([REPORT] * 60)  # several times the tiny model's 512-token context
     assert backend.count_tokens(long_report) > backend.context_length
-    g = backend.generate(Request.build("abnormality_labels", {"report": long_report}), GenParams(max_new_tokens=8))
+    g = backend.generate(Request.build("abnormality_labels", {"report": long_report}), GenParams(constrained=False, max_new_tokens=8))
     assert g.truncated_input is True
     assert g.prompt_tokens <= backend.context_length - 8
     with pytest.raises(InputError, match="context"):  # a question is never cut
-        backend.generate(Request.build("radiology_qa", {"question": long_report}), GenParams(max_new_tokens=8))
+        backend.generate(Request.build("radiology_qa", {"question": long_report}), GenParams(constrained=False, max_new_tokens=8))
 
 
 def test_count_tokens_info_and_warmup(tiny_phi_dir: Path, backend):
@@ -334,7 +336,7 @@ def test_static_cache_path_gives_the_same_greedy_text(tiny_phi_dir: Path, backen
     static._ensure_loaded()  # noqa: SLF001
     static._static = True  # noqa: SLF001 - what compile=True selects on CUDA
     for request in _requests()[:2]:
-        params = GenParams(max_new_tokens=16)
+        params = GenParams(constrained=False, max_new_tokens=16)
         assert static.generate(request, params).text == backend.generate(request, params).text
         assert static.stream(request, params).text() == backend.generate(request, params).text
 

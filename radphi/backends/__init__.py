@@ -19,12 +19,14 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from radphi import tasks
 from radphi.backends.base import Backend, Generation, GenParams, Request, Stream, fit_request
-from radphi.errors import ModelLoadError
+from radphi.errors import InputError, ModelLoadError
 
 __all__ = [
     "Backend", "Generation", "GenParams", "Request", "Stream", "fit_request",
-    "backend_kind", "load_backend", "model_name", "BACKENDS",
+    "backend_kind", "format_warning", "load_backend", "model_name", "native_format", "rendered_prompt",
+    "resolve_format", "BACKENDS",
 ]
 
 # kind -> "module:Class"; imported lazily.
@@ -94,6 +96,38 @@ def load_backend(spec: str, *, adapter: str | None = None, **options: Any) -> Ba
             cls = getattr(module, cls_name)
             _cache[key] = cls(spec, adapter=adapter, **options) if kind == "hf" else cls(spec, **options)
         return _cache[key]
+
+
+def native_format(backend: Any) -> str:
+    """The model's own prompt format (`tasks.choose_format`); backends that do not say
+    (fake, keyword) take the default."""
+    own = getattr(backend, "native_format", None)
+    return own() if callable(own) else tasks.DEFAULT_FORMAT
+
+
+def resolve_format(backend: Any, requested: str | None) -> str:
+    """The prompt format to use: the one asked for, else the model's own."""
+    if requested:
+        if requested not in tasks.FORMATS:
+            raise InputError(f"unknown prompt format {requested!r}; choose one of: {', '.join(tasks.FORMATS)}")
+        return requested
+    return native_format(backend)
+
+
+def format_warning(backend: Any, fmt: str) -> str | None:
+    """A one-line warning when FMT is not the model's own format (answers are then poor)."""
+    own = native_format(backend)
+    if fmt == own:
+        return None
+    return (f"The prompt format is {fmt}, but this model's own format is {own}: "
+            f"its answers may be poor. Choose {own} unless you are comparing formats.")
+
+
+def rendered_prompt(backend: Any, request: Request) -> str:
+    """The exact text the model receives for REQUEST (`radphi prompt --model`): the chat
+    template applied in the chat format."""
+    render = getattr(backend, "render", None)
+    return render(request) if callable(render) else request.prompt
 
 
 def clear_cache() -> None:

@@ -36,6 +36,10 @@ class GenParams:
     # the model write freely. Backends that cannot ground (no `grounds = True`: an
     # OpenAI-compatible server) ignore it.
     grounded: bool = True
+    # Structured tasks (labels, temporal findings and progression) decode under their
+    # answer shape (`constraints`): a grammar in llama.cpp and transformers, a grammar
+    # or regex in the request to a server. Every such answer is checked either way.
+    constrained: bool = True
 
     @property
     def greedy(self) -> bool:
@@ -54,13 +58,28 @@ class Request:
     prompt: str
     format: str = tasks.DEFAULT_FORMAT
     truncated: bool = False
+    # The `chat` format's optional system message (above the task's instruction).
+    system: str | None = None
 
     @classmethod
-    def build(cls, task: str, fields: Mapping[str, Any], fmt: str = tasks.DEFAULT_FORMAT) -> "Request":
-        """Validate the fields (InputError on an empty one) and render the prompt."""
+    def build(cls, task: str, fields: Mapping[str, Any], fmt: str = tasks.DEFAULT_FORMAT,
+              system: str | None = None) -> "Request":
+        """Validate the fields (InputError on an empty one) and render the prompt.
+
+        In the `chat` format the prompt is the user message; the backend renders it
+        through the model's chat template (`chat_messages`)."""
         t = tasks.get_task(task)
         clean = tasks.validate_fields(t, fields)
-        return cls(task=task, fields=clean, prompt=tasks.render_prompt(task, clean, fmt), format=fmt)
+        return cls(task=task, fields=clean, prompt=tasks.render_prompt(task, clean, fmt), format=fmt,
+                   system=system)
+
+    @property
+    def chat(self) -> bool:
+        return self.format == tasks.CHAT_FORMAT
+
+    def chat_messages(self, user: str | None = None) -> list[dict[str, str]]:
+        """The conversation a chat template renders: the prompt (or USER) as the user message."""
+        return tasks.chat_messages(self.prompt if user is None else user, self.system)
 
     @property
     def instruction(self) -> str:
@@ -93,6 +112,10 @@ class Generation:
     finish_reason: str = "stop"  # "stop" (end of text or a stop string) or "length"
     truncated_input: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    # None: the answer was not under a constraint (a free-text task, or constrained=False).
+    # True: it breaks its task's answer shape (`constraints.check`), whatever the decoder
+    # or server was asked to enforce; `extra["constraint"]` says why.
+    constraint_violated: bool | None = None
 
     @property
     def tokens_per_second(self) -> float | None:
@@ -222,6 +245,9 @@ def fit_request(
 ) -> Request:
     """Make the prompt fit the context, leaving room for `max_new_tokens`.
 
+    COUNT_TOKENS counts a prompt as the model receives it: a chat backend passes one
+    that renders the user message through its template first.
+
     The longest report-like field is cut in its middle (its head and tail are kept:
     a report's indication and impression are at its ends); a question is never cut.
     Raises InputError, saying what the limit is, when no cut can make it fit.
@@ -255,9 +281,14 @@ def fit_request(
 
 
 def timed_generation(text: str, *, start: float, first: float | None, prompt_tokens: int,
-                     completion_tokens: int, finish_reason: str, request: Request) -> Generation:
+                     completion_tokens: int, finish_reason: str, request: Request,
+                     params: GenParams | None = None) -> Generation:
+    """The Generation of a finished answer; with PARAMS, a constrained answer is checked
+    against its task's shape (fail closed: see `constraints.check`)."""
+    from radphi.backends import constraints
+
     now = time.perf_counter()
-    return Generation(
+    gen = Generation(
         text=text,
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
@@ -266,3 +297,9 @@ def timed_generation(text: str, *, start: float, first: float | None, prompt_tok
         finish_reason=finish_reason,
         truncated_input=request.truncated,
     )
+    if params is not None and constraints.applies(request.task, params.constrained):
+        why = constraints.check(request.task, text, finish_reason)
+        gen.constraint_violated = why is not None
+        if why:
+            gen.extra["constraint"] = why
+    return gen

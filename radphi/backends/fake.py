@@ -80,6 +80,7 @@ class FakeBackend(StreamingBackend):
             reason = "length" if counter[0] >= params.max_new_tokens else "stop"
             return timed_generation(text, start=start, first=first[0] if first else None,
                                     prompt_tokens=self.count_tokens(request.prompt),
-                                    completion_tokens=counter[0], finish_reason=reason, request=request)
+                                    completion_tokens=counter[0], finish_reason=reason, request=request,
+                                    params=params)
 
         return Stream(pieces(), finish)

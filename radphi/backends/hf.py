@@ -15,6 +15,11 @@ generation at the next token. On CUDA, single-stream calls use a static cache
 compiled into CUDA graphs (hf_compile.py); call `warmup()` in the background at
 start-up so that the first user does not wait for the compile. Finding and loading
 the tokenizer, model and adapter is hf_load.py's (HFLoader); this file decides when.
+
+A `chat` prompt is put through `tokenizer.apply_chat_template(...,
+add_generation_prompt=True)` and stops on the template's end-of-turn token as well;
+structured tasks decode under their answer shape (`constraints`) through a logits
+processor (hf_constrain.py) unless `GenParams.constrained` is off.
 """
 
 from __future__ import annotations
@@ -27,10 +32,13 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Iterator
 
+from radphi import tasks
+from radphi.backends import constraints
 from radphi.backends.base import Generation, GenParams, Request, StopScanner, Stream, fit_request, timed_generation
+from radphi.backends.chat import end_of_turn, render_chat
 from radphi.backends.hf_compile import ModelThread, TokenClock, run_generate
 from radphi.backends.hf_load import HFLoader
-from radphi.errors import GenerationError, ModelLoadError, RadphiError
+from radphi.errors import GenerationError, InputError, ModelLoadError, RadphiError
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +76,6 @@ class HFBackend:
         self._device = ""
         self._dtype_name = ""
         self._static = False
-        self._n_special = 0
         self._added: dict[str, int] = {}
 
     # --- loading --------------------------------------------------------------
@@ -82,7 +89,6 @@ class HFBackend:
 
     def _load_tokenizer(self) -> None:
         config, tok = self._loader.load_tokenizer()
-        self._n_special = len(tok("")["input_ids"])  # e.g. a BOS that every encoded prompt carries
         self._added = dict(tok.get_added_vocab())
         self._config = config
         self._tokenizer = tok
@@ -159,7 +165,7 @@ class HFBackend:
     def generate(self, request: Request, params: GenParams) -> Generation:
         request = self._fit(request, params)
         self._ensure_loaded()
-        prompt = self._encode(request.prompt)
+        prompt = self.prompt_tokens(request)
         stops = self._stops(request, params)
         if request.grounding_source(params):
             stream = self._grounded_stream(request, params, prompt, stops)
@@ -169,27 +175,27 @@ class HFBackend:
         clock = TokenClock()
         start = time.perf_counter()
         with self._lock:
-            new = self._result(self._submit([prompt], params, stops, clock))
+            new = self._result(self._submit([prompt], params, stops, clock, task=request.task))
         text, count, stopped = self._decode(new[0], stops, cut_pad=False)
         reason = "stop" if stopped or count < params.max_new_tokens else "length"
         return timed_generation(text, start=start, first=clock.first, prompt_tokens=len(prompt),
-                                completion_tokens=count, finish_reason=reason, request=request)
+                                completion_tokens=count, finish_reason=reason, request=request, params=params)
 
     def stream(self, request: Request, params: GenParams) -> Stream:
         request = self._fit(request, params)
         self._ensure_loaded()
-        prompt = self._encode(request.prompt)
+        prompt = self.prompt_tokens(request)
         stops = self._stops(request, params)
         if request.grounding_source(params):
             return self._grounded_stream(request, params, prompt, stops)
         scanner = StopScanner(stops.all)
         cancel = threading.Event()
         state: dict[str, Any] = {"start": time.perf_counter(), "clock": None, "new": None}
-        return Stream(self._pieces(prompt, params, stops, scanner, cancel, state),
+        return Stream(self._pieces(prompt, params, stops, scanner, cancel, state, request.task),
                       functools.partial(self._finish_stream, request, params, stops, prompt, scanner, state))
 
     def _pieces(self, prompt: list[int], params: GenParams, stops: _Stops, scanner: StopScanner,
-                cancel: threading.Event, state: dict[str, Any]) -> Iterator[str]:
+                cancel: threading.Event, state: dict[str, Any], task: str) -> Iterator[str]:
         from transformers import TextIteratorStreamer
 
         text = TextIteratorStreamer(self._tokenizer, skip_prompt=True, **_DECODE)
@@ -197,7 +203,7 @@ class HFBackend:
         self._lock.acquire()
         state["start"] = time.perf_counter()
         try:
-            fut = self._submit([prompt], params, stops, clock, cancel)
+            fut = self._submit([prompt], params, stops, clock, cancel, task=task)
         except BaseException:
             self._lock.release()
             raise
@@ -235,7 +241,7 @@ class HFBackend:
         reason = "stop" if stopped or count < params.max_new_tokens else "length"
         return timed_generation(text, start=state["start"], first=clock.first if clock else None,
                                 prompt_tokens=len(prompt), completion_tokens=count, finish_reason=reason,
-                                request=request)
+                                request=request, params=params)
 
     def _grounded_stream(self, request: Request, params: GenParams, prompt: list[int], stops: _Stops) -> Stream:
         """An extractive task's answer, copied a sentence at a time (radphi.grounding)."""
@@ -262,7 +268,7 @@ class HFBackend:
         def finish(text: str) -> Generation:
             return timed_generation(text, start=state["start"], first=state.get("first"), prompt_tokens=len(prompt),
                                     completion_tokens=state["completion_tokens"], finish_reason=state["finish_reason"],
-                                    request=request)
+                                    request=request, params=params)
 
         return Stream(pieces(), finish)
 
@@ -272,36 +278,68 @@ class HFBackend:
         results: list[Generation | None] = [None] * len(fitted)
         # Rows batched together share their stop rules, so that no row stops on another's.
         # Grounded answers are built a sentence at a time, one request after another.
-        groups: dict[_Stops, list[int]] = {}
+        groups: dict[tuple[_Stops, str], list[int]] = {}
         for i, r in enumerate(fitted):
             if r.grounding_source(params):
                 results[i] = self.generate(r, params)
                 continue
-            groups.setdefault(self._stops(r, params), []).append(i)
-        for stops, indices in groups.items():
+            # A constrained row shares its batch with rows of the same task (one grammar).
+            task = r.task if constraints.applies(r.task, params.constrained) else ""
+            groups.setdefault((self._stops(r, params), task), []).append(i)
+        for (stops, task), indices in groups.items():
             for j in range(0, len(indices), self.batch_size):
                 chunk = indices[j:j + self.batch_size]
-                prompts = [self._encode(fitted[i].prompt) for i in chunk]
+                prompts = [self.prompt_tokens(fitted[i]) for i in chunk]
                 start = time.perf_counter()
                 with self._lock:
-                    new = self._result(self._submit(prompts, params, stops))
+                    new = self._result(self._submit(prompts, params, stops, task=task))
                 for row, i, prompt in zip(new, chunk, prompts):
                     text, count, stopped = self._decode(row, stops, cut_pad=True)
                     reason = "stop" if stopped or count < params.max_new_tokens else "length"
                     results[i] = timed_generation(text, start=start, first=None, prompt_tokens=len(prompt),
                                                   completion_tokens=count, finish_reason=reason,
-                                                  request=fitted[i])
+                                                  request=fitted[i], params=params)
         return [g for g in results if g is not None]
 
     # --- helpers --------------------------------------------------------------
 
     def _fit(self, request: Request, params: GenParams) -> Request:
         self._ensure_tokenizer()
-        extra = self._n_special
-        return fit_request(request, params, self.context_length, lambda t: self.count_tokens(t) + extra)
+        return fit_request(request, params, self.context_length, lambda user: len(self.prompt_tokens(request, user)))
 
     def _encode(self, prompt: str) -> list[int]:
         return list(self._tokenizer(prompt)["input_ids"])
+
+    # --- prompt formats -------------------------------------------------------
+
+    def native_format(self) -> str:
+        """The model's own prompt format (`tasks.choose_format`): `token` when the vocabulary
+        has <instruct> and <output>, `chat` when the tokenizer has a chat template."""
+        tok = self._ensure_tokenizer()
+        return tasks.choose_format(
+            has_prompt_tokens={tasks.INSTRUCT_TOKEN, tasks.OUTPUT_TOKEN} <= set(self._added),
+            has_chat_template=bool(getattr(tok, "chat_template", None)))
+
+    def _render_messages(self, messages: list[dict[str, str]], add_generation_prompt: bool) -> str:
+        tok = self._ensure_tokenizer()
+        if not getattr(tok, "chat_template", None):
+            raise InputError(f"{self.spec} has no chat template: use the token or default prompt format")
+        return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
+
+    def render(self, request: Request, user: str | None = None) -> str:
+        """The exact text the model receives for REQUEST (the chat template applied in the
+        chat format); USER replaces the request's user message (to count a shortened one)."""
+        if not request.chat:
+            return request.prompt if user is None else user
+        return render_chat(self._render_messages, request.chat_messages(user))
+
+    def prompt_tokens(self, request: Request, user: str | None = None) -> list[int]:
+        """The prompt's token ids as the model gets them. A chat template writes its own
+        special tokens (BOS included), so its text is encoded without adding any."""
+        tok = self._ensure_tokenizer()
+        if not request.chat:
+            return self._encode(request.prompt if user is None else user)
+        return list(tok(self.render(request, user), add_special_tokens=False)["input_ids"])
 
     def _stops(self, request: Request, params: GenParams) -> _Stops:
         tok = self._tokenizer
@@ -310,6 +348,8 @@ class HFBackend:
         ids += extra if isinstance(extra, list) else [extra] if isinstance(extra, int) else []
         texts = []
         every = request.stop_strings(params)
+        if request.chat:
+            every += end_of_turn(self._render_messages, list(self._added) + list(tok.all_special_tokens))
         for s in every:
             if s in self._added:
                 ids.append(self._added[s])
@@ -318,11 +358,16 @@ class HFBackend:
         return _Stops(tuple(dict.fromkeys(ids)), tuple(texts), every)
 
     def _submit(self, prompts: list[list[int]], params: GenParams, stops: _Stops, streamer: Any = None,
-                cancel: threading.Event | None = None) -> Future:
+                cancel: threading.Event | None = None, *, task: str = "") -> Future:
+        processor = None
+        if task and constraints.applies(task, params.constrained):
+            from radphi.backends.hf_constrain import shape_processor
+
+            processor = shape_processor(self._tokenizer, task, self._model.config.vocab_size, stops.ids)
         return self._thread.submit(run_generate, self._model, self._tokenizer, prompts, params, device=self._device,
                                    eos_ids=stops.ids, stop_texts=stops.texts,
                                    static_length=self.context_length if self._static else None,
-                                   streamer=streamer, cancel=cancel)
+                                   streamer=streamer, cancel=cancel, logits_processor=processor)
 
     def _result(self, fut: Future) -> Any:
         try:

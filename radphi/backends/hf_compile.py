@@ -123,11 +123,12 @@ def _cancel_criteria_class() -> type:
 
 def run_generate(model: Any, tokenizer: Any, prompts: Sequence[Sequence[int]], params: GenParams, *,
                  device: str, eos_ids: Sequence[int], stop_texts: Sequence[str], static_length: int | None,
-                 streamer: Any = None, cancel: threading.Event | None = None) -> Any:
+                 streamer: Any = None, cancel: threading.Event | None = None, logits_processor: Any = None) -> Any:
     """Generate for token-id prompts, left-padded into one batch; returns the new ids (CPU).
 
     `static_length`: use the compiled static-cache path with a cache that long (one
     prompt on CUDA only). `cancel`: an Event that stops generation at the next token.
+    `logits_processor`: one more processor, such as an answer-shape constraint.
     """
     import torch
 
@@ -149,6 +150,10 @@ def run_generate(model: Any, tokenizer: Any, prompts: Sequence[Sequence[int]], p
         torch.manual_seed(params.seed)
     if static_length and len(prompts) == 1:
         kwargs.update(static_cache_kwargs(static_length))
+    if logits_processor is not None:
+        from transformers import LogitsProcessorList
+
+        kwargs["logits_processor"] = LogitsProcessorList([logits_processor])
     if cancel is not None:
         from transformers import StoppingCriteriaList
 

@@ -9,6 +9,12 @@ it gives us exact token counts, our own stop handling on token ids, and keeps th
 per-token overhead at what raw llama-cpp-python costs. `Llama.generate` evaluates
 only the part of a prompt past the longest prefix it has already evaluated, so a
 second question about the same report costs only the question's tokens.
+
+Prompt formats: `token` and `default` prompts are tokenized as they are; a `chat`
+prompt is first put through the GGUF's own `tokenizer.chat_template` with
+llama-cpp-python's `Jinja2ChatFormatter` (`render`), and the answer stops on the
+template's end-of-turn token. Structured tasks decode under a GBNF grammar
+(`LlamaGrammar`, from `constraints`) unless `GenParams.constrained` is off.
 """
 
 from __future__ import annotations
@@ -22,9 +28,11 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from radphi import hashing
+from radphi import hashing, tasks
+from radphi.backends import constraints
 from radphi.backends.base import (Generation, GenParams, Request, StopScanner, Stream, StreamingBackend, fit_request,
                                   timed_generation)
+from radphi.backends.chat import answer_tail, render_chat
 from radphi.errors import InputError, ModelLoadError
 
 log = logging.getLogger(__name__)
@@ -75,6 +83,10 @@ class LlamaCppBackend(StreamingBackend):
         # other than the one that took it.
         self._lock = threading.Lock()
         self._stop_ids: dict[tuple[str, ...], set[int]] = {}
+        self._native_format: str | None = None
+        self._chat: dict[bool, Any] = {}  # add_generation_prompt -> Jinja2ChatFormatter
+        self._chat_end: tuple[set[int], tuple[str, ...]] | None = None
+        self._grammars: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ loading
     def _ensure_loaded(self) -> Any:
@@ -150,6 +162,92 @@ class LlamaCppBackend(StreamingBackend):
             "architecture": meta.get("general.architecture"),
             "model_hash": hashing.file_sha256(self.path) if self.path.is_file() else None,
         }
+
+    # ------------------------------------------------------------------ prompt format
+    def native_format(self) -> str:
+        """The model's own prompt format (`tasks.choose_format`), read from the GGUF header
+        without loading the model: `radphi.prompt_format`, the vocabulary, the chat template."""
+        if self._native_format is None:
+            declared, has_tokens, has_template = None, False, False
+            try:
+                import gguf
+
+                reader = gguf.GGUFReader(str(self.path))
+                field = reader.get_field("radphi.prompt_format")
+                declared = field.contents() if field is not None else None
+                has_template = reader.get_field("tokenizer.chat_template") is not None
+                field = reader.get_field("tokenizer.ggml.tokens")
+                vocab = set(field.contents()) if field is not None else set()
+                has_tokens = {tasks.INSTRUCT_TOKEN, tasks.OUTPUT_TOKEN} <= vocab
+            except Exception as exc:  # a broken header fails properly on load; guess the default here
+                log.debug("could not read the prompt format of %s: %s", self.path, exc)
+            self._native_format = tasks.choose_format(has_prompt_tokens=has_tokens, has_chat_template=has_template,
+                                                      declared=declared)
+        return self._native_format
+
+    def _chat_formatter(self, add_generation_prompt: bool) -> Any:
+        if add_generation_prompt not in self._chat:
+            llm = self._ensure_loaded()
+            template = llm.metadata.get("tokenizer.chat_template")
+            if not template:
+                raise InputError(f"{self.path.name} has no chat template (tokenizer.chat_template): "
+                                 f"use the token or default prompt format")
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            def text_of(key: str) -> str:
+                tid = int(llm.metadata.get(key, -1))
+                return llm._model.token_get_text(tid) if tid >= 0 else ""
+
+            # As llama-cpp-python builds its own chat handler from the GGUF's metadata.
+            self._chat[add_generation_prompt] = Jinja2ChatFormatter(
+                template=template, eos_token=text_of("tokenizer.ggml.eos_token_id"),
+                bos_token=text_of("tokenizer.ggml.bos_token_id"), add_generation_prompt=add_generation_prompt)
+        return self._chat[add_generation_prompt]
+
+    def _render_messages(self, messages: list[dict[str, str]], add_generation_prompt: bool) -> str:
+        return self._chat_formatter(add_generation_prompt)(messages=messages).prompt
+
+    def render(self, request: Request, user: str | None = None) -> str:
+        """The exact text the model receives for REQUEST (the chat template applied in the
+        chat format); USER replaces the request's user message (to count a shortened one)."""
+        if not request.chat:
+            return request.prompt if user is None else user
+        return render_chat(self._render_messages, request.chat_messages(user))
+
+    def prompt_tokens(self, request: Request, user: str | None = None) -> list[int]:
+        """The prompt's token ids, as `stream` evaluates them."""
+        if not request.chat:
+            return self.tokenize(request.prompt if user is None else user)
+        llm = self._ensure_loaded()
+        # No BOS added: a template writes its own (`bos_token`), as llama-cpp-python's chat
+        # handler assumes for every Jinja2 template (`added_special`).
+        return llm.tokenize(self.render(request, user).encode("utf-8"), add_bos=False, special=True)
+
+    def _chat_stops(self) -> tuple[set[int], tuple[str, ...]]:
+        """The chat template's end-of-turn: as a token id when it is one control token,
+        else as a stop string."""
+        if self._chat_end is None:
+            llm = self._ensure_loaded()
+            tail = answer_tail(self._render_messages)
+            ids: set[int] = set()
+            texts: tuple[str, ...] = ()
+            if tail:
+                toks = llm.tokenize(tail.encode("utf-8"), add_bos=False, special=True)
+                if toks and llm.detokenize(toks[:1]) == b"":
+                    ids.add(toks[0])
+                elif toks:
+                    texts = (tail.splitlines()[0],)
+            self._chat_end = (ids, texts)
+        return self._chat_end
+
+    def _grammar(self, task: str) -> Any:
+        if task not in self._grammars:
+            from llama_cpp import LlamaGrammar
+
+            shape = constraints.shape(task)
+            assert shape is not None
+            self._grammars[task] = LlamaGrammar.from_string(shape.gbnf, verbose=False)
+        return self._grammars[task]
 
     # ------------------------------------------------------------------ tokens
     def tokenize(self, text: str) -> list[int]:
@@ -253,7 +351,11 @@ class LlamaCppBackend(StreamingBackend):
         stops = request.stop_strings(params)
         with self._lock:
             stop_ids = self._stop_token_ids(stops)
-            tokens = self.tokenize(request.prompt)
+            if request.chat:
+                chat_ids, chat_texts = self._chat_stops()
+                stop_ids = stop_ids | chat_ids
+                stops = stops + chat_texts
+            tokens = self.prompt_tokens(request)
             state["prompt_tokens"] = len(tokens)
             if len(tokens) + params.max_new_tokens > llm.n_ctx():
                 raise InputError(f"input too long: {len(tokens)} prompt tokens + {params.max_new_tokens} new "
@@ -269,13 +371,14 @@ class LlamaCppBackend(StreamingBackend):
                 yield from self._grounded_pieces(llm, params, source, tokens, stop_ids, state, request.task)
                 return
             scanner = StopScanner(stops)
+            grammar = self._grammar(request.task) if constraints.applies(request.task, params.constrained) else None
             state["start"] = time.perf_counter()
             n = 0
             for tok in llm.generate(
                 tokens,
                 temp=params.temperature if not params.greedy else 0.0,
                 top_k=params.top_k if params.top_k > 0 else 0,
-                top_p=params.top_p, min_p=0.0, repeat_penalty=1.0, reset=True,
+                top_p=params.top_p, min_p=0.0, repeat_penalty=1.0, reset=True, grammar=grammar,
             ):
                 # Time to first token: the first sampled token, shown or not (a token can
                 # be half a UTF-8 character, or the end of text).
@@ -300,7 +403,8 @@ class LlamaCppBackend(StreamingBackend):
 
     def stream(self, request: Request, params: GenParams) -> Stream:
         self._ensure_loaded()
-        request = fit_request(request, params, self.context_length, self.count_tokens)
+        request = fit_request(request, params, self.context_length,
+                              lambda user: len(self.prompt_tokens(request, user)))
         state: dict[str, Any] = {"prompt_tokens": 0, "completion_tokens": 0, "finish_reason": "stop"}
         submitted = time.perf_counter()
 
@@ -308,6 +412,7 @@ class LlamaCppBackend(StreamingBackend):
             return timed_generation(
                 text, start=submitted, first=state.get("first"), prompt_tokens=state["prompt_tokens"],
                 completion_tokens=state["completion_tokens"], finish_reason=state["finish_reason"], request=request,
+                params=params,
             )
 
         return Stream(self._pieces(request, params, state), finish)

@@ -22,6 +22,12 @@ of streamed pieces that carried text (one per token on llama.cpp servers).
 remote server (report text must not leave for a mere count), it estimates
 ceil(len(text) / 4): the OpenAI API has no tokenizer endpoint.
 
+Structured tasks (`constraints`) send their answer shape in the request, as a GBNF
+`grammar` (llama.cpp's and llama-cpp-python's servers) and as vLLM's
+`structured_outputs` grammar; openai.com gets none (it takes neither). Servers may
+ignore a constraint silently, so every answer is checked when it comes back, and
+one that breaks the shape is marked `constraint_violated` (fail closed).
+
 The SPEC, URL and stop-string helpers and the translation of client errors live in
 openai_support.py; the public ones are importable from here too.
 """
@@ -39,13 +45,14 @@ from urllib.parse import urlsplit
 import httpx2
 import openai
 
-from radphi import privacy
+from radphi import privacy, tasks
+from radphi.backends import constraints
 from radphi.backends.base import Generation, GenParams, Request, StopScanner, Stream, fit_request, timed_generation
 from radphi.backends.openai_support import (
     MAX_STOP_STRINGS, QA_CHAT_SUFFIX, Pieces, chat_messages, close_quietly, cut_at_stops, estimate_tokens,
     normalize_base_url, parse_spec, server_message, stops_to_send, transport_errors, unavailable,
 )
-from radphi.errors import BackendUnavailable, ModelLoadError
+from radphi.errors import BackendUnavailable, InputError, ModelLoadError
 
 __all__ = [
     "DEFAULT_CONTEXT_LENGTH", "MAX_STOP_STRINGS", "NO_KEY", "QA_CHAT_SUFFIX", "OpenAIBackend", "chat_messages",
@@ -105,9 +112,10 @@ class OpenAIBackend:
         self._http_client = http_client
         self.batch_workers = batch_workers or (1 if self.loopback else 4)
         host = (urlsplit(self.base_url).hostname or "").lower()
+        self._openai_com = host.endswith("openai.com")
         self.server_extras = (
             server_extras if server_extras is not None
-            else self.endpoint == "completions" and not host.endswith("openai.com")
+            else self.endpoint == "completions" and not self._openai_com
         )
         self._client: openai.OpenAI | None = None
         self._lock = threading.Lock()
@@ -129,6 +137,18 @@ class OpenAIBackend:
             "quantization": "unknown", "context_length": self._context_length, "model_hash": None,
             "endpoint": self.endpoint, "base_url": self.base_url,
         }
+
+    def native_format(self) -> str:
+        """`chat` on the chat endpoint (the server applies the model's template); `token`
+        on the completions endpoint, which gets the raw prompt (our own models)."""
+        return tasks.CHAT_FORMAT if self.endpoint == "chat" else tasks.DEFAULT_FORMAT
+
+    def render(self, request: Request, user: str | None = None) -> str:
+        """What is sent: the raw prompt, or the chat endpoint's messages as text (the
+        server puts them through the model's template)."""
+        if self.endpoint == "chat":
+            return "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in chat_messages(request))
+        return request.prompt if user is None else user
 
     def count_tokens(self, text: str) -> int:
         if text in self._token_cache:
@@ -191,6 +211,9 @@ class OpenAIBackend:
     def _prepare(self, request: Request, params: GenParams) -> Request:
         # Privacy first: nothing, not even a token count, goes out before this check.
         request = privacy.prepare_for_remote(request, self.base_url, self.allow_remote)
+        if request.chat and self.endpoint != "chat":
+            raise InputError("the chat prompt format needs the chat endpoint: use openai-chat:MODEL@URL, "
+                             "whose server applies the model's chat template")
         return fit_request(request, params, self._context_length, self.count_tokens)
 
     def _all_stops(self, request: Request, params: GenParams) -> tuple[str, ...]:
@@ -214,8 +237,16 @@ class OpenAIBackend:
             kw["messages"] = chat_messages(request)
         else:
             kw["prompt"] = request.prompt
+        extra: dict[str, Any] = {}
         if self.server_extras:
-            kw["extra_body"] = {"repeat_penalty": 1.0, "min_p": 0.0, "top_k": params.top_k}
+            extra.update(repeat_penalty=1.0, min_p=0.0, top_k=params.top_k)
+        shape = constraints.shape(request.task) if constraints.applies(request.task, params.constrained) else None
+        if shape is not None and not self._openai_com:
+            # llama.cpp's servers read `grammar`; vLLM reads `structured_outputs` (and warns
+            # about, then ignores, the other's field).
+            extra.update(grammar=shape.gbnf, structured_outputs={"grammar": shape.gbnf})
+        if extra:
+            kw["extra_body"] = extra
         return kw
 
     def _create(self, kw: dict[str, Any]) -> Any:
@@ -249,7 +280,8 @@ class OpenAIBackend:
         prompt_tokens, completion_tokens = self._counts(request, text, usage, None)
         reason = "length" if choice is not None and choice.finish_reason == "length" and not cut else "stop"
         return timed_generation(text, start=start, first=None, prompt_tokens=prompt_tokens,
-                                completion_tokens=completion_tokens, finish_reason=reason, request=request)
+                                completion_tokens=completion_tokens, finish_reason=reason, request=request,
+                                params=params)
 
     def stream(self, request: Request, params: GenParams) -> Stream:
         request = self._prepare(request, params)
@@ -299,7 +331,7 @@ class OpenAIBackend:
             return timed_generation(text, start=start, first=state["first"], prompt_tokens=prompt_tokens,
                                     completion_tokens=completion_tokens,
                                     finish_reason="length" if state["finish"] == "length" else "stop",
-                                    request=request)
+                                    request=request, params=params)
 
         return Stream(Pieces(pieces(), raw), finish)
 

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx2
 import openai
 
+from radphi import tasks
 from radphi.backends.base import Request
 from radphi.errors import BackendUnavailable, ModelLoadError
 
@@ -66,7 +67,7 @@ def chat_messages(request: Request) -> list[dict[str, str]]:
     content = request.instruction
     if request.task == "radiology_qa":
         content += QA_CHAT_SUFFIX
-    return [{"role": "user", "content": content}]
+    return tasks.chat_messages(content, request.system)
 
 
 def stops_to_send(stops: tuple[str, ...]) -> list[str]:
