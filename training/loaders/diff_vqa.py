@@ -165,7 +165,7 @@ def _comprehension(row: dict[str, str], n: int, study: str, question: str, answe
     if split is None:
         return []
     return [make_record(f"diffvqa-{study}-row{n}", task, {"report": report, "question": question}, answer, split,
-                        **_meta(row, study, "qa_comprehension"))]
+                        **_meta(row, study))]
 
 
 def _difference(row: dict[str, str], n: int, study: str, ref: str, question: str, answer: str,
@@ -217,10 +217,10 @@ def _difference(row: dict[str, str], n: int, study: str, ref: str, question: str
         suffix = "" if task == "qa_temporal_findings" else "-progression"
         out.append(make_record(f"diffvqa-{study}-{ref}-row{n}{suffix}", task,
                                {"report": report, "prior_report": prior_report}, target, split,
-                               **_meta(row, study, task), prior_study_id=ref, question=question, answer=answer))
+                               **_meta(row, study), prior_study_id=ref, question=question, answer=answer))
     return out
 
 
-def _meta(row: dict[str, str], study: str, task: str) -> dict[str, Any]:
+def _meta(row: dict[str, str], study: str) -> dict[str, Any]:
     return {"dataset": DATASET, "study_id": study, "subject_id": norm_id(row.get("subject_id", "")),
             "question_type": row.get("question_type", "").strip().lower()}
