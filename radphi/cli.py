@@ -2,7 +2,7 @@
 
     radphi tasks                                   list the tasks and their input fields
     radphi prompt TASK --set FIELD=VALUE ...       print the exact rendered prompt
-    radphi run TASK --model SPEC --input IN.jsonl --output OUT.jsonl
+    radphi run TASK --model SPEC --input IN.jsonl --output OUT.jsonl [--concurrency N]
     radphi export-gguf SRC_DIR OUT.gguf [--quant f32|f16|q8_0|q4_k_m] [--adapter DIR]
     radphi import-gguf MODEL.gguf OUT_DIR            a phi2 GGUF back into an HF directory, to train from
     radphi verify PRED.jsonl [--output OUT.jsonl]     the checker's flags for each answer (no model calls)
@@ -73,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input", required=True, type=Path)
     p.add_argument("--output", required=True, type=Path)
     p.add_argument("--batch-size", type=int, default=1)
+    p.add_argument("--concurrency", type=int, default=0, metavar="N",
+                   help="requests in flight at once toward an openai: server (0, the default: 64 toward a loopback "
+                        "vLLM or SGLang, llama.cpp's --parallel slots, 4 toward a remote API, else 1); output stays "
+                        "in input order")
     p.add_argument("--n-ctx", type=int, default=0, help="llama.cpp context size (0: the model's own)")
     p.add_argument("--threads", type=int, default=0,
                    help="llama.cpp threads (0: one per physical core; use fewer when other work shares the CPU)")
@@ -195,6 +199,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from radphi.backends import GenParams, backend_kind, format_warning, load_backend, model_name, resolve_format
 
     spec = resolve_model(args.model)
+    if args.concurrency < 0:
+        raise InputError(f"--concurrency must be 1 or more (0: decided from the model), not {args.concurrency}")
     if not args.input.is_file():
         raise InputError(f"input file not found: {args.input}")
     options = {}
@@ -217,6 +223,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     summary = runner.run_file(
         args.task, backend, args.input, args.output, name=name, params=params, fmt=fmt,
         batch_size=args.batch_size, progress=not args.no_progress, verify=args.verify,
+        concurrency=args.concurrency or None,
     )
     print(f"{args.output}: {summary}", file=sys.stderr)
     for message in summary.failed:

@@ -4,14 +4,23 @@ The output adds `task`, `prediction`, `parsed`, `model`, `model_info`, `prompt_t
 `completion_tokens`, `seconds` (and `truncated_input` when a report was shortened).
 Runs are resumable: ids already in the output are skipped. A bad line or a record
 that fails is reported with its line number, and the run goes on.
+
+Toward a server, `concurrency` requests are in flight at once (threads: each waits on
+its HTTP request, so the GIL is no bottleneck). The default is the backend's
+`batch_workers` (radphi/backends/openai_slots.py: 64 toward a loopback vLLM or SGLang,
+llama.cpp's slot count, 4 toward a remote API); an in-process model decodes one request
+at a time, so it gets 1. Results are still written in input order: a finished record
+waits for the ones before it, while the others keep running. A slow or failing record
+holds up nothing but the writing of those after it.
 """
 
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, Sequence
 
 from radphi import records as rec_io
 from radphi import tasks
@@ -26,9 +35,26 @@ class RunSummary:
     written: int = 0
     skipped_done: int = 0
     failed: list[str] = field(default_factory=list)
+    concurrency: int = 1
 
     def __str__(self) -> str:
-        return f"{self.written} written, {self.skipped_done} already done, {len(self.failed)} failed"
+        at_once = f" ({self.concurrency} requests at a time)" if self.concurrency > 1 else ""
+        return f"{self.written} written, {self.skipped_done} already done, {len(self.failed)} failed{at_once}"
+
+
+def resolve_concurrency(backend: Backend, requested: int | None = None) -> int:
+    """How many requests to keep in flight: REQUESTED (>= 1), else the backend's own
+    `batch_workers`. Backends without one (in-process models, which hold a lock per
+    generation) get 1: more threads would only queue on that lock."""
+    if requested is not None and requested < 0:
+        raise InputError(f"concurrency must be 1 or more (0: the model's default), not {requested}")
+    # Looked up on the class, not read: reading an OpenAIBackend's asks its server.
+    if not (hasattr(type(backend), "batch_workers") or "batch_workers" in getattr(backend, "__dict__", {})):
+        if requested and requested > 1:
+            log.info("%s decodes one request at a time in this process; concurrency %d is not used",
+                     backend.spec, requested)
+        return 1
+    return max(1, int(requested or backend.batch_workers))
 
 
 def model_info(backend: Backend, fmt: str, params: GenParams) -> dict[str, Any]:
@@ -86,10 +112,13 @@ def run_file(
     progress: bool = True,
     on_error: Callable[[str], None] | None = None,
     verify: bool = False,
+    concurrency: int | None = None,
 ) -> RunSummary:
-    """Run TASK over INPUT_PATH into OUTPUT_PATH; VERIFY adds the checker's `flags` to each record."""
+    """Run TASK over INPUT_PATH into OUTPUT_PATH; VERIFY adds the checker's `flags` to each
+    record. CONCURRENCY requests (of BATCH_SIZE records each) are in flight at once; None
+    takes the backend's default (`resolve_concurrency`)."""
     t = tasks.get_task(task)
-    summary = RunSummary()
+    summary = RunSummary(concurrency=resolve_concurrency(backend, concurrency))
 
     def fail(message: str) -> None:
         summary.failed.append(message)
@@ -122,45 +151,95 @@ def run_file(
         fail(str(bad))
 
     info = model_info(backend, fmt, params)
+    size = max(1, batch_size)
+    chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
+    workers = summary.concurrency = min(summary.concurrency, max(1, len(chunks)))
+    if workers > 1:
+        log.info("%s: %d records, %d requests at a time", task, len(todo), workers)
+
+    def work(chunk: list) -> list[tuple[dict[str, Any] | None, str | None]]:
+        # In a worker thread: generation, parsing and the checker; the writing stays in order.
+        results = _generate_chunk(backend, chunk, params, str(input_path))
+        return [(output_record(record, task, gen, name, info, verify=verify) if gen else None, error)
+                for (_, record, _), (gen, error) in zip(chunk, results)]
+
     bar = None
     if progress and todo:
         from tqdm import tqdm
 
         bar = tqdm(total=len(todo), desc=f"{task} [{name}]", unit="rec")
-    for start in range(0, len(todo), max(1, batch_size)):
-        chunk = todo[start:start + max(1, batch_size)]
-        results = _generate_chunk(backend, chunk, params, fail, str(input_path))
-        rec_io.append_jsonl(
-            output_path,
-            (output_record(record, task, gen, name, info, verify=verify) for (_, record, _), gen in zip(chunk, results) if gen),
-        )
-        summary.written += sum(1 for g in results if g)
+    try:
+        for chunk, outcome in _in_input_order(work, chunks, workers):
+            for _, error in outcome:
+                if error:
+                    fail(error)
+            done_records = [out for out, _ in outcome if out is not None]
+            rec_io.append_jsonl(output_path, done_records)
+            summary.written += len(done_records)
+            if bar:
+                bar.update(len(chunk))
+    finally:
         if bar:
-            bar.update(len(chunk))
-    if bar:
-        bar.close()
+            bar.close()
     return summary
 
 
-def _generate_chunk(backend: Backend, chunk: list, params: GenParams, fail: Callable[[str], None],
-                    source: str) -> list[Generation | None]:
-    """Generations for a chunk; if the batch fails, each record is tried alone so one bad
-    record does not take its neighbours down. A model that cannot load or a server that
-    is down stops the run (it is resumable), instead of failing every record in turn."""
+def _in_input_order(work: Callable[[Any], Any], chunks: Sequence[Any], workers: int) -> Iterator[tuple[Any, Any]]:
+    """(chunk, work(chunk)) in input order, WORKERS chunks in flight at once.
+
+    Every chunk is submitted at once, so a slow one delays only the yielding of those
+    after it, never their work. A model or server failure (which `work` lets through)
+    stops the run: what had not started is cancelled, what was running is waited for,
+    and each chunk that finished is still yielded (in order, past the gap) before the
+    error is raised, so no answer the server gave is lost. On Ctrl-C the same, without
+    the wait. One worker runs inline, in the caller's thread."""
+    if workers <= 1:
+        for chunk in chunks:
+            yield chunk, work(chunk)
+        return
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="radphi-run")
+    futures: list[Future | None] = [pool.submit(work, chunk) for chunk in chunks]
+    index = 0
+    try:
+        for index, chunk in enumerate(chunks):
+            future = futures[index]
+            assert future is not None
+            result = future.result()
+            futures[index] = None  # the records are written: let them go
+            yield chunk, result
+    except (ModelLoadError, BackendUnavailable, KeyboardInterrupt) as exc:
+        rest = [(chunks[j], f) for j, f in enumerate(futures) if j > index and f is not None]
+        for _, f in rest:
+            f.cancel()
+        if not isinstance(exc, KeyboardInterrupt):
+            wait([f for _, f in rest])
+        finished = [(c, f.result()) for c, f in rest if f.done() and not f.cancelled() and f.exception() is None]
+        for item in finished:
+            yield item
+        raise
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _generate_chunk(backend: Backend, chunk: list, params: GenParams,
+                    source: str) -> list[tuple[Generation | None, str | None]]:
+    """(generation, None) or (None, message) per record of a chunk; if the batch fails,
+    each record is tried alone so one bad record does not take its neighbours down. A
+    model that cannot load or a server that is down stops the run (it is resumable),
+    instead of failing every record in turn."""
     if len(chunk) > 1:
         try:
-            return list(backend.generate_batch([req for _, _, req in chunk], params))
+            return [(gen, None) for gen in backend.generate_batch([req for _, _, req in chunk], params)]
         except (ModelLoadError, BackendUnavailable):
             raise
         except RadphiError:
             pass
-    out: list[Generation | None] = []
+    out: list[tuple[Generation | None, str | None]] = []
     for lineno, _, req in chunk:
         try:
-            out.append(backend.generate(req, params))
+            out.append((backend.generate(req, params), None))
         except (ModelLoadError, BackendUnavailable):
             raise
         except RadphiError as exc:
-            fail(f"{source}:{lineno}: {exc}")
-            out.append(None)
+            out.append((None, f"{source}:{lineno}: {exc}"))
     return out

@@ -46,7 +46,7 @@ import httpx2
 import openai
 
 from radphi import privacy, tasks
-from radphi.backends import constraints
+from radphi.backends import constraints, openai_slots
 from radphi.backends.base import Generation, GenParams, Request, StopScanner, Stream, fit_request, timed_generation
 from radphi.backends.openai_support import (
     MAX_STOP_STRINGS, QA_CHAT_SUFFIX, Pieces, chat_messages, close_quietly, cut_at_stops, estimate_tokens,
@@ -110,7 +110,7 @@ class OpenAIBackend:
         self._context_length = int(context_length or DEFAULT_CONTEXT_LENGTH)
         self._api_key = api_key
         self._http_client = http_client
-        self.batch_workers = batch_workers or (1 if self.loopback else 4)
+        self._batch_workers = batch_workers  # None: asked of the server at first use (openai_slots)
         host = (urlsplit(self.base_url).hostname or "").lower()
         self._openai_com = host.endswith("openai.com")
         self.server_extras = (
@@ -125,6 +125,22 @@ class OpenAIBackend:
         self._plain_http: Any = None
 
     # ------------------------------------------------------------------ facts
+
+    @property
+    def batch_workers(self) -> int:
+        """Requests to keep in flight at once (generate_batch, `radphi run`, the judge): as
+        given, else decided once from what the server advertises (openai_slots.py)."""
+        if self._batch_workers is None:
+            found = openai_slots.suggested_workers(self._http(), self.base_url, loopback=self.loopback,
+                                                   timeout=self.timeout)
+            with self._lock:
+                if self._batch_workers is None:
+                    self._batch_workers = found
+        return self._batch_workers
+
+    @batch_workers.setter
+    def batch_workers(self, n: int) -> None:
+        self._batch_workers = max(1, int(n))
 
     @property
     def context_length(self) -> int:
@@ -336,8 +352,8 @@ class OpenAIBackend:
         return Stream(Pieces(pieces(), raw), finish)
 
     def generate_batch(self, requests: list[Request], params: GenParams) -> list[Generation]:
-        """In order; a few at a time toward remote APIs, one at a time toward a local server
-        (llama.cpp's serves one request at a time anyway)."""
+        """In order, `batch_workers` at a time (openai_slots.py: many toward a loopback vLLM or
+        SGLang, a few toward remote APIs, one toward a server that decodes one at a time)."""
         if self.batch_workers <= 1 or len(requests) <= 1:
             return [self.generate(r, params) for r in requests]
         with ThreadPoolExecutor(max_workers=self.batch_workers) as pool:

@@ -1,6 +1,8 @@
 """Batch tab: upload a CSV or JSONL, choose a task and a model, and download the
 results in `radphi run`'s format. Runs through `radphi.runner.run_file`, so a bad row
-is reported and the run goes on; gradio's progress bar follows the runner's tqdm.
+is reported and the run goes on; gradio's progress bar follows the runner's tqdm. Toward
+a server it keeps as many requests in flight as `radphi run` does by default (the
+model's `batch_workers`: 64 toward a loopback vLLM), and rows come back in order.
 
 Uploads and results live in the app's private work directory (removed at exit).
 """
@@ -74,7 +76,8 @@ def run_batch(ctx: AppContext, upload: Any, task: str, model: str | None, max_ne
     problems = prepared.problems + [prepared.describe(m) for m in summary.failed]
     log.info("batch %s on %s: %d written, %d not done", task, model, summary.written, len(problems))
     headline = (f"{summary.written} {prepared.unit}{'s' if summary.written != 1 else ''} done"
-                f"{f', {len(problems)} not done (listed below)' if problems else ''}. "
+                f"{f', {len(problems)} not done (listed below)' if problems else ''}"
+                f"{f' ({summary.concurrency} requests at a time)' if summary.concurrency > 1 else ''}. "
                 f"The results file is in radphi run's format.")
     return (str(output) if summary.written else None,
             _summary_html(headline, problems, "info" if summary.written else "error"))
