@@ -1,133 +1,176 @@
-"""Report text: section splitting, findings/impression lookup, PHI scrubbing, middle truncation.
+"""Report text: section splitting, findings/impression lookup, middle truncation.
 
 This module owns everything that reads or rewrites the free text of a
 radiology report, independent of any task or model:
 
     >>> split_sections(" FINDINGS: No effusion.\\n IMPRESSION: Normal.")
     {'findings': 'No effusion.', 'impression': 'Normal.'}
-    >>> scrub_phi("Discussed with Dr. Smith at 10:15 on 01/02/2020.")
-    'Discussed with Dr. ___ at ___ on ___.'
     >>> truncate_middle("one two three four five six", 5)
     ('one two [...] five six', True)
 
-Section splitting follows the official MIMIC-CXR parser (MIT-LCP mimic-code,
-txt/section_parser.py) so sections match the `mimic_cxr_sectioned.csv` the
-loaders read; deviations are noted where they are made.
+Section splitting follows the official MIMIC-CXR parser (MIT-LCP mimic-cxr,
+txt/section_parser.py and create_section_files.py) so sections match the
+`mimic_cxr_sectioned.csv` the loaders read; its header names are in
+radphi.section_names, and every deliberate departure is named in `parse_sections`
+and shown by tests/test_section_parser.py. De-identification (PHI scrubbing)
+lives in `radphi.deid`.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Callable
 
+from radphi.section_names import EXAM_WORDS, MAIN_SECTIONS, MIXED_CASE_HEADERS, SECTION_NAMES
+
 __all__ = [
-    "CLINICAL_SECTIONS", "PHI_PLACEHOLDER", "TRUNCATION_MARKER", "clinical_text", "find_findings",
-    "find_impression", "normalize_section_name", "scrub_phi", "scrub_phi_counted", "section_order",
+    "CLINICAL_SECTIONS", "TRUNCATION_MARKER", "clinical_text", "find_findings",
+    "find_impression", "normalize_section_name", "section_order",
     "sentence_spans", "sentences", "split_sections", "truncate_middle",
 ]
 
-PHI_PLACEHOLDER = "___"  # MIMIC's own de-identification mark, so scrubbed text looks like MIMIC
 TRUNCATION_MARKER = " [...] "
 
 # --- section splitting -------------------------------------------------------
 
-# Known section names that are also accepted in Title or lower case. MIMIC
-# headers are upper case, but pasted reports from other systems often write
-# "Findings:"; accepting any mixed-case "Word:" line would split findings on
-# structured lines such as "Heart: normal size".
-_MIXED_CASE_HEADERS = (
-    "findings and impression", "findings", "impressions?", "indications?", "comparisons?",
-    "technique", "clinical history", "history", "examination", "exam", "reason for exam(?:ination)?",
-    "conclusions?", "recommendations?", "notification", "addendum", "wet read",
-)
-# The official parser uses r"\n ([A-Z ()/,-]+):\s", which needs a newline and
-# exactly one space before the header. Real and pasted text varies, so a header
-# may also start the text and be indented by any amount of spaces or tabs (or
-# none), and may end the text.
+# A header is a name and a colon at the start of a line. The official parser
+# (r"\n ([A-Z ()/,-]+):\s") needs a newline and exactly one space before it; real
+# and pasted text varies, so here a header may also start the text, be indented by
+# any spaces or tabs (or none), and end the text. Upper-case names are any; other
+# cases only the known ones (section_names.MIXED_CASE_HEADERS).
 _HEADER = re.compile(
-    r"^[ \t]*(?P<name>[A-Z][A-Z ()/,&-]*[A-Z)]|(?i:" + "|".join(_MIXED_CASE_HEADERS) + r"))"
+    r"^[ \t]*(?P<name>[A-Z][A-Z ()/,&-]*[A-Z)]|(?i:"
+    + "|".join(re.escape(n) for n in MIXED_CASE_HEADERS) + r"))"
     r"[ \t]*:(?=\s|$)",
     re.MULTILINE,
 )
+# A blank line: MIMIC writes " \n" lines (the official parser splits on "\n \n"); a
+# paste has "\n\n" or lines of tabs.
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_ITEM_START = re.compile(r"(?:\(?\d{1,2}[.)]|[-*\u2022])\s")
 
-_SECTION_ALIASES = {
-    "comparisons": "comparison", "comparison exam": "comparison", "reference exam": "comparison",
-    "clinical history": "history", "clinical information": "history",
-    "patient history": "history", "reason for exam": "indication",
-    "reason for examination": "indication", "clinical indication": "indication",
-    "indications": "indication", "conclusion": "impression", "conclusions": "impression",
-    "impressions": "impression", "findings and impression": "impression",
-    "impression and findings": "impression", "finding": "findings", "exam": "examination",
-    "type of examination": "examination", "recommendation": "recommendations",
-    "recommendation(s)": "recommendations",
-}
-# As in the official parser: a name containing one of these becomes it...
-_MAIN_SECTIONS = ("impression", "findings", "history", "comparison", "addendum")
-# ...and a header that names the exam itself ("CHEST (PA AND LAT):") heads the findings.
-_EXAM_WORDS = re.compile(
-    r"chest|portable|pa and lat|lateral and pa|ap and lat|lateral and ap|frontal and|"
-    r"two views|frontal view|pa view|ap view|one view|lateral view|frontal upright|"
-    r"semi-upright|bone window|ribs"
-)
+
+@dataclass(frozen=True)
+class Section:
+    """One section of a report, as written: NAME normalised ("impression" for
+    "IMPRESSON"), HEADER as written (None for the preamble, a report without headers
+    and the last paragraph), BODY its text exactly as in the report (line breaks
+    normalised to "\\n") and START/END where BODY lies in that text."""
+
+    name: str
+    header: str | None
+    body: str
+    start: int
+    end: int
+
+    @property
+    def text(self) -> str:
+        """The body as the report has it, with hard line wraps undone: each line's
+        indentation and trailing spaces removed, a wrapped line joined to the one before
+        with a space, but a blank line (a paragraph break, kept as one empty line) and a
+        line that starts a numbered or bulleted item kept as breaks."""
+        out: list[str] = []
+        for line in (raw.strip() for raw in self.body.split("\n")):
+            if not line:
+                if out and out[-1]:
+                    out.append("")
+            elif out and out[-1] and not _ITEM_START.match(line):
+                out[-1] += " " + line
+            else:
+                out.append(line)
+        while out and not out[-1]:
+            out.pop()
+        return "\n".join(out)
+
+    @property
+    def flat(self) -> str:
+        """The body with all white space collapsed to single spaces."""
+        return " ".join(self.body.split())
 
 
 def normalize_section_name(name: str) -> str:
-    """Normalise a header ("COMPARISONS", "Reason for exam") to the official name."""
+    """Normalise a header ("COMPARISONS", "Reason for exam", "IMPRESSON") to its section name."""
     name = " ".join(name.lower().split())
-    if name in _SECTION_ALIASES:
-        return _SECTION_ALIASES[name]
-    for main in _MAIN_SECTIONS:
+    if name in SECTION_NAMES:
+        return SECTION_NAMES[name]
+    for main in MAIN_SECTIONS:
         if main in name:
             return main
-    return "findings" if _EXAM_WORDS.search(name) else name
+    return "findings" if EXAM_WORDS.search(name) else name
 
 
-def _collapse(text: str) -> str:
-    return " ".join(text.split())
+def _normalise_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _raw_sections(text: str) -> list[tuple[str, str]]:
-    """(normalised name, collapsed text) in order, repeats kept; no header -> 'full report'."""
+def parse_sections(text: str) -> list[Section]:
+    """Every section of a report in order, repeats and empty ones kept.
+
+    The official parser's rules, with these departures (tests/test_section_parser.py):
+
+    - a header may start the text and be indented by any amount, or not at all;
+    - the next header is looked for right after a header's colon. The official parser
+      looks only after the first line break following it, so "FINDINGS:" with
+      "IMPRESSION: ..." on the next line loses the impression into the findings; here the
+      findings are empty and the impression is found;
+    - a blank line is any line of spaces or tabs, not only MIMIC's " ".
+
+    Text before the first header is "preamble" (also when empty, as officially); a
+    report without headers is one "full report" section. When no findings or
+    impression section has a body, the last section is split at its first blank line
+    and what follows becomes "last_paragraph" (the official rule: many reports are a
+    header or two followed by a few paragraphs of findings).
+    """
+    if not isinstance(text, str):
+        return []
+    text = _normalise_newlines(text)
     matches = list(_HEADER.finditer(text))
     if not matches:
-        return [("full report", _collapse(text))]
-    sections = [("preamble", _collapse(text[: matches[0].start()]))]
-    for match, following in zip(matches, matches[1:] + [None]):
-        end = following.start() if following is not None else len(text)
-        sections.append((normalize_section_name(match.group("name")),
-                         _collapse(text[match.end():end])))
-    return sections
+        out = [Section("full report", None, text, 0, len(text))]
+    else:
+        out = [Section("preamble", None, text[: matches[0].start()], 0, matches[0].start())]
+        for match, following in zip(matches, matches[1:] + [None]):
+            end = following.start() if following is not None else len(text)
+            out.append(Section(normalize_section_name(match.group("name")), " ".join(match.group("name").split()),
+                               text[match.end():end], match.end(), end))
+    if not any(s.name in ("findings", "impression") and s.body.strip() for s in out):
+        last = out[-1]
+        body = last.body.strip("\n")
+        blank = _BLANK_LINE.search(last.body, last.body.find(body[:1]) if body else 0)
+        if blank is not None and last.body[blank.end():].strip():
+            cut = last.start + blank.start()
+            out[-1] = Section(last.name, last.header, text[last.start:cut], last.start, cut)
+            out.append(Section("last_paragraph", None, text[last.start + blank.end():last.end],
+                               last.start + blank.end(), last.end))
+    return out
+
+
+def find_section(text: str, name: str) -> Section | None:
+    """The report's own section NAME: the last one with a body, as the official
+    `create_section_files.py` keeps the last of two FINDINGS sections (usually the
+    first is an empty exam title, or a preliminary read the final one replaces)."""
+    found = [s for s in parse_sections(text) if s.name == name and s.body.strip()]
+    return found[-1] if found else None
 
 
 def split_sections(text: str) -> dict[str, str]:
-    """Split a report into {section name: text}, in order of first appearance.
+    """A report as {section name: text, white space collapsed}, in order of first appearance.
 
-    Text before the first header is "preamble" (omitted when empty, where the
-    official parser keeps an empty one); a report without headers is
-    "full report". A repeated header has its texts joined with a space. Empty
-    findings/impression sections are dropped; other empty sections are kept,
-    since a blank COMPARISON is itself information. When neither findings nor
-    impression remains, the last paragraph (after the last blank line, or the
-    whole text when there is none, where the official parser gives nothing)
-    is added as "last_paragraph".
+    A repeated section keeps its last non-empty text (the official rule). An empty
+    findings, impression or preamble is left out; other empty sections are kept, since
+    a blank COMPARISON is itself information. See `parse_sections` for the rest.
     """
     if not isinstance(text, str):
         return {}
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
     merged: dict[str, str] = {}
-    for name, body in _raw_sections(text):
-        if name in merged:
-            merged[name] = f"{merged[name]} {body}".strip()
-        else:
-            merged[name] = body
+    for section in parse_sections(text):
+        if section.name in merged and not section.flat:
+            continue
+        merged[section.name] = section.flat
     for name in ("preamble", "findings", "impression"):
         if name in merged and not merged[name]:
             del merged[name]
-    if "findings" not in merged and "impression" not in merged:
-        paragraphs = [p for p in (_collapse(p) for p in _BLANK_LINE.split(text)) if p]
-        if paragraphs:
-            merged["last_paragraph"] = paragraphs[-1]
     return merged
 
 
@@ -136,28 +179,32 @@ def section_order(text: str) -> list[str]:
     return list(split_sections(text))
 
 
-def _find_section(text: str, name: str) -> str:
-    sections = split_sections(text)
-    if name in sections:
-        return sections[name]
-    if "full report" in sections:
+def _find_text(text: str, name: str) -> str:
+    section = find_section(text, name)
+    if section is not None:
+        return section.flat
+    sections = parse_sections(text)
+    if sections and sections[0].name == "full report":
         # A paste without headers is taken to be the section itself.
         return text.strip()
-    return sections.get("last_paragraph", "")
+    last = find_section(text, "last_paragraph")
+    return last.flat if last is not None else ""
 
 
 def find_findings(text: str) -> str:
-    """The FINDINGS of a pasted report; else its last paragraph; else ("" if only an impression).
+    """The FINDINGS of a pasted report, white space collapsed (`find_section(text,
+    "findings").text` keeps its lines); else its last paragraph; else "" (for instance
+    when it has only an impression).
 
-    Text with no headers at all is returned stripped, on the view that the
-    user pasted the findings alone.
+    Text with no headers at all is returned stripped, on the view that the user pasted
+    the findings alone.
     """
-    return _find_section(text, "findings")
+    return _find_text(text, "findings")
 
 
 def find_impression(text: str) -> str:
     """The IMPRESSION of a pasted report, with the same fallbacks as find_findings."""
-    return _find_section(text, "impression")
+    return _find_text(text, "impression")
 
 
 # Sections that describe the image. INDICATION ("eval for pneumonia"), HISTORY,
@@ -167,10 +214,11 @@ CLINICAL_SECTIONS = ("findings", "impression", "full report", "last_paragraph", 
 
 
 def clinical_text(text: str) -> str:
-    """The parts of a report that describe the image (CLINICAL_SECTIONS), in order."""
-    sections = split_sections(text)
-    kept = [body for name, body in sections.items() if name in CLINICAL_SECTIONS and body]
-    return " ".join(kept) if kept else " ".join(sections.values())
+    """The parts of a report that describe the image (CLINICAL_SECTIONS), in order; every
+    repeat of a section included (an addendum after another, two findings sections)."""
+    sections = parse_sections(text)
+    kept = [s.flat for s in sections if s.name in CLINICAL_SECTIONS and s.flat]
+    return " ".join(kept) if kept else " ".join(s.flat for s in sections if s.flat)
 
 
 # --- sentences ---------------------------------------------------------------
@@ -205,104 +253,6 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 def sentences(text: str) -> list[str]:
     """The sentences of TEXT (see sentence_spans)."""
     return [text[s:e] for s, e in sentence_spans(text)]
-
-
-# --- PHI scrubbing -----------------------------------------------------------
-
-_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
-          r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
-_MONTH_WORD = re.compile(r"\b" + _MONTH, re.I)
-_DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?"
-_YEAR = r"(?:19|20)\d{2}"
-_NAME_WORD = r"[A-Z][A-Za-z'\u2019-]+"
-
-
-def _keep_prefix(match: re.Match[str]) -> str:
-    return match.group("keep") + PHI_PLACEHOLDER
-
-
-def _month_date(match: re.Match[str]) -> str | None:
-    # "may 5" or "mar 3" in lower case is usually prose; trust a lower-case
-    # month word only when a four-digit year comes with it.
-    month = _MONTH_WORD.search(match.group(0))
-    if month is not None and month.group(0).islower() and not re.search(_YEAR, match.group(0)):
-        return None
-    return PHI_PLACEHOLDER
-
-
-def _short_date(match: re.Match[str]) -> str | None:
-    # "1/2" and "2/3" are fractions far more often than dates; a bare
-    # month/day is scrubbed only with a two-digit part ("01/02", "12/25").
-    return PHI_PLACEHOLDER if len(match.group(0)) > 3 else None
-
-
-_Replacement = Callable[[re.Match[str]], "str | None"]
-# Order matters: phone numbers before dates (both contain dashes), dates
-# before times and names ("Dr. Smith January 2").
-_PHI_PATTERNS: tuple[tuple[re.Pattern[str], _Replacement], ...] = tuple(
-    (re.compile(pattern, flags), replacement) for pattern, flags, replacement in (
-        # phone numbers, with an extension
-        (r"(?<![\w-])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[.-])\d{3}[.-]\d{4}(?!\d)"
-         r"(?:\s*(?:ext\.?|extension|x)\s*\d{1,6})?", re.I, lambda m: PHI_PLACEHOLDER),
-        (r"(?<![\w.-])\d{3}-\d{4}(?![\w-])", 0, lambda m: PHI_PLACEHOLDER),
-        (r"(?P<keep>\b(?:ext|extension|pager|beeper|pgr|tel|phone|telephone)\.?\s*[:#]?\s*)"
-         r"\d{3,}", re.I, _keep_prefix),
-        # dates: ISO (with an optional time), numeric, month names
-        (r"\b\d{4}[-/.](?:1[0-2]|0?[1-9])[-/.](?:[12]\d|3[01]|0?[1-9])"
-         r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?Z?)?(?!\d)", 0, lambda m: PHI_PLACEHOLDER),
-        (r"\b\d{1,2}[/-]\d{1,2}[/-](?:\d{4}|\d{2})(?![\d/-])", 0, lambda m: PHI_PLACEHOLDER),
-        (r"\b\d{1,2}\.\d{1,2}\.\d{4}(?!\d)", 0, lambda m: PHI_PLACEHOLDER),
-        (rf"\b(?:{_DAY}(?:\s+of)?\s+{_MONTH}(?:,?\s+{_YEAR})?|{_MONTH}\s+{_DAY}(?:,?\s+{_YEAR})?"
-         rf"|{_MONTH},?\s+{_YEAR})(?![\w])", re.I, _month_date),
-        (r"(?<![\d/.])(?:1[0-2]|0?[1-9])/(?:[12]\d|3[01]|0?[1-9])(?![\d/])", 0, _short_date),
-        # times: "10:15", "8:19 AM", "10:15am", "8 pm", "1430 hours"
-        (r"\b(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?(?!\d)(?:\s?(?:[ap]m\b|[ap]\.m\.))?", re.I,
-         lambda m: PHI_PLACEHOLDER),
-        (r"\b(?:1[0-2]|0?[1-9])\s?(?:[ap]m\b|[ap]\.m\.)", re.I, lambda m: PHI_PLACEHOLDER),
-        (r"\b(?:[01]\d|2[0-3])[0-5]\d\s?(?:h|hrs|hours)\b", re.I, lambda m: PHI_PLACEHOLDER),
-        # record numbers: labelled ones of any length, "#1234...", then any 6+ digit run
-        (r"(?P<keep>\b(?:mrn|mr\s?#|mr\s?no\.?|medical record(?:\s?(?:number|no\.?|#))?|"
-         r"acc(?:ession)?(?:\s?(?:number|no\.?|#))?|patient id|pt id|unit no\.?)\s*[:#]?\s*)"
-         r"[a-z]{0,3}\d[\d-]{2,}", re.I, _keep_prefix),
-        (r"#\s?\d{4,}", 0, lambda m: PHI_PLACEHOLDER),
-        (r"(?<![\d.,])\d{6,}(?!\d|[.,]\d)", 0, lambda m: PHI_PLACEHOLDER),
-        # names: after "Dr."/"Doctor", and before ", MD"/" M.D."
-        (rf"(?P<keep>\b(?:[Dd]r|DR|[Dd]octor|DOCTOR)\.?\s+)(?:[A-Z]\.\s*)?{_NAME_WORD}"
-         rf"(?:\s+(?:[A-Z]\.\s+)?{_NAME_WORD})?", 0, _keep_prefix),
-        (rf"\b{_NAME_WORD}(?:\s+[A-Z]\.)?(?:\s+{_NAME_WORD})?(?=(?:,\s*|\s+)(?:M\.D\.|MD\b))", 0,
-         lambda m: PHI_PLACEHOLDER),
-    )
-)
-
-
-def scrub_phi_counted(text: str) -> tuple[str, int]:
-    """Replace dates, times, names, record and phone numbers with "___"; return (text, count).
-
-    Meant for text bound for a non-local API. Clinical numbers ("3.4 cm",
-    "T8", "2 views", "50%", "1/2") are left alone, as are existing "___".
-    This is pattern matching, not a guarantee: it lowers risk, it does not
-    certify text as de-identified.
-    """
-    if not isinstance(text, str) or not text:
-        return "", 0
-    count = 0
-
-    def replace(match: re.Match[str], replacement: _Replacement) -> str:
-        nonlocal count
-        new = replacement(match)
-        if new is None:
-            return match.group(0)
-        count += 1
-        return new
-
-    for pattern, replacement in _PHI_PATTERNS:
-        text = pattern.sub(lambda m, r=replacement: replace(m, r), text)
-    return text, count
-
-
-def scrub_phi(text: str) -> str:
-    """scrub_phi_counted without the count."""
-    return scrub_phi_counted(text)[0]
 
 
 # --- middle truncation -------------------------------------------------------

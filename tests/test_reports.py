@@ -1,4 +1,4 @@
-"""Tests for radphi.reports: section splitting, findings lookup, PHI scrubbing, truncation."""
+"""Tests for radphi.reports: section splitting, findings lookup, truncation (PHI scrubbing: test_deid.py)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,10 @@ import time
 import pytest
 
 from radphi.reports import (
-    PHI_PLACEHOLDER,
     TRUNCATION_MARKER,
     find_findings,
     find_impression,
     normalize_section_name,
-    scrub_phi,
-    scrub_phi_counted,
     section_order,
     split_sections,
     truncate_middle,
@@ -106,25 +103,29 @@ def test_normalize_section_name(header, expected):
 
 def test_no_headers_is_full_report():
     sections = split_sections(NO_HEADERS)
-    assert sections["full report"] == ("Heart size is normal. Lungs are clear. "
-                                       "No pleural effusion or pneumothorax.")
+    # As officially: the first paragraph stays the section, the rest is the last paragraph.
+    assert sections["full report"] == "Heart size is normal. Lungs are clear."
     assert sections["last_paragraph"] == "No pleural effusion or pneumothorax."
     assert "preamble" not in sections and "findings" not in sections
 
 
 def test_last_paragraph_when_neither_findings_nor_impression():
     sections = split_sections(NO_FINDINGS_NO_IMPRESSION)
-    assert sections["last_paragraph"] == "Otherwise unchanged."
-    assert sections["comparison"].startswith("None. Right internal jugular line")
+    # The official rule: everything after the last section's first paragraph, so the
+    # line's position is not lost to the comparison.
+    assert sections["last_paragraph"] == ("Right internal jugular line ends in the low SVC. No pneumothorax. "
+                                          "Otherwise unchanged.")
+    assert sections["comparison"] == "None."
     assert "findings" not in sections and "impression" not in sections
 
 
-def test_empty_findings_dropped_and_repeated_headers_joined():
+def test_empty_findings_dropped_and_the_last_repeated_header_kept():
     text = (" CHEST, PA AND LATERAL:\n \n INDICATION:  Cough.\n \n FINDINGS:  Lungs clear.\n"
             " \n FINDINGS:  No effusion.\n \n IMPRESSION:  \n")
     sections = split_sections(text)
-    # The exam-title header maps to findings but is empty; the two real ones join.
-    assert sections["findings"] == "Lungs clear. No effusion."
+    # The exam-title header maps to findings but is empty; of the two real ones the last
+    # is kept, as the official create_section_files.py does.
+    assert sections["findings"] == "No effusion."
     assert "impression" not in sections
     assert "last_paragraph" not in sections
     assert "preamble" not in sections
@@ -158,66 +159,14 @@ def test_find_findings_and_impression():
     assert find_impression(STANDARD).startswith("Small left pleural effusion.")
     assert find_findings(VARIANT_HEADERS).startswith("Mild pulmonary vascular congestion.")
     assert find_impression(VARIANT_HEADERS) == "Mild vascular congestion."
-    assert find_findings(NO_FINDINGS_NO_IMPRESSION) == "Otherwise unchanged."
-    assert find_impression(NO_FINDINGS_NO_IMPRESSION) == "Otherwise unchanged."
+    last = "Right internal jugular line ends in the low SVC. No pneumothorax. Otherwise unchanged."
+    assert find_findings(NO_FINDINGS_NO_IMPRESSION) == last
+    assert find_impression(NO_FINDINGS_NO_IMPRESSION) == last
     assert find_findings(NO_HEADERS) == NO_HEADERS.strip()
     assert find_impression(NO_HEADERS) == NO_HEADERS.strip()
     # Only an impression: no findings to offer, rather than the impression in disguise.
     assert find_findings(" INDICATION: x\n IMPRESSION: Normal.\n") == ""
     assert find_findings("") == ""
-
-
-def test_scrub_standard_report_keeps_clinical_numbers():
-    scrubbed, count = scrub_phi_counted(STANDARD)
-    assert "Smith" not in scrubbed and "10:15" not in scrubbed and "01/02/2020" not in scrubbed
-    assert "Discussed with Dr. ___ at ___ on ___." in scrubbed
-    assert count == 3
-    assert "3.4 cm above the carina" in scrubbed
-    assert "___F with cough" in scrubbed and "COMPARISON:  ___" in scrubbed
-
-
-@pytest.mark.parametrize("text, expected", [
-    ("on 1/2/2020.", "on ___."), ("on 2020-01-02.", "on ___."), ("on Jan 2, 2020.", "on ___."),
-    ("on 2 January 2020.", "on ___."), ("on 01/02 again", "on ___ again"),
-    ("on 12.03.2019", "on ___"), ("on 2020-01-02T10:15:00", "on ___"),
-    ("in March 2019", "in ___"), ("on the 3rd of March", "on the ___"),
-    ("at 10:15.", "at ___."), ("at 8:19 AM.", "at ___."), ("at 10:15am.", "at ___."),
-    ("at 8 p.m. today", "at ___ today"), ("at 1430 hours", "at ___"),
-    ("by Dr. Smith.", "by Dr. ___."), ("by Dr Jane Smith.", "by Dr ___."),
-    ("by Doctor Jones at", "by Doctor ___ at"), ("by Dr. J. Smith.", "by Dr. ___."),
-    ("Jane Doe, MD", "___, MD"), ("John A. Smith M.D.", "___ M.D."),
-    ("MRN: 12345", "MRN: ___"), ("MRN 987654", "MRN ___"), ("record #12345678", "record ___"),
-    ("id 1234567", "id ___"), ("call 555-123-4567.", "call ___."),
-    ("call (555) 123-4567 ext 1234.", "call ___."), ("pager 12345", "pager ___"),
-    ("call 123-4567", "call ___"),
-])
-def test_scrub_each_phi_kind(text, expected):
-    scrubbed, count = scrub_phi_counted(text)
-    assert scrubbed == expected
-    assert count == 1
-
-
-@pytest.mark.parametrize("text", [
-    "Nodule measures 3.4 cm.", "A 5 mm nodule.", "Compression deformity of T8.",
-    "C7 spinous process.", "Chest, 2 views.", "Occupies 50% of the hemithorax.",
-    "The lower 1/2 of the lung.", "BP 120/80.", "Tube 2.5 x 3.1 cm at T3-T4.",
-    "WET READ: ___ ___ ___", "Lesion may 5 be larger.", "Grade 2 of 4.", "Dr. ___ was paged.",
-    "It is March.", "L1-L2 and C5-6 levels.", "Tip 4-5 cm above the carina.",
-])
-def test_scrub_leaves_clinical_text_alone(text):
-    assert scrub_phi_counted(text) == (text, 0)
-
-
-def test_scrub_phi_is_scrub_phi_counted_text_and_tolerates_empty():
-    text = "Seen by Dr. Smith on 01/02/2020."
-    assert scrub_phi(text) == scrub_phi_counted(text)[0] == "Seen by Dr. ___ on ___."
-    assert scrub_phi_counted("") == ("", 0)
-    assert PHI_PLACEHOLDER == "___"
-
-
-def test_scrub_is_idempotent():
-    once = scrub_phi(STANDARD)
-    assert scrub_phi_counted(once) == (once, 0)
 
 
 def _words(n: int) -> str:
