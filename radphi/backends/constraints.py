@@ -88,15 +88,17 @@ def _progression_shape(task: str) -> Shape:
     vocab = labels.ABNORMALITY_LABELS
     empty = answers.format_progression([])
     changes = answers.CHANGES
+    n = _WORD_CHARS
     gbnf = "\n".join([
         f'root ::= " "? ({_gbnf_literal(empty)} | line ("\\n" line)*)',
         'line ::= label (" in " region)? ": " change',
         f"change ::= {_gbnf_choice(changes)}",
         f'region ::= word (" " word){{0,{_REGION_WORDS - 1}}}',
-        f"word ::= [a-z]{{1,{_WORD_CHARS}}}",
+        # Any word but "in": the answer is read back by splitting at its last " in ".
+        f'word ::= [a-hj-z] [a-z]{{0,{n - 1}}} | "i" ([a-mo-z] [a-z]{{0,{n - 2}}})? | "in" [a-z]{{1,{n - 2}}}',
         f"label ::= {_gbnf_choice(vocab)}",
     ])
-    word = f"[a-z]{{1,{_WORD_CHARS}}}"
+    word = f"(?:[a-hj-z][a-z]{{0,{n - 1}}}|i(?:[a-mo-z][a-z]{{0,{n - 2}}})?|in[a-z]{{1,{n - 2}}})"
     line = rf"{_regex_choice(vocab)}(?: in {word}(?: {word}){{0,{_REGION_WORDS - 1}}})?: {_regex_choice(changes)}"
     return Shape(task, gbnf, rf"{re.escape(empty)}|{line}(?:\n{line})*")
 
