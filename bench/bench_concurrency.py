@@ -5,7 +5,8 @@
 
     # a real server (vLLM, SGLang, llama.cpp's llama-server), the same path as `radphi run`:
     python bench/bench_concurrency.py --url http://127.0.0.1:8000/v1 --model phi2 \\
-        --records 1000 --levels 1,64 --max-new-tokens 128 --prompts-out bench/out/prompts.jsonl
+        --records data/test.jsonl --limit 1000 --levels 64 --max-new-tokens 128 \\
+        --prompts-out bench/out/prompts.jsonl
 
 Each level runs `radphi.runner.run_file` (what `radphi run --concurrency N` runs) over
 the same records into a fresh output file, and prints wall time, requests/s, output
@@ -116,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--task", default="impression_prediction", choices=list(tasks.TASKS))
     ap.add_argument("--format", default=tasks.DEFAULT_FORMAT, choices=list(tasks.FORMATS))
     ap.add_argument("--records", default="256", help="a JSONL file of records, or a number of synthetic ones")
+    ap.add_argument("--limit", type=int, default=0, help="only the first N records of the file")
     ap.add_argument("--levels", default="1,4,16,64", help="concurrency levels to run, in order")
     ap.add_argument("--max-new-tokens", type=int, default=128)
     ap.add_argument("--delay", type=float, default=0.05, help="the fake server's seconds per request")
@@ -127,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     if not levels or min(levels) < 1:
         raise SystemExit("--levels takes positive integers, e.g. 1,16,64")
     recs = load_records(args.records, args.task)
+    if args.limit > 0:
+        recs = recs[:args.limit]
     params = GenParams(max_new_tokens=args.max_new_tokens)
     if args.prompts_out:
         write_prompts(args.prompts_out, recs, args.task, args.format)
