@@ -87,10 +87,7 @@ def load_records(spec: str, task: str) -> list[dict]:
 
 def write_prompts(path: Path, recs: list[dict], task: str, fmt: str) -> None:
     """The prompt of each record as `radphi run` builds it, for `vllm bench serve --dataset-name custom`."""
-    prompts = []
-    for rec in recs:
-        fields = {k: v for k, v in rec.items() if k in tasks.get_task(task).fields + tasks.get_task(task).optional_fields}
-        prompts.append({"prompt": Request.build(task, fields, fmt).prompt})
+    prompts = [{"prompt": Request.build(task, rec, fmt).prompt} for rec in recs]  # as the runner builds them
     path.parent.mkdir(parents=True, exist_ok=True)
     records.write_jsonl(path, prompts)
     print(f"wrote {len(prompts)} prompts to {path}", file=sys.stderr)
