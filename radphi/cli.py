@@ -12,6 +12,7 @@
     radphi cleanup-targets --model SPEC --reports DIR --out pairs.jsonl
     radphi synth --out DIR [--seed 0] [--studies 2000]   the synthetic chest X-ray corpus
     radphi review import|export|stats|sets|close|role ...   human reviews (radphi review --help)
+    radphi scrub [FILE|-] [--jsonl FIELD ...] [--report]   de-identify text (the remote path's scrubber)
     radphi serve [--model SPEC ...] [--models FILE] [--host 127.0.0.1] [--port 7860]   (= python app.py)
 
 This module is the composition root: `training` and `evaluation` are imported only
@@ -122,6 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("review", help="import, export and summarise human reviews")
     reviews_cli.add_arguments(p)
+
+    from radphi.deid import cli as deid_cli
+
+    p = sub.add_parser("scrub", help="de-identify text or JSONL fields to standard output (radphi.deid)")
+    deid_cli.add_arguments(p)
 
     # The training modules import torch, transformers and trl only inside main.
     from training import cleanup_targets, sft
@@ -286,7 +292,8 @@ def cmd_import_gguf(args: argparse.Namespace) -> int:
 # Subcommands that hand their parsed flags to another module's entry point, imported only
 # when the subcommand runs (so `radphi --help` stays cheap): name -> "module:function".
 DELEGATED = {"eval": "evaluation.run_eval:main", "serve": "radphi.ui.server:main",
-             "review": "radphi.review.cli:main", "train": "training.sft:main_from_args",
+             "review": "radphi.review.cli:main", "scrub": "radphi.deid.cli:main",
+             "train": "training.sft:main_from_args",
              "data": "training.data_build:main_from_args",
              "cleanup-targets": "training.cleanup_targets:main_from_args", "synth": "training.synthetic.cli:run",
              "train-demo": "training.demo:main", "demo-results": "evaluation.demo_results:main"}

@@ -3,9 +3,10 @@
 Toward a loopback server (localhost, 127.0.0.0/8, ::1) a request goes as it is.
 Toward any other host (private ranges and plain hostnames included: we cannot
 tell who runs them) report text is sent only when the user opted in, with
-`--allow-remote` or `RADPHI_ALLOW_REMOTE=1`, and then only after PHI scrubbing
-of every input field. Without the opt-in, `RemoteNotAllowed` is raised before
-anything leaves the process.
+`--allow-remote` or `RADPHI_ALLOW_REMOTE=1`, and then only after every input
+field went through the de-identification scrubber (`radphi.deid`, the code behind
+`radphi scrub`). Without the opt-in, `RemoteNotAllowed` is raised before anything
+leaves the process; if the scrubber cannot run (a library missing), nothing is sent.
 
     >>> is_loopback_url("http://127.0.0.1:8080/v1"), is_loopback_url("https://api.openai.com/v1")
     (True, False)
@@ -70,8 +71,10 @@ def resolve_allow_remote(allow_remote: bool | None) -> bool:
 def not_allowed_message(url: str) -> str:
     return (
         f"refusing to send report text to {url}: it is not a server on this machine. "
-        f"To send it anyway, PHI-scrubbed (dates, times, doctor names, MRN-like and phone "
-        f"numbers replaced by ___), pass --allow-remote or set {ALLOW_REMOTE_ENV}=1. "
+        f"To send it anyway, PHI-scrubbed (names, dates, times, ages over 89, phone numbers, e-mail, "
+        f"URLs, IPs, record, accession and device numbers and addresses replaced by typed placeholders "
+        f"such as [NAME]; check what is left with `radphi scrub`), pass --allow-remote or set "
+        f"{ALLOW_REMOTE_ENV}=1. "
         f"Never do so with MIMIC-CXR reports: its data-use agreement forbids sending its "
         f"text to third parties, such as a hosted API."
     )
@@ -88,15 +91,20 @@ def prepare_for_remote(request: "Request", url: str, allow_remote: bool | None) 
         return request
     if not resolve_allow_remote(allow_remote):
         raise RemoteNotAllowed(not_allowed_message(url))
-    from radphi.reports import scrub_phi_counted
+    from collections import Counter
+
+    from radphi.deid import scrub
 
     scrubbed: dict[str, str] = {}
-    total = 0
+    counts: Counter = Counter()
     for name, value in request.fields.items():
-        scrubbed[name], count = scrub_phi_counted(value)
-        total += count
+        result = scrub(value)
+        scrubbed[name] = result.text
+        counts.update(result.counts)
+    # Kinds and counts only: the identifiers themselves never reach a log.
     log.warning(
-        "sending %s input to remote server %s: %d PHI span(s) scrubbed",
-        request.task, url, total,
+        "sending %s input to remote server %s: %d PHI span(s) scrubbed%s",
+        request.task, url, sum(counts.values()),
+        " (" + ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items())) + ")" if counts else "",
     )
     return request.with_fields(scrubbed)

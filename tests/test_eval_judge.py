@@ -162,5 +162,5 @@ def test_remote_judge_with_opt_in_warns_and_gets_scrubbed_text(caplog):
     assert (j.relevance, j.accuracy) == (9.0, 8.0)
     sent = bodies[0]["messages"][0]["content"]
     assert "Small left pleural effusion" in sent and "The ground-truth answer is" in sent
-    assert "01/02/2020" not in sent and "Smith" not in sent and "___" in sent
+    assert "01/02/2020" not in sent and "Smith" not in sent and "Dr. [NAME]" in sent and "[DATE]" in sent
     assert "relevance" in sent and "<instruct>" not in sent  # the judge prompt, as the user message

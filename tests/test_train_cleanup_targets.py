@@ -87,7 +87,7 @@ def test_remote_with_opt_in_warns_and_sends_scrubbed_text(tmp_path: Path, caplog
     assert counts["written"] == 1
     assert "data-use agreement" in caplog.text and "api.example.com" in caplog.text
     sent = bodies[0]["messages"][0]["content"]
-    assert "Smith" not in sent and "01/02/2020" not in sent and "Dr. ___" in sent
+    assert "Smith" not in sent and "01/02/2020" not in sent and "Dr. [NAME]" in sent
     assert read_jsonl(tmp_path / "o.jsonl")[0]["reference"] == "Effusion."
 
 

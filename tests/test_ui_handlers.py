@@ -305,7 +305,7 @@ def test_remote_model_gets_text_only_with_opt_in_and_scrubbed(tmp_path, opted_in
         assert "leaves this machine" in info and "api.example.com" in info
         assert draft == "Small effusion." and len(sent) == 1
         assert "Smith" not in sent[0]["prompt"] and "01/02/2020" not in sent[0]["prompt"]
-        assert "Dr. ___" in sent[0]["prompt"]
+        assert "Dr. [NAME]" in sent[0]["prompt"]
     else:
         assert "does not set allow_remote = true" in info
         assert sent == [] and draft == "" and "refusing to send report text" in status
