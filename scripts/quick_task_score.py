@@ -38,11 +38,13 @@ def by_labels(backend: Any, rec: dict[str, Any], max_new_tokens: int) -> str:
 
 
 def score(backend: Any, task: str, records: list[dict[str, Any]], max_new_tokens: int,
-          grounded: bool = True, errors: Counter[str] | None = None, temporal_by_labels: bool = False) -> list[float]:
+          grounded: bool = True, errors: Counter[str] | None = None, temporal_by_labels: bool = False,
+          grounding: Any = None) -> list[float]:
     """Greedy answers of BACKEND to RECORDS, each scored against its reference: label F1
     for the label tasks, added F1 for temporal findings, unigram F1 for the others (as
     evaluation.demo_results scores them).
-    GROUNDED as GenParams.grounded (extract findings and clean-up copy the input).
+    GROUNDED as GenParams.grounded (extract findings and clean-up copy the input), GROUNDING
+    as GenParams.grounding (a radphi.grounding.GroundingSettings; None: the defaults).
     ERRORS, for a label task, counts each "missed: LABEL" and "false: LABEL".
     TEMPORAL_BY_LABELS answers temporal findings with `by_labels`."""
     from evaluation.labels_metrics import (
@@ -52,16 +54,21 @@ def score(backend: Any, task: str, records: list[dict[str, Any]], max_new_tokens
     )
     from evaluation.metrics import f1
     from radphi import answers
+    import dataclasses
+
     from radphi.backends import GenParams, Request
 
     def parse_labels(task: str, text: str) -> list[str]:
         return answers.parse_abnormality_labels(text)["labels"] if task == "abnormality_labels" else \
             answers.parse_tubes_lines_devices_labels(text)["labels"]
 
+    params = GenParams(max_new_tokens=max_new_tokens, grounded=grounded)
+    if grounding is not None:
+        params = dataclasses.replace(params, grounding=grounding)
     scores = []
     for rec in records:
         out = by_labels(backend, rec, max_new_tokens) if temporal_by_labels and task == "qa_temporal_findings" else \
-            backend.generate(Request.build(task, rec), GenParams(max_new_tokens=max_new_tokens, grounded=grounded)).text
+            backend.generate(Request.build(task, rec), params).text
         if errors is not None and task in LABEL_TASKS:
             said, gold = set(parse_labels(task, out)), set(parse_labels(task, rec["reference"]))
             errors.update([f"missed: {x}" for x in gold - said] + [f"false: {x}" for x in said - gold])

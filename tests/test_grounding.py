@@ -15,6 +15,10 @@ REPORT = ("FINDINGS: Comparison is made to the prior study from ___. The endotra
           "IMPRESSION: No acute cardiopulmonary process.")
 
 
+# The model's own choice, without the whole-clause and no-finding-lost rules (tested apart).
+FREE = grounding.GroundingSettings(whole_clauses=False, keep_findings=False)
+
+
 def allowed_answers_pieces(text: str) -> set[str]:
     return {o.text for o in grounding.options(text)}
 
@@ -54,7 +58,7 @@ def table_scorer(prefs: dict[str, float], end: float):
 def test_extract_copies_whole_sentences_in_order_and_stops_when_ending_scores_best():
     score, calls = table_scorer({"The endotracheal": -1.0, "Moderate atelectasis": -1.1, "No pneumothorax": -1.2},
                                 end=-5.0)
-    out = "".join(grounding.extract(REPORT, score, next_bonus=0.0))
+    out = "".join(grounding.extract(REPORT, score, next_bonus=0.0, settings=FREE))
     # The clause after "Compared to the prior study, " scores above the sentence that
     # follows it; after "No pneumothorax." every option scores below ending.
     assert out == ("The endotracheal tube terminates 3.4 cm above the carina. Moderate atelectasis in the right "
@@ -63,30 +67,31 @@ def test_extract_copies_whole_sentences_in_order_and_stops_when_ending_scores_be
     answer, options, _ = calls[1]
     assert answer.startswith("The endotracheal") and all(o.startswith(" ") for o in options)
     assert not any("Comparison is made" in o for o in options)
-    assert calls[0][2] == grounding.FIRST_TOKENS and calls[1][2] == grounding.SCORE_TOKENS
+    assert calls[0][2] == FREE.first_tokens == 1 and calls[1][2] == FREE.score_tokens == 3
 
 
 def test_next_bonus_keeps_the_answer_on_the_following_sentence():
     # The model prefers the familiar impression sentence; the bonus keeps it on the report's order.
     score, _ = table_scorer({"The endotracheal": -0.2, "Emphysema is noted in both upper lobes": -3.0,
                              "No acute": -0.5}, end=-30.0)
-    free = "".join(grounding.extract(REPORT, score, next_bonus=0.0))
-    kept = "".join(grounding.extract(REPORT, score, next_bonus=3.0))
+    free = "".join(grounding.extract(REPORT, score, next_bonus=0.0, settings=FREE))
+    kept = "".join(grounding.extract(REPORT, score, next_bonus=3.0, settings=FREE))
     assert free == "The endotracheal tube terminates 3.4 cm above the carina. No acute cardiopulmonary process."
     assert kept.startswith("The endotracheal tube terminates 3.4 cm above the carina. Emphysema is noted in both "
                            "upper lobes.")
 
 
-def test_the_next_sentence_bonus_is_per_task(monkeypatch):
-    monkeypatch.setattr(grounding, "NEXT_BONUS", 0.0)
-    monkeypatch.setattr(grounding, "TASK_NEXT_BONUS", {"extract_findings": 3.0})
-    assert grounding.next_bonus_for("extract_findings") == 3.0 and grounding.next_bonus_for("cleanup_report_text") == 0.0
+def test_the_next_sentence_bonus_is_per_task():
+    cfg = grounding.GroundingSettings(next_bonus=0.0, task_next_bonus=(("extract_findings", 3.0),),
+                                      whole_clauses=False, keep_findings=False)
+    assert cfg.bonus_for("extract_findings") == 3.0 and cfg.bonus_for("cleanup_report_text") == 0.0
+    assert grounding.next_bonus_for("extract_findings") == 12.0 and grounding.next_bonus_for("x") == 8.0
     score, _ = table_scorer({"The endotracheal": -0.2, "Emphysema is noted in both upper lobes": -3.0,
                              "No acute": -0.5}, end=-30.0)
 
     def run(task):
         return "".join(grounding.answer(REPORT, score, lambda piece: len(piece.split()), {}, max_new_tokens=500,
-                                        task=task))
+                                        task=task, settings=cfg))
 
     assert "Emphysema" in run("extract_findings") and "Emphysema" not in run("cleanup_report_text")
 
@@ -102,7 +107,7 @@ def test_the_model_decides_at_each_comma_where_a_chosen_sentence_ends(after_lobe
             return [-0.1 if o == after_lobes else -4.0 for o in options], -9.0
         return [-1.0 if o.strip().startswith("Emphysema") else -20.0 for o in options], (-5.0 if answer else -30.0)
 
-    out = "".join(grounding.extract(REPORT, score, next_bonus=0.0))
+    out = "".join(grounding.extract(REPORT, score, next_bonus=0.0, settings=FREE))
     assert out == want and grounding.is_copy(out, REPORT)
     # The sentence step offers each sentence once (no cut copies tying with it); the cut
     # is asked after the words before the comma, one token.
@@ -112,16 +117,17 @@ def test_the_model_decides_at_each_comma_where_a_chosen_sentence_ends(after_lobe
     assert ("Emphysema is noted in both upper lobes", [".", ","], 1) in calls
 
 
-def test_without_decided_cuts_a_cut_is_an_option_of_the_sentence_step(monkeypatch):
-    monkeypatch.setattr(grounding, "DECIDE_CUTS", False)
+def test_without_decided_cuts_a_cut_is_an_option_of_the_sentence_step():
+    cfg = grounding.GroundingSettings(decide_cuts=False, whole_clauses=False, keep_findings=False)
     score, calls = table_scorer({"Emphysema is noted in both upper lobes.": -1.0}, end=-5.0)
-    assert "".join(grounding.extract(REPORT, score, next_bonus=0.0)) == "Emphysema is noted in both upper lobes."
+    assert "".join(grounding.extract(REPORT, score, next_bonus=0.0, settings=cfg)) == \
+        "Emphysema is noted in both upper lobes."
     assert not any(options == [".", ","] for _, options, _ in calls)
 
 
 def test_ending_first_gives_an_empty_answer_and_sampling_is_seeded():
     score, _ = table_scorer({}, end=0.0)
-    assert "".join(grounding.extract(REPORT, score)) == ""
+    assert "".join(grounding.extract(REPORT, score, settings=FREE)) == ""
     flat, _ = table_scorer({"": -1.0}, end=-1.0)
     a = "".join(grounding.extract(REPORT, flat, temperature=1.0, seed=3))
     b = "".join(grounding.extract(REPORT, flat, temperature=1.0, seed=3))
@@ -211,3 +217,58 @@ def test_grounded_answers_stop_within_the_context_and_max_new_tokens(backends):
         long_report = " ".join([REPORT] * 12)
         gen = backend.generate(Request.build("extract_findings", {"report": long_report}), GenParams(max_new_tokens=6))
         assert gen.completion_tokens <= 6 and gen.truncated_input
+
+
+# --- whole clauses, no finding lost, settings per call (issue 23) ----------------------
+
+EDEMA = ("FINDINGS: Since the prior examination, the pulmonary edema has worsened. "
+         "Right lower lobe opacity, though infection cannot be excluded. Discussed with Dr. ___ at 10:15. "
+         "Recommend follow-up radiograph.")
+
+
+def test_a_cut_never_keeps_a_fragment_without_a_finding_nor_drops_a_finding_or_hedge():
+    assert not grounding.cut_keeps_meaning("Since the prior examination", "the pulmonary edema has worsened",
+                                           "Since the prior examination, the pulmonary edema has worsened.")
+    assert grounding.cut_keeps_meaning("the pulmonary edema has worsened", "Since the prior examination",
+                                       "Since the prior examination, the pulmonary edema has worsened.")
+    assert not grounding.cut_keeps_meaning("Right lower lobe opacity", "though infection cannot be excluded",
+                                           "Right lower lobe opacity, though infection cannot be excluded.")
+    assert grounding.cut_keeps_meaning("Emphysema is noted in both upper lobes", "which is new",
+                                       "Emphysema is noted in both upper lobes, which is new.")
+    # A model that wants every cut gets only the allowed ones.
+    texts = [o.text for o in grounding.options(EDEMA)
+             if grounding._whole_clauses(o, grounding.sentences(EDEMA)[o.index])]
+    assert "Since the prior examination." not in texts and "Right lower lobe opacity." not in texts
+    assert "The pulmonary edema has worsened." in texts
+
+
+def test_a_model_that_would_stop_at_once_still_copies_every_finding():
+    # Ending scores best from the start, and every cut is preferred: the default settings
+    # keep each finding sentence whole, and leave the choice of the rest to the model.
+    def score(answer, options, n_tokens):
+        if options == [".", ","]:
+            return [0.0, -9.0], -9.0
+        return [-1.0 if "Recommend" in o else -20.0 if o.endswith(":") else -9.0 for o in options], 0.0
+
+    out = "".join(grounding.extract(EDEMA, score))
+    assert out == ("Since the prior examination, the pulmonary edema has worsened. "
+                   "Right lower lobe opacity, though infection cannot be excluded.")
+    assert grounding.is_copy(out, EDEMA)
+
+
+def test_indication_findings_are_not_forced_into_the_answer():
+    report = "INDICATION: Evaluate for pneumonia.\n\nFINDINGS: No pneumothorax."
+    # The model would rather stop; "No pneumothorax." is kept, the indication is its choice.
+    out = "".join(grounding.extract(report, lambda a, o, n: ([-5.0 if "No pn" in x else -9.0 for x in o], 0.0)))
+    assert out == "No pneumothorax."
+
+
+def test_grounding_settings_travel_in_the_generation_parameters():
+    assert not any(hasattr(grounding, name) for name in ("FIRST_TOKENS", "SCORE_TOKENS", "NEXT_BONUS",
+                                                         "TASK_NEXT_BONUS", "DECIDE_CUTS"))
+    params = GenParams(grounding=grounding.GroundingSettings(next_bonus=4.0, keep_findings=False))
+    assert params.grounding.bonus_for("cleanup_report_text") == 4.0
+    assert GenParams().grounding == grounding.DEFAULT
+    d = params.to_dict()["grounding"]
+    assert d["next_bonus"] == 4.0 and d["keep_findings"] is False
+    assert grounding.settings(params.grounding)["keep_findings"] is False

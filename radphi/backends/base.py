@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterator, Mapping, Protocol, runtime_checkable
 
 from radphi import reports, tasks
 from radphi.errors import InputError
+from radphi.grounding import GroundingSettings
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,9 @@ class GenParams:
     # the model write freely. Backends that cannot ground (no `grounds = True`: an
     # OpenAI-compatible server) ignore it.
     grounded: bool = True
+    # How grounded decoding chooses (`radphi.grounding.GroundingSettings`): set per call,
+    # never by overwriting module globals.
+    grounding: GroundingSettings = GroundingSettings()
     # Structured tasks (labels, temporal findings and progression) decode under their
     # answer shape (`constraints`): a grammar in llama.cpp and transformers, a grammar
     # or regex in the request to a server. Every such answer is checked either way.

@@ -263,7 +263,7 @@ class HFBackend:
                 state["start"] = time.perf_counter()
                 yield from answer(request.grounding_source(params) or "", score, self.count_tokens, state,
                                   max_new_tokens=params.max_new_tokens, temperature=params.temperature,
-                                  seed=params.seed, task=request.task)
+                                  seed=params.seed, task=request.task, settings=params.grounding)
 
         def finish(text: str) -> Generation:
             return timed_generation(text, start=state["start"], first=state.get("first"), prompt_tokens=len(prompt),

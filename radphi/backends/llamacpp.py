@@ -302,13 +302,13 @@ class LlamaCppBackend(StreamingBackend):
         its first tokens, and the log-probability of ending, after the prompt and answer."""
         import numpy as np
 
-        from radphi.grounding import SCORE_TOKENS
+        from radphi.grounding import DEFAULT
 
         def log_softmax(rows: Any) -> Any:
             rows = rows - rows.max(axis=-1, keepdims=True)
             return rows - np.log(np.exp(rows).sum(axis=-1, keepdims=True))
 
-        def score(answer: str, options: Any, n_tokens: int = SCORE_TOKENS) -> tuple[list[float], float]:
+        def score(answer: str, options: Any, n_tokens: int = DEFAULT.score_tokens) -> tuple[list[float], float]:
             base = prompt + (llm.tokenize(answer.encode("utf-8"), add_bos=False, special=False) if answer else [])
             cached = llm.input_ids[: llm.n_tokens].tolist()
             common = 0
@@ -342,7 +342,7 @@ class LlamaCppBackend(StreamingBackend):
 
         yield from answer(source, self._option_scorer(llm, prompt, stop_ids), count, state,
                           max_new_tokens=params.max_new_tokens, temperature=params.temperature, seed=params.seed,
-                          task=task)
+                          task=task, settings=params.grounding)
 
     # ------------------------------------------------------------------ generation
     def _pieces(self, request: Request, params: GenParams, state: dict[str, Any]) -> Iterator[str]:

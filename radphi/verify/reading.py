@@ -237,6 +237,18 @@ def _change(text: str) -> str | None:
     return None
 
 
+def change_in(text: str) -> str | None:
+    """The change TEXT words (worse, better or stable), or None: "increased", "new",
+    "resolving", "unchanged"... (the words `Mention.change` reads)."""
+    return _change(_blank(text.lower(), _PSEUDO)) or (STABLE if _PSEUDO.search(text.lower()) else None)
+
+
+def hedged(text: str) -> bool:
+    """Whether TEXT carries a hedge ("cannot be excluded", "possible", "likely"...)."""
+    lower = text.lower()
+    return bool(_PRE_UNCERTAIN.search(lower) or _POST_UNCERTAIN.search(lower))
+
+
 _CENTRAL_LINES = ("picc", "ij line", "subclavian line", "chest port", "swan-ganz catheter")
 _DEEP = re.compile(r"\b(?:in|into|within|at)\s+the\s+(?:right\s+)?(?:atrium|ventricle)\b|\bright\s+atrial\b")
 # A central line whose tip sits in a vein short of the SVC, or turned into another vein.
