@@ -7,7 +7,7 @@
     [models.rad-phi2]
     spec = "/models/rad-phi2"          # an HF directory or hub id
     adapter = "/models/rad-phi2-lora"  # optional peft adapter
-    format = "token"                   # or "default"
+    format = "token"                   # or "default" or "chat"; left out: the model's own
 
     [models.gpt4]
     spec = "openai-chat:gpt-4@https://api.openai.com/v1"
@@ -33,7 +33,7 @@ class ModelEntry:
     name: str
     spec: str
     adapter: str | None = None
-    format: str = tasks.DEFAULT_FORMAT
+    format: str | None = None  # None: the model's own (radphi.backends.native_format)
     description: str = ""
     allow_remote: bool = False
 
@@ -66,8 +66,8 @@ def load_models_file(path: str | Path) -> dict[str, ModelEntry]:
     for name, table in models.items():
         if not isinstance(table, dict) or not table.get("spec"):
             raise InputError(f"models file {path}: [models.{name}] needs a `spec`")
-        fmt = table.get("format", tasks.DEFAULT_FORMAT)
-        if fmt not in tasks.FORMATS:
+        fmt = table.get("format")
+        if fmt is not None and fmt not in tasks.FORMATS:
             raise InputError(f"models file {path}: [models.{name}] format must be one of {', '.join(tasks.FORMATS)}")
         spec = str(table["spec"])
         if not spec.startswith(("openai:", "openai-chat:", "fake")):

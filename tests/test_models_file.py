@@ -22,7 +22,7 @@ def test_models_file_resolves_relative_paths_and_options(tmp_path):
     models = load_models_file(f)
     assert list(models) == ["demo", "gpt4", "local"]
     assert models["demo"].spec == str(tmp_path / "models" / "demo.gguf")
-    assert models["demo"].format == "token" and models["demo"].description == "Demo"
+    assert models["demo"].format is None and models["demo"].description == "Demo"  # None: the model's own
     assert models["gpt4"].backend_options() == {"allow_remote": True}
     assert models["local"].backend_options() == {} and models["local"].format == "default"
 

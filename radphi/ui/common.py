@@ -15,6 +15,7 @@ from typing import Any, Callable
 import gradio as gr
 
 from radphi import tasks
+from radphi.backends import format_warning
 from radphi.errors import InputError, ModelLoadError, RadphiError
 from radphi.ui.context import AppContext
 from radphi.ui.render import model_info_html, status_html
@@ -36,9 +37,21 @@ def model_info(ctx: AppContext, model: str | None) -> str:
         return model_info_html(None, f"could not read the model's details ({type(exc).__name__})")
 
 
-def model_changed(ctx: AppContext, model: str | None) -> tuple[str, str]:
-    """Picker change: the new facts line, and the model's own prompt format."""
-    return model_info(ctx, model), ctx.backends.format_of(model)
+def model_changed(ctx: AppContext, model: str | None) -> tuple[str, str, str]:
+    """Picker change: the new facts line, the model's own prompt format, and no warning."""
+    fmt = ctx.backends.format_of(model)
+    return model_info(ctx, model), fmt, format_note(ctx, model, fmt)
+
+
+def format_note(ctx: AppContext, model: str | None, fmt: str | None) -> str:
+    """A warning under the format choice when it is not the model's own (`format_warning`)."""
+    if not fmt:
+        return ""
+    try:
+        warning = format_warning(ctx.backends.backend(model), fmt)
+    except RadphiError:
+        return ""
+    return status_html(warning, "error") if warning else ""
 
 
 @dataclass
@@ -48,15 +61,20 @@ class ModelControls:
     max_new_tokens: gr.Slider
     temperature: gr.Slider
     fmt: gr.Radio
+    constrained: gr.Checkbox | None = None
 
     @property
     def inputs(self) -> list[Any]:
-        """In the order the handlers take them: model, max_new_tokens, temperature, fmt."""
-        return [self.picker, self.max_new_tokens, self.temperature, self.fmt]
+        """In the order the handlers take them: model, max_new_tokens, temperature, fmt
+        (and constrained, on the tabs of structured tasks)."""
+        return [self.picker, self.max_new_tokens, self.temperature, self.fmt] + (
+            [self.constrained] if self.constrained is not None else [])
 
 
-def model_controls(ctx: AppContext, key: str, *, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS) -> ModelControls:
-    """The picker, its facts line and the generation accordion, for one tab."""
+def model_controls(ctx: AppContext, key: str, *, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+                   constrained: bool = False) -> ModelControls:
+    """The picker, its facts line and the generation accordion, for one tab; CONSTRAINED
+    adds the "Constrained answers" box (tabs of structured tasks)."""
     reg = ctx.backends
     with gr.Row():
         picker = gr.Dropdown(
@@ -72,10 +90,19 @@ def model_controls(ctx: AppContext, key: str, *, max_new_tokens: int = DEFAULT_M
             temp = gr.Slider(0.0, 2.0, value=0.0, step=0.05, label="Temperature",
                              info="0 decodes greedily (the same answer every time)", elem_id=f"{key}-temperature")
             fmt = gr.Radio(list(tasks.FORMATS), value=reg.format_of(reg.default), label="Prompt format",
-                           info="token: the paper's <instruct>/<output> format", elem_id=f"{key}-format")
-    picker.change(lambda m: model_changed(ctx, m), inputs=picker, outputs=[info, fmt], api_visibility="private",
-                  queue=False)
-    return ModelControls(picker, info, n, temp, fmt)
+                           info="token: the paper's <instruct>/<output> format; chat: the model's own chat "
+                                "template; the model's own is chosen", elem_id=f"{key}-format")
+        box = None
+        if constrained:
+            box = gr.Checkbox(value=True, label="Constrained answers", elem_id=f"{key}-constrained",
+                              info="labels from the vocabulary, in the task's answer shape (a grammar); an answer "
+                                   "that breaks it is marked either way")
+        note = gr.HTML("", elem_id=f"{key}-format-note", js_on_load=None)
+    picker.change(lambda m: model_changed(ctx, m), inputs=picker, outputs=[info, fmt, note],
+                  api_visibility="private", queue=False)
+    fmt.change(lambda m, f: format_note(ctx, m, f), inputs=[picker, fmt], outputs=note, api_visibility="private",
+               queue=False)
+    return ModelControls(picker, info, n, temp, fmt, box)
 
 
 def run_stop(key: str, label: str) -> tuple[gr.Button, gr.Button]:

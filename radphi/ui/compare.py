@@ -26,7 +26,7 @@ EXAMPLE_PRIOR = ("FINDINGS: Small left pleural effusion. Endotracheal tube termi
 
 
 def compare(ctx: AppContext, current: str, prior: str, model: str | None, max_new_tokens: Any,
-            temperature: Any, fmt: str | None) -> Iterator[tuple[str, str, str, str]]:
+            temperature: Any, fmt: str | None, constrained: Any = True) -> Iterator[tuple[str, str, str, str]]:
     """Yields (comparison HTML, raw answers, status HTML, checker HTML)."""
     try:
         fields = check_fields({"report": current, "prior_report": prior},
@@ -35,12 +35,13 @@ def compare(ctx: AppContext, current: str, prior: str, model: str | None, max_ne
     except RadphiError as exc:
         yield comparison_html(None, None), "", failed(str(exc)).status, ""
         return
-    yield from stream_tasks(ctx, model, COMPARE_TASKS, fields, max_new_tokens, temperature, fmt, comparison_html)
+    yield from stream_tasks(ctx, model, COMPARE_TASKS, fields, max_new_tokens, temperature, fmt, comparison_html,
+                            constrained)
 
 
 def build(ctx: AppContext) -> None:
     with gr.Tab("Compare with prior", id="compare"):
-        controls = common.model_controls(ctx, "compare", max_new_tokens=128)
+        controls = common.model_controls(ctx, "compare", max_new_tokens=128, constrained=True)
         limit = f"up to {ctx.settings.max_chars:,} characters"
         with gr.Row():
             current = gr.Textbox(label="Current report", lines=8, elem_id="compare-current", info=limit)

@@ -29,7 +29,7 @@ from typing import Any, Callable
 
 from radphi import settings as radphi_settings
 from radphi import tasks
-from radphi.backends import Backend, backend_kind, load_backend, model_name
+from radphi.backends import Backend, backend_kind, load_backend, model_name, native_format
 from radphi.errors import InputError, ModelLoadError
 from radphi.models_file import ModelEntry, load_models_file
 from radphi.privacy import is_loopback_url
@@ -143,7 +143,7 @@ class ModelRegistry:
         entry = self.entry(name)
         info = dict(self.backend(name).info())
         info["name"] = entry.name
-        info["format"] = entry.format
+        info["format"] = self.format_of(name)
         info.update(self.destination(name))
         return info
 
@@ -164,8 +164,9 @@ class ModelRegistry:
         return {"remote": remote, "remote_allowed": remote and entry.allow_remote, "url": url}
 
     def format_of(self, name: str | None) -> str:
+        """The entry's prompt format, else the model's own (`backends.native_format`)."""
         try:
-            return self.entry(name).format
+            return self.entry(name).format or native_format(self.backend(name))
         except ModelLoadError:
             return tasks.DEFAULT_FORMAT
 

@@ -27,19 +27,20 @@ EXAMPLE_REPORT = (
 
 
 def tag(ctx: AppContext, report: str, model: str | None, max_new_tokens: Any, temperature: Any,
-        fmt: str | None) -> Iterator[tuple[str, str, str, str]]:
+        fmt: str | None, constrained: Any = True) -> Iterator[tuple[str, str, str, str]]:
     """Yields (chips HTML, raw answers, status HTML, checker HTML)."""
     try:
         fields = check_fields({"report": report}, {"report": "The report"}, ctx.settings.max_chars)
     except RadphiError as exc:
         yield label_chips(None, None), "", failed(str(exc)).status, ""
         return
-    yield from stream_tasks(ctx, model, LABEL_TASKS, fields, max_new_tokens, temperature, fmt, label_chips)
+    yield from stream_tasks(ctx, model, LABEL_TASKS, fields, max_new_tokens, temperature, fmt, label_chips,
+                            constrained)
 
 
 def build(ctx: AppContext) -> None:
     with gr.Tab("Labels", id="labels"):
-        controls = common.model_controls(ctx, "labels", max_new_tokens=96)
+        controls = common.model_controls(ctx, "labels", max_new_tokens=96, constrained=True)
         report = gr.Textbox(label="Report", lines=8, elem_id="labels-input",
                             info=f"up to {ctx.settings.max_chars:,} characters")
         gr.Examples([[EXAMPLE_REPORT]], inputs=[report], label="Example (synthetic)")

@@ -73,7 +73,7 @@ def check_fields(fields: Mapping[str, Any], labels: Mapping[str, str], max_chars
     return out
 
 
-def gen_params(max_new_tokens: Any, temperature: Any, grounded: Any = True) -> GenParams:
+def gen_params(max_new_tokens: Any, temperature: Any, grounded: Any = True, constrained: Any = True) -> GenParams:
     try:
         n = int(max_new_tokens)
         t = float(temperature)
@@ -83,7 +83,8 @@ def gen_params(max_new_tokens: Any, temperature: Any, grounded: Any = True) -> G
         raise InputError(f"max new tokens must be between 1 and {MAX_NEW_TOKENS_LIMIT}, got {n}")
     if not 0.0 <= t <= 2.0:
         raise InputError(f"temperature must be between 0 and 2, got {t}")
-    return GenParams(max_new_tokens=n, temperature=t, grounded=grounded is not False)
+    return GenParams(max_new_tokens=n, temperature=t, grounded=grounded is not False,
+                     constrained=constrained is not False)
 
 
 class StreamPump:
@@ -156,6 +157,7 @@ class Step:
     generation: Generation | None = None
     error: str | None = None
     uid: str | None = None  # the finished answer's id in the app's generation log
+    note: str = ""  # HTML after the answer: the prompt format used, a broken answer shape
 
     @property
     def done(self) -> bool:
@@ -199,8 +201,21 @@ def record_generation(ctx: AppContext, model: str | None, backend: Any, request:
     return uid
 
 
+def answer_note(request: Request, gen: Generation) -> str:
+    """What the page says after an answer besides its latency: the prompt format used, and
+    an answer that breaks its task's shape, which is never shown as if it were valid."""
+    checked = " · answer shape checked" if gen.constraint_violated is False else ""
+    note = status_html(f"prompt format {request.format}{checked}")
+    if gen.constraint_violated:
+        note += status_html(f"{tasks.get_task(request.task).title}: this answer breaks the task's answer shape "
+                            f"(constraint_violated: {gen.extra.get('constraint', '')}); do not read it as complete.",
+                            "error")
+    return note
+
+
 def stream_task(ctx: AppContext, model: str | None, task: str, fields: Mapping[str, str],
                 max_new_tokens: Any, temperature: Any, fmt: str | None, *, grounded: Any = True,
+                constrained: Any = True,
                 heartbeat: float = HEARTBEAT_SECONDS) -> Iterator[Step]:
     """Stream one task's answer as Steps; the last one has `generation` or `error`.
 
@@ -208,7 +223,7 @@ def stream_task(ctx: AppContext, model: str | None, task: str, fields: Mapping[s
     Stop) stops the model after its current token.
     """
     try:
-        params = gen_params(max_new_tokens, temperature, grounded)
+        params = gen_params(max_new_tokens, temperature, grounded, constrained)
         backend = ctx.backends.backend(model)
         request = Request.build(task, fields, fmt or ctx.backends.format_of(model))
     except RadphiError as exc:
@@ -234,12 +249,13 @@ def stream_task(ctx: AppContext, model: str | None, task: str, fields: Mapping[s
     log.info("%s on %s: answer %s, %d tokens, %.2f s (%s)", task, model, fingerprint(text),
              gen.completion_tokens, gen.seconds, gen.finish_reason)
     uid = record_generation(ctx, model, backend, request, params, gen, text)
-    yield Step(text=text, status=status_html(latency_text(gen)), generation=gen, uid=uid)
+    note = answer_note(request, gen)
+    yield Step(text=text, status=status_html(latency_text(gen)) + note, generation=gen, uid=uid, note=note)
 
 
 def stream_tasks(ctx: AppContext, model: str | None, task_names: tuple[str, ...], fields: Mapping[str, str],
                  max_new_tokens: Any, temperature: Any, fmt: str | None,
-                 render: Callable[..., str]) -> Iterator[tuple[str, str, str, str]]:
+                 render: Callable[..., str], constrained: Any = True) -> Iterator[tuple[str, str, str, str]]:
     """Several tasks on the same input, one after the other, as (view HTML, raw answers,
     status HTML, checker HTML) updates; `render` gets each task's parsed answer so far
     (None until done). The checker's panel covers every finished answer. Stops at the
@@ -249,22 +265,24 @@ def stream_tasks(ctx: AppContext, model: str | None, task_names: tuple[str, ...]
     parsed: dict[str, Any] = {}
     lines: list[str] = []
     checks: list[Any] = []
+    notes: list[str] = []
 
     def raw_text() -> str:
         return "\n\n".join(f"{tasks.TASKS[t].title}:\n{raws[t]}" for t in task_names if t in raws)
 
     for task in task_names:
-        for step in stream_task(ctx, model, task, fields, max_new_tokens, temperature, fmt):
+        for step in stream_task(ctx, model, task, fields, max_new_tokens, temperature, fmt, constrained=constrained):
             raws[task] = step.text
             if step.generation is not None:
                 parsed[task] = tasks.TASKS[task].parse(step.text)
                 checks.append(check_view.run(task, fields, step.text))
                 lines.append(f"{tasks.TASKS[task].title}: {latency_text(step.generation)}")
+                notes.append(step.note)
             view = render(*(parsed.get(t) for t in task_names))
             checked = check_view.check_many(checks) if checks else ""
             if step.error is not None:
                 yield view, raw_text(), step.status, checked
                 return
-            status = status_html(" | ".join(lines)) if step.generation is not None else step.status
+            status = status_html(" | ".join(lines)) + "".join(notes) if step.generation is not None else step.status
             yield view, raw_text(), status, checked
 
