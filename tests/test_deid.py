@@ -72,6 +72,7 @@ def test_each_kind_gets_its_typed_placeholder(text, expected):
     "Kerley B lines.", "Mr. ___ has a Jones fracture.", "Mass at the 10 o'clock position.", "Increased over 2 hours.",
     "A 67-year-old woman; an 89-year-old man.", "Series 3 image 145.", "BI-RADS 4; Bosniak 2F; LI-RADS 5.",
     "Discussed with Interventional Radiology.", "Exam name: CHEST PA AND LAT", "Status post median sternotomy.",
+    "Technologist Note: Patient Motion.", "Discussed with Emergency Department Staff.", "Heart size normal; ratio 1:10.",
 ])
 def test_clinical_text_is_left_alone(text):
     result = scrub(text)

@@ -8,7 +8,8 @@ record, accession and device serial numbers, pagers and extensions, street addre
 cities next to a state or ZIP, and the clinical text that must never be taken for an
 identifier (see `CLINICAL`).
 
-    >>> [(s.kind, "KIM, JENNIFER MD"[s.start:s.end]) for s in find("KIM, JENNIFER MD")]
+    >>> from radphi.deid.spans import merge
+    >>> [(s.kind, "KIM, JENNIFER MD"[s.start:s.end]) for s in merge(find("KIM, JENNIFER MD"))]
     [('NAME', 'KIM, JENNIFER')]
 """
 
@@ -56,6 +57,9 @@ _NOT_NAMES = {w.lower() for w in {
     "Pulmonary", "Hospitalist", "Primary", "Covering", "Referring", "Ordering", "On-call", "Clinical", "Care",
     "CT", "MRI", "MR", "US", "IR", "PACS", "IV", "NP", "RN", "PA", "MD", "DO", "Practitioner", "Unit", "Floor",
     "Also", "Via", "Over", "Telephone", "Phone", "Prior", "Same", "This", "That", "These", "Both", "All",
+    "Staff", "Note", "Notes", "Motion", "Position", "Positioning", "Information", "Instructions", "Preparation",
+    "Identification", "Safety", "Education", "Consent", "Comfort", "Transport", "Services", "Aware", "Notified",
+    "Comment", "Comments", "Room", "Office", "Desk", "Group", "Associates", "Imaging", "Center", "Hospital",
 }}
 
 
@@ -188,7 +192,8 @@ CLINICAL = re.compile(
     r"(?:cm|mm|ml|cc|hu|mgy(?:-cm)?|msv|kv|mas|mg|%|degrees?)(?![a-z])|"
     r"(?<![\d:])\d{1,3}(?:\s?-\s?\d{1,3})?\s?(?:hours?|hrs|days?|weeks?|months?|years?(?!\s*-?\s*old))\b|"
     r"\b(?:BI|LI|TI|PI|O|C|Lung)-RADS\s?\d[A-C]?\b|\bBosniak\s?\d[F]?\b|\bASPECTS\s?\d+\b|"
-    r"\b(?:series|image|img|slice|se|im)\s*#?\s*\d+\b|\bgrade\s\d(?:\s?(?:of|/)\s?\d)?\b",
+    r"\b(?:series|image|img|slice|se|im)\s*#?\s*\d+\b|\bgrade\s\d(?:\s?(?:of|/)\s?\d)?\b|"
+    r"\bratio\s+(?:of\s+)?\d+:\d+|\b\d+:\d+\s+(?:ratio|dilution)\b",
     re.I,
 )
 
