@@ -41,6 +41,8 @@ from dataclasses import dataclass
 _SPLIT = re.compile(r"(?<=[.:?!])\s+(?=[A-Z0-9_\[(])")
 _SPACE = re.compile(r"\s+")
 _CLAUSE = re.compile(r", (?=[a-z])")
+# A clause that qualifies what the sentence says ("..., though the tip is not well seen").
+_QUALIFIER = re.compile(r"(?:though|although|but|however|except|whereas|while|without|with)\b", re.I)
 
 @dataclass(frozen=True)
 class GroundingSettings:
@@ -232,12 +234,13 @@ def answer(text: str, score: Scorer, count_tokens: Callable[[str], int], state: 
 def cut_keeps_meaning(kept: str, dropped: str, whole: str) -> bool:
     """Whether a sentence WHOLE may be cut to KEPT, leaving out DROPPED: KEPT names a
     finding and reads the same of each finding it names as WHOLE does (present, absent
-    or uncertain), and DROPPED names no finding and carries no hedge. Change wording and
+    or uncertain), and DROPPED names no finding, carries no hedge and is no qualifying
+    clause ("though ...", "but ...", "without ..."). Change wording and
     comparison phrases ("since the prior examination") may go; a finding never."""
     from radphi.verify.reading import hedged, read
 
     kept_mentions = read(kept).mentions
-    if not kept_mentions or read(dropped).mentions or hedged(dropped):
+    if not kept_mentions or read(dropped).mentions or hedged(dropped) or _QUALIFIER.match(dropped.strip(" ,")):
         return False
     in_whole = {}
     for m in read(whole).mentions:

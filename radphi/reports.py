@@ -225,8 +225,8 @@ def clinical_text(text: str) -> str:
 
 # A sentence ends at . ? ! or ; followed by white space and a capital, digit, "_"
 # (MIMIC's placeholder) or a bracket, or at a line break; list numbering ("1. ", "2) ")
-# starts a new one. "3.4 cm" and "10:15" stay whole.
-_SENTENCE_END = re.compile(r"(?<=[.?!;])(?<!\b\d\.)(?<!\b\d\d\.)\s+(?=[A-Z0-9_\[(])|\s*\n\s*|\s+(?=\(?\d{1,2}[.)]\s+[A-Z])")
+# starts a new one. "3.4 cm", "10:15" and "Dr. Smith" stay whole.
+_SENTENCE_END = re.compile(r"(?<=[.?!;])(?<!\b\d\.)(?<!\b\d\d\.)(?<!\b[DdMm]r\.)(?<!\bMs\.)(?<!\bMrs\.)(?<!\bvs\.)\s+(?=[A-Z0-9_\[(])|\s*\n\s*|\s+(?=\(?\d{1,2}[.)]\s+[A-Z])")
 _NUMBERING = re.compile(r"^\(?\d{1,2}[.)]\s+")
 
 

@@ -38,7 +38,8 @@ def test_compare_and_tools_panels(tmp_path):
                                      "m", *GEN))
     assert "Severity" in panel and "the answer says improved" in panel
     ctx = make_ctx(tmp_path / "tools", {"m": FakeBackend(answers=["No pleural effusion."])})
-    *_, panel = last(report_tools.run_tool(ctx, "extract_findings", REPORT, "", "m", *GEN, False))
+    headerless = REPORT.replace("FINDINGS: ", "").split("\nIMPRESSION")[0]  # no section: the model answers
+    *_, panel, _ = last(report_tools.run_tool(ctx, "extract_findings", headerless, "", "m", *GEN, False))
     assert "pneumothorax (significant)" in panel
 
 

@@ -136,21 +136,28 @@ def test_models_are_named_by_stem_and_the_models_file_is_read(tmp_path):
 
 
 def test_report_tools_run_their_tasks_and_the_question_follows_the_report(tmp_path):
-    fake = FakeBackend(answers=["f", "i", "c", "a"])
+    fake = FakeBackend(answers=["a"])
     ctx = make_ctx(tmp_path, {"m": fake})
-    outs = [last(report_tools.run_tool(ctx, tool, REPORT, "Which side?", "m", *GEN))[0]
+    outs = [last(report_tools.run_tool(ctx, tool, REPORT, "Which side?", "m", *GEN))
             for tool in ("extract_findings", "extract_impression", "cleanup", "ask")]
-    assert outs == ["f", "i", "c", "a"]
-    assert [r.task for r in fake.requests] == ["extract_findings", "extract_impression", "cleanup_report_text",
-                                               "qa_comprehension"]
+    # The report's own sections and the clean-up rules need no model; the question does.
+    assert outs[0][0] == "Small left pleural effusion. Endotracheal tube 4 cm above the carina. Zebrafinding."
+    assert outs[1][0] == "Small effusion." and "own IMPRESSION section" in outs[1][1]
+    assert outs[2][0].startswith("FINDINGS: Small left pleural effusion.") and "Chest PA" in outs[2][3]
+    assert outs[3][0] == "a" and [r.task for r in fake.requests] == ["qa_comprehension"]
     ask = fake.requests[-1].prompt
     assert ask.index("Zebrafinding") < ask.index("Which side?")  # report first: a shared prefix
-    _, status, _ = last(report_tools.run_tool(ctx, "ask", REPORT, "", "m", *GEN))
+    _, status, _, _ = last(report_tools.run_tool(ctx, "ask", REPORT, "", "m", *GEN))
     assert "The question is empty" in status
-    # Grounded decoding is on unless the box is unticked.
-    assert all(p.grounded for p in fake.params)
-    last(report_tools.run_tool(ctx, "cleanup", REPORT, "", "m", *GEN, False))
-    assert fake.params[-1].grounded is False and fake.requests[-1].task == "cleanup_report_text"
+    # A report without a findings section goes to the model, grounded unless the box is unticked.
+    fake = FakeBackend(answers=["f", "g"])
+    (tmp_path / "2").mkdir()
+    ctx = make_ctx(tmp_path / "2", {"m": fake})
+    headerless = "Small left pleural effusion. No pneumothorax."
+    assert last(report_tools.run_tool(ctx, "extract_findings", headerless, "", "m", *GEN))[0] == "f"
+    assert fake.params[-1].grounded is True and fake.requests[-1].task == "extract_findings"
+    last(report_tools.run_tool(ctx, "extract_findings", headerless, "", "m", *GEN, False))
+    assert fake.params[-1].grounded is False
 
 
 # ---------------------------------------------------------------- chips and colours, escaped

@@ -1,6 +1,10 @@
 """Report tools tab: extract the findings, extract the impression, clean up the text,
 and ask questions about the report.
 
+Extract findings/impression copy the report's own section when it has one, and
+clean-up follows its instruction's rules with every removal shown struck through
+(radphi.extraction); the model answers what no section or rule settles.
+
 `qa_comprehension` puts the report before the question, so on the llama.cpp backend a
 follow-up question about the same report reuses the evaluated prefix and costs only
 its own tokens (the latency line's first-token time shows it).
@@ -13,9 +17,12 @@ from typing import Any, Iterator
 
 import gradio as gr
 
+from radphi import extraction
 from radphi.errors import RadphiError
 from radphi.ui import check_view, common
 from radphi.ui.context import AppContext
+from radphi.ui.removed_view import removed_html
+from radphi.ui.render import status_html
 from radphi.ui.streaming import check_fields, failed, stream_task
 
 # tool -> (task, the task's report field)
@@ -33,10 +40,19 @@ EXAMPLE_REPORT = (
 )
 
 
+# tool -> the section the report's own text answers, when the report has it
+OWN_SECTION = {"extract_findings": extraction.FINDINGS, "extract_impression": extraction.IMPRESSION}
+
+
 def run_tool(ctx: AppContext, tool: str, report: str, question: str, model: str | None, max_new_tokens: Any,
-             temperature: Any, fmt: str | None, grounded: Any = True) -> Iterator[tuple[str, str, str]]:
-    """Yields (answer, status HTML, checker HTML). GROUNDED: extract findings and clean-up copy the
-    input's own sentences (radphi.grounding); False lets the model write freely."""
+             temperature: Any, fmt: str | None, grounded: Any = True) -> Iterator[tuple[str, str, str, str]]:
+    """Yields (answer, status HTML, checker HTML, removed HTML).
+
+    Extract findings and extract impression answer with the report's own section when
+    the parser finds it (no model runs); only a report without one goes to the model.
+    Clean-up applies the clean-up instruction's rules (radphi.extraction) and shows what
+    it removed. GROUNDED: a model's extract answer copies the input's own sentences
+    (radphi.grounding); False lets the model write freely."""
     task, report_field = TOOLS[tool]
     try:
         values = {"report": report}
@@ -45,15 +61,30 @@ def run_tool(ctx: AppContext, tool: str, report: str, question: str, model: str 
             values["question"] = question
         fields = check_fields(values, labels, ctx.settings.max_chars)
     except RadphiError as exc:
-        yield "", failed(str(exc)).status, ""
+        yield "", failed(str(exc)).status, "", removed_html(None)
         return
     if report_field != "report":
         fields[report_field] = fields.pop("report")
+    if tool == "cleanup":
+        text, pieces = extraction.clean_up(fields["text"])
+        removed = sum(p.removed for p in pieces)
+        said = (f"Cleaned by the clean-up instruction's rules, no model run: {removed} piece(s) removed, "
+                "struck through beside the result." if removed else
+                "Cleaned by the clean-up instruction's rules, no model run: nothing needed removing.")
+        yield text, status_html(said), check_view.check_html(check_view.run(task, fields, text)), removed_html(pieces)
+        return
+    section = OWN_SECTION.get(tool)
+    own = extraction.own_section(fields["report"], section) if section else None
+    if own is not None:
+        said = f"The report's own {section.upper()} section, copied as written; no model run."
+        yield own, status_html(said), check_view.check_html(check_view.run(task, fields, own)), removed_html(None)
+        return
+    note = (f"The report has no {section.upper()} section, so the model chose what to copy." if section else "")
     for step in stream_task(ctx, model, task, fields, max_new_tokens, temperature, fmt, grounded=grounded):
         checked = check_view.PENDING if not step.done else ""
         if step.generation is not None:
             checked = check_view.check_html(check_view.run(task, fields, step.text))
-        yield step.text, step.status, checked
+        yield step.text, step.status, checked, removed_html(None, note)
 
 
 def build(ctx: AppContext) -> None:
@@ -71,17 +102,20 @@ def build(ctx: AppContext) -> None:
                                   info="follow-up questions on the same report reuse its evaluated prefix")
             b_ask = gr.Button("Ask", variant="primary", scale=1, elem_id="tools-ask")
         grounded = gr.Checkbox(value=True, label="Copy the report's own sentences", elem_id="tools-grounded",
-                               info="Extract findings and Clean up answer with whole sentences of the input, "
-                                    "chosen by the model, so nothing is reworded. Untick to let the model "
-                                    "write freely.")
+                               info="A report with a FINDINGS or IMPRESSION section is answered with that "
+                                    "section as written. Without one, the model answers with whole sentences "
+                                    "of the report, never dropping a finding, so nothing is reworded. Untick "
+                                    "to let the model write freely.")
         stop = gr.Button("Stop", variant="stop", elem_id="tools-stop")
-        out = gr.Textbox(label="Answer", lines=6, interactive=False, buttons=["copy"], elem_id="tools-answer")
+        with gr.Row():
+            out = gr.Textbox(label="Answer", lines=6, interactive=False, buttons=["copy"], elem_id="tools-answer")
+            removed = gr.HTML(removed_html(None), elem_id="tools-removed", js_on_load=None)
         status = common.status_line("tools")
         checked = gr.HTML("", elem_id="tools-check", js_on_load=None)
         inputs = [report, question, *controls.inputs, grounded]
         events = []
         for button, tool in ((b_findings, "extract_findings"), (b_impression, "extract_impression"),
                              (b_cleanup, "cleanup"), (b_ask, "ask")):
-            events.append(button.click(functools.partial(run_tool, ctx, tool), inputs=inputs, outputs=[out, status, checked],
+            events.append(button.click(functools.partial(run_tool, ctx, tool), inputs=inputs, outputs=[out, status, checked, removed],
                                        api_name=tool, show_progress="minimal"))
         common.wire_stop(stop, events, status)
