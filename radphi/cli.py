@@ -4,6 +4,7 @@
     radphi prompt TASK --set FIELD=VALUE ...       print the exact rendered prompt
     radphi run TASK --model SPEC --input IN.jsonl --output OUT.jsonl [--concurrency N]
     radphi export-gguf SRC_DIR OUT.gguf [--quant f32|f16|q8_0|q4_k_m] [--adapter DIR]
+    radphi export-gguf --fallback-for NAME --models FILE [OUT.gguf]   a two-form entry's GGUF, filled in
     radphi import-gguf MODEL.gguf OUT_DIR            a phi2 GGUF back into an HF directory, to train from
     radphi verify PRED.jsonl [--output OUT.jsonl]     the checker's flags for each answer (no model calls)
     radphi eval PRED.jsonl [PRED2.jsonl ...] --out DIR   (radphi eval --help for its options)
@@ -67,9 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run a task over a JSONL file (resumable)")
     p.add_argument("task", choices=list(tasks.TASKS))
-    p.add_argument("--model", help="model SPEC: a .gguf file, an HF directory or hub id, or openai:MODEL@URL "
-                                   "(default: $RADPHI_MODEL, else the embedded demo model)")
-    p.add_argument("--name", help="short model name stored in each record (default: the model file's stem)")
+    p.add_argument("--model", help="model SPEC: a .gguf file, an HF directory or hub id, or openai:MODEL@URL; or "
+                                   "an entry's name in --models FILE (default: $RADPHI_MODEL, else the embedded "
+                                   "demo model)")
+    p.add_argument("--models", type=Path, metavar="FILE", help="models file (TOML) whose entries --model may name")
+    p.add_argument("--form", choices=["auto", "gpu", "cpu"], default=None,
+                   help="for an entry with a GPU and a GGUF form: which one answers (default: the entry's own, "
+                        "else auto: the GPU when it has room, else the GGUF); each record's model_info.form says")
+    p.add_argument("--name", help="short model name stored in each record (default: the entry's name, or the "
+                                  "model file's stem)")
     p.add_argument("--adapter", help="peft adapter directory (HF models)")
     p.add_argument("--input", required=True, type=Path)
     p.add_argument("--output", required=True, type=Path)
@@ -96,11 +103,18 @@ def build_parser() -> argparse.ArgumentParser:
                                                "only print the counts")
 
     p = sub.add_parser("export-gguf", help="write a GGUF (optionally quantized) from an HF model directory")
-    p.add_argument("src_dir", help="an HF model directory (save_pretrained), or a hub id such as microsoft/phi-2")
-    p.add_argument("out")
+    p.add_argument("src_dir", nargs="?", help="an HF model directory (save_pretrained), or a hub id such as "
+                                              "microsoft/phi-2 (not with --fallback-for: the entry's gpu form)")
+    p.add_argument("out", nargs="?", help="the .gguf to write (with --fallback-for, default: NAME-QUANT.gguf beside "
+                                          "the models file)")
     p.add_argument("--context-length", type=int, help="context length stored in the file (default: the model's)")
-    p.add_argument("--quant", default="f16", choices=["f32", "f16", "q8_0", "q4_k_m"])
+    p.add_argument("--quant", default=None, choices=["f32", "f16", "q8_0", "q4_k_m"],
+                   help="tensor type (default f16; q4_k_m with --fallback-for)")
     p.add_argument("--adapter", help="merge this peft adapter first")
+    p.add_argument("--fallback-for", metavar="NAME",
+                   help="export the GPU form (gpu + adapter) of entry NAME in --models FILE, and write the GGUF "
+                        "into the entry as its `cpu` form, in one step")
+    p.add_argument("--models", type=Path, metavar="FILE", help="the models file, with --fallback-for")
 
     p = sub.add_parser("import-gguf", help="turn a phi2 GGUF (f32, f16 or quantized) back into an HF model directory")
     p.add_argument("gguf", help="the .gguf file, such as assets/radphi-demo.gguf")
@@ -200,31 +214,52 @@ def resolve_model(spec: str | None) -> str:
     return spec
 
 
+def models_entry(models: Path | None, name: str | None):
+    """The entry NAME of the models file, or None when NAME is a SPEC (or no file is given)."""
+    if models is None:
+        return None
+    from radphi.models_file import load_models_file
+
+    entries = load_models_file(models)
+    if name is None or name not in entries:
+        if name is not None and not Path(name).expanduser().exists() and ":" not in name and "/" not in name:
+            raise InputError(f"no model {name!r} in {models}; its entries: {', '.join(entries)}")
+        return None
+    return entries[name]
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from radphi import runner
     from radphi.backends import GenParams, backend_kind, format_warning, load_backend, model_name, resolve_format
+    from radphi.models_file import load_entry
 
-    spec = resolve_model(args.model)
+    entry = models_entry(args.models, args.model)
+    spec = entry.spec if entry is not None else resolve_model(args.model)
+    if args.form and (entry is None or not entry.two_forms):
+        raise InputError("--form applies to a models-file entry with a gpu and a cpu form (--models FILE --model NAME)")
     if args.concurrency < 0:
         raise InputError(f"--concurrency must be 1 or more (0: decided from the model), not {args.concurrency}")
     if not args.input.is_file():
         raise InputError(f"input file not found: {args.input}")
-    options = {}
-    kind = backend_kind(spec)
-    if kind == "llamacpp" and args.n_ctx:
-        options["n_ctx"] = args.n_ctx
-    if kind == "llamacpp" and args.threads:
-        options["n_threads"] = args.threads
-    if kind == "openai_api" and args.allow_remote:
-        options["allow_remote"] = True
-    backend = load_backend(spec, adapter=args.adapter, **options)
+    if entry is not None:
+        backend = load_entry(entry, form=args.form, n_ctx=args.n_ctx, n_threads=args.threads)
+    else:
+        options = {}
+        kind = backend_kind(spec)
+        if kind == "llamacpp" and args.n_ctx:
+            options["n_ctx"] = args.n_ctx
+        if kind == "llamacpp" and args.threads:
+            options["n_threads"] = args.threads
+        if kind == "openai_api" and args.allow_remote:
+            options["allow_remote"] = True
+        backend = load_backend(spec, adapter=args.adapter, **options)
     params = GenParams(max_new_tokens=args.max_new_tokens, temperature=args.temperature, seed=args.seed,
                        grounded=not args.no_grounding, constrained=args.constrained)
     fmt = resolve_format(backend, args.format)
     warning = format_warning(backend, fmt)
     if warning:
         log.warning("%s", warning)
-    name = args.name or model_name(spec)
+    name = args.name or (entry.name if entry is not None else model_name(spec))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     summary = runner.run_file(
         args.task, backend, args.input, args.output, name=name, params=params, fmt=fmt,
@@ -276,9 +311,33 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_export_gguf(args: argparse.Namespace) -> int:
     from training.export_gguf import export_gguf
 
-    out = export_gguf(args.src_dir, args.out, quant=args.quant, adapter=args.adapter,
-                      context_length=args.context_length)
-    print(f"wrote {out} ({Path(out).stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
+    if args.fallback_for is None:
+        if not args.src_dir or not args.out:
+            raise InputError("export-gguf needs SRC_DIR and OUT.gguf (or --fallback-for NAME --models FILE)")
+        out = export_gguf(args.src_dir, args.out, quant=args.quant or "f16", adapter=args.adapter,
+                          context_length=args.context_length)
+        print(f"wrote {out} ({Path(out).stat().st_size / 1e6:.1f} MB)", file=sys.stderr)
+        return 0
+    # One command from a fine-tune to its CPU fallback: export the entry's GPU form and
+    # write the GGUF into the entry (radphi.backends.forms).
+    from radphi.models_file import load_models_file, set_cpu_form
+
+    if args.models is None:
+        raise InputError("--fallback-for NAME needs --models FILE (the models file that has [models.NAME])")
+    if args.src_dir or args.adapter:
+        raise InputError("with --fallback-for the entry's gpu and adapter are exported; leave out SRC_DIR and --adapter")
+    entries = load_models_file(args.models)
+    entry = entries.get(args.fallback_for)
+    if entry is None:
+        raise InputError(f"no model {args.fallback_for!r} in {args.models}; its entries: {', '.join(entries)}")
+    if entry.gpu is None:
+        raise InputError(f"[models.{entry.name}] in {args.models} has no `gpu` form to export")
+    quant = args.quant or "q4_k_m"
+    out = Path(args.out) if args.out else args.models.resolve().parent / f"{entry.name}-{quant}.gguf"
+    written = export_gguf(entry.gpu, out, quant=quant, adapter=entry.adapter, context_length=args.context_length)
+    set_cpu_form(args.models, entry.name, written)
+    print(f"wrote {written} ({written.stat().st_size / 1e6:.1f} MB) and set it as the cpu form of "
+          f"[models.{entry.name}] in {args.models}", file=sys.stderr)
     return 0
 
 

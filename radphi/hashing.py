@@ -50,3 +50,29 @@ def file_sha256(path: str | os.PathLike) -> str:
         except OSError as exc:  # a read-only home only costs a re-hash next time
             log.debug("could not write hash cache: %s", exc)
         return digest
+
+
+# The GGUF metadata key where `radphi export-gguf` records `checkpoint_sha256` of its source.
+GGUF_SOURCE_KEY = "radphi.source_checkpoint_sha256"
+# The files that carry a checkpoint's weights (save_pretrained and peft's save_pretrained).
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
+
+
+def checkpoint_sha256(model_dir: str | os.PathLike, adapter: str | os.PathLike | None = None) -> str:
+    """`sha256:<hex>` of a checkpoint's weights: every weight file of MODEL_DIR (and of the
+    peft ADAPTER directory), by relative name and content hash (`file_sha256`, cached).
+
+    `radphi export-gguf` writes it into the GGUF (`radphi.source_checkpoint_sha256`), so
+    the app can tell that a model's GPU and GGUF forms come from the same checkpoint. It
+    hashes content, not names, sizes and times: a copy of the same checkpoint matches."""
+    h = hashlib.sha256()
+    for label, folder in (("model", model_dir), ("adapter", adapter)):
+        if folder is None:
+            continue
+        root = Path(folder).expanduser()
+        files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in WEIGHT_SUFFIXES)
+        if not files:
+            raise FileNotFoundError(f"no weight files ({', '.join(WEIGHT_SUFFIXES)}) in {root}")
+        for p in files:
+            h.update(f"{label}/{p.relative_to(root).as_posix()}\0{file_sha256(p)}\n".encode("utf-8"))
+    return "sha256:" + h.hexdigest()

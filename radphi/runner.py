@@ -69,7 +69,17 @@ def model_info(backend: Backend, fmt: str, params: GenParams) -> dict[str, Any]:
         "decoding": decoding,
         "model_hash": info.get("model_hash"),
         "quantization": info.get("quantization"),
+        # gpu or cpu: which form of a two-form model answers (radphi.backends.forms); for
+        # other local backends, where it runs; None for a server's model.
+        "form": info.get("form") or _form_of_device(info.get("device")),
     }
+
+
+def _form_of_device(device: Any) -> str | None:
+    device = str(device or "")
+    if device.startswith(("cuda", "gpu")):
+        return "gpu"
+    return "cpu" if device.startswith("cpu") else None
 
 
 def output_record(record: dict[str, Any], task: str, gen: Generation, name: str, info: dict[str, Any],
@@ -80,7 +90,9 @@ def output_record(record: dict[str, Any], task: str, gen: Generation, name: str,
         prediction=gen.text,
         parsed=tasks.get_task(task).parse(gen.text),
         model=name,
-        model_info=info,
+        # A two-form model says which form gave this answer (it may have switched to its
+        # GGUF after a GPU failure since the run began).
+        model_info={**info, **gen.extra.get("model_info", {})},
         prompt_tokens=gen.prompt_tokens,
         completion_tokens=gen.completion_tokens,
         seconds=round(gen.seconds, 4),

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from radphi.hashing import GGUF_SOURCE_KEY as SOURCE_KEY
+from radphi.hashing import checkpoint_sha256
 from training.gguf_vocab import build_vocab
 
 logger = logging.getLogger(__name__)
@@ -70,17 +72,22 @@ def export_gguf(
     if adapter is not None and not Path(adapter).is_dir():
         raise FileNotFoundError(f"adapter directory not found: {adapter}")
     out.parent.mkdir(parents=True, exist_ok=True)
+    # The source's content hash goes into the file, so the app can tell that a GGUF and an
+    # HF directory are two forms of one checkpoint (radphi.backends.forms.pair_check).
+    source = checkpoint_sha256(src, adapter)
 
     with _merged(src, adapter, out.parent) as model_dir:
         if adapter is not None:
             config = _read_config(model_dir)
         name = Path(adapter).name if adapter is not None else src.name
         if quant in ("f32", "f16"):
-            _write_gguf(model_dir, out, config, arch, f16=quant == "f16", name=name, context_length=context_length)
+            _write_gguf(model_dir, out, config, arch, f16=quant == "f16", name=name, context_length=context_length,
+                        source=source)
         else:
             with tempfile.TemporaryDirectory(dir=out.parent, prefix=".export-") as tmp:
                 staged = Path(tmp) / "f16.gguf"
-                _write_gguf(model_dir, staged, config, arch, f16=True, name=name, context_length=context_length)
+                _write_gguf(model_dir, staged, config, arch, f16=True, name=name, context_length=context_length,
+                            source=source)
                 _quantize(staged, out, quant)
     logger.info("wrote %s (%s, %.1f MB)", out, quant, out.stat().st_size / 1e6)
     return out
@@ -269,7 +276,7 @@ def _plan_tensors(src: Path, config: dict[str, Any], arch: str) -> list[_Planned
 
 
 def _write_gguf(src: Path, out: Path, config: dict[str, Any], arch: str, *, f16: bool,
-                name: str, context_length: int | None) -> None:
+                name: str, context_length: int | None, source: str | None = None) -> None:
     import gguf
     import numpy as np
 
@@ -285,6 +292,8 @@ def _write_gguf(src: Path, out: Path, config: dict[str, Any], arch: str, *, f16:
     if vocab.has_prompt_tokens:
         # Lets backends pick the "<instruct>...<output>" prompt format from the file.
         w.add_string("radphi.prompt_format", "token")
+    if source:
+        w.add_string(SOURCE_KEY, source)  # llama.cpp's quantize copies it into the quantized file
     # Two passes (tensor infos, then data one tensor at a time) keep memory at one
     # tensor, which matters for a 2.7B model.
     for p in plan:

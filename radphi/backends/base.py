@@ -141,6 +141,9 @@ class Stream:
         self._finish = finish
         self._text: list[str] = []
         self.generation: Generation | None = None
+        # Times the answer started again from nothing (a model's GPU form failed midway and
+        # its GGUF took over: radphi.backends.forms); a reader drops what it showed.
+        self.restarts = 0
 
     def __iter__(self) -> "Stream":
         return self

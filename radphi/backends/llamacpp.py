@@ -133,7 +133,8 @@ class LlamaCppBackend(StreamingBackend):
 
             reader = gguf.GGUFReader(str(self.path))
             fields = {}
-            for name in ("general.architecture", "general.name", "general.file_type", "radphi.prompt_format"):
+            for name in ("general.architecture", "general.name", "general.file_type", "radphi.prompt_format",
+                         hashing.GGUF_SOURCE_KEY):
                 field = reader.get_field(name)
                 if field is not None:
                     fields[name] = field.contents()

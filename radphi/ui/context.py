@@ -22,6 +22,7 @@ import shutil
 import sqlite3
 import stat
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,9 +30,9 @@ from typing import Any, Callable
 
 from radphi import settings as radphi_settings
 from radphi import tasks
-from radphi.backends import Backend, backend_kind, load_backend, model_name, native_format
+from radphi.backends import Backend, backend_kind, model_name, native_format
 from radphi.errors import InputError, ModelLoadError
-from radphi.models_file import ModelEntry, load_models_file
+from radphi.models_file import ModelEntry, load_entry, load_models_file
 from radphi.privacy import is_loopback_url
 from radphi.ui.generations import GenerationLog
 
@@ -59,6 +60,7 @@ class UISettings:
     concurrency: int = 4  # requests gradio runs at once; the model's lock serialises generation
     max_upload_mb: int = 50
     reviews_db: Path | None = None  # the review store; default $RADPHI_HOME/reviews.db
+    form: str | None = None  # --form: which form two-form models answer with (auto, gpu, cpu)
 
 
 def is_loopback_host(host: str) -> bool:
@@ -92,11 +94,14 @@ class ModelRegistry:
     """
 
     def __init__(self, entries: dict[str, ModelEntry], default: str | None = None, *,
-                 loader: Loader | None = None, n_ctx: int = 0, threads: int = 0):
+                 loader: Loader | None = None, n_ctx: int = 0, threads: int = 0, form: str | None = None):
         self.entries = dict(entries)
         self.default = default if default in self.entries else next(iter(self.entries), None)
         self._n_ctx = n_ctx
         self._threads = threads
+        self._form = form  # --form: overrides two-form entries' own choice (auto, gpu, cpu)
+        self._forms: dict[str, Backend] = {}
+        self._forms_lock = threading.Lock()
         self._loader = loader or self._load
 
     def names(self) -> list[str]:
@@ -116,17 +121,14 @@ class ModelRegistry:
             raise ModelLoadError(f"unknown model {name!r}; choose one of: {', '.join(self.entries)}") from None
 
     def _load(self, entry: ModelEntry) -> Backend:
-        kind = backend_kind(entry.spec)
-        options: dict[str, Any] = {}
-        if kind == "openai_api":
-            # Explicit, so RADPHI_ALLOW_REMOTE in the server's environment cannot opt a
-            # model in: only its entry in the models file can.
-            options["allow_remote"] = bool(entry.backend_options().get("allow_remote", False))
-        if kind == "llamacpp" and self._n_ctx:
-            options["n_ctx"] = self._n_ctx
-        if kind == "llamacpp" and self._threads:
-            options["n_threads"] = self._threads
-        return load_backend(entry.spec, adapter=entry.adapter, **options)
+        if entry.two_forms:
+            # One per entry for the session: it remembers a switch from the GPU to the GGUF.
+            with self._forms_lock:
+                if entry.name not in self._forms:
+                    self._forms[entry.name] = load_entry(entry, form=self._form, n_ctx=self._n_ctx,
+                                                         n_threads=self._threads)
+                return self._forms[entry.name]
+        return load_entry(entry, n_ctx=self._n_ctx, n_threads=self._threads)
 
     def backend(self, name: str | None) -> Backend:
         """The backend for a picker name; ModelLoadError (a message for the page) if it cannot be had."""
@@ -198,7 +200,7 @@ def registry_from_settings(settings: UISettings, *, loader: Loader | None = None
             entries[name] = ModelEntry(name=name, spec=spec, description="default model")
             default = name
     return ModelRegistry(entries, default, loader=loader, n_ctx=settings.n_ctx,
-                         threads=settings.threads)
+                         threads=settings.threads, form=settings.form)
 
 
 # -- the private workdir: who owns it, and removing those of apps that died -------------------

@@ -48,10 +48,14 @@ def banner_html() -> str:
 
 
 def status_html(text: str, kind: str = "info") -> str:
-    """One status line: kind is info (latency, progress) or error."""
+    """One status line: kind is info (latency, progress), warning (the answer came, but
+    something the user must know: the model switched form) or error."""
     if kind == "error":
         style = "color:#991b1b;background:#fef2f2;border:1px solid #fecaca;padding:6px 10px;border-radius:6px;"
         return f'<div class="rp-status rp-error" role="alert" style="{style}">{esc(text)}</div>'
+    if kind == "warning":
+        style = "color:#92400e;background:#fffbeb;border:1px solid #fde68a;padding:6px 10px;border-radius:6px;"
+        return f'<div class="rp-status rp-warning" role="status" style="{style}">{esc(text)}</div>'
     return f'<div class="rp-status rp-info" style="color:#374151;font-size:0.9em;">{esc(text)}</div>'
 
 
@@ -143,6 +147,14 @@ def model_info_html(info: dict[str, Any] | None, error: str | None = None) -> st
         f"prompt format {info.get('format', '?')}",
     ]
     line = f'<div class="rp-model-info" style="font-size:0.9em;color:#374151;">{esc(" · ".join(facts))}</div>'
+    if info.get("form"):  # a model with a GPU and a GGUF form (radphi.backends.forms): which one answers, and why
+        form = "GPU form (transformers)" if info["form"] == "gpu" else "CPU form (GGUF)"
+        said = f"Answering with its {form}: {info.get('form_reason', '')}"
+        line += (f'<div class="rp-model-form" data-form="{esc(info["form"])}" style="font-size:0.9em;color:#1e3a8a;">'
+                 f'{esc(said)}</div>')
+    for key in ("fallback", "warning"):
+        if info.get(key):
+            line += status_html(str(info[key]), "warning")
     if info.get("remote") and info.get("remote_allowed"):
         line += status_html(
             f"Text you submit to this model leaves this machine: it is sent, PHI-scrubbed, to {info.get('url')}.",

@@ -71,13 +71,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-upload-mb", type=int, default=d.max_upload_mb)
     parser.add_argument("--reviews-db", type=Path, metavar="FILE",
                         help="review database for the Reviewer and Dashboard tabs (default: $RADPHI_HOME/reviews.db)")
+    parser.add_argument("--form", choices=["auto", "gpu", "cpu"], default=None,
+                        help="for models with a GPU and a GGUF form (models file): which one answers (default: "
+                             "each entry's own, else auto: the GPU when it has room, the GGUF otherwise)")
 
 
 def settings_from_args(args: argparse.Namespace) -> UISettings:
     return UISettings(host=args.host, port=args.port, models=list(args.model or []), models_file=args.models,
                       max_chars=args.max_chars, auth_file=args.auth, n_ctx=args.n_ctx, threads=max(0, args.threads),
                       concurrency=max(1, args.concurrency), max_upload_mb=args.max_upload_mb,
-                      reviews_db=getattr(args, "reviews_db", None))
+                      reviews_db=getattr(args, "reviews_db", None), form=getattr(args, "form", None))
 
 
 def host_problem(settings: UISettings) -> str | None:
@@ -162,6 +165,16 @@ def launch_app(demo: "gr.Blocks", ctx: AppContext, *, block: bool = True, quiet:
 def warm_up(ctx: AppContext) -> threading.Thread:
     """Load the default model in the background, so the first user does not wait for it."""
     def load() -> None:
+        # Models with a GPU and a GGUF form say now which one answers and why (the log, and
+        # the page beside the picker), and whether the two come from one checkpoint.
+        for name, entry in ctx.backends.entries.items():
+            if entry.two_forms:
+                try:
+                    ctx.backends.backend(name).pair_check()
+                except Exception as exc:  # the page shows the error when someone picks it
+                    log.warning("model %s: %s", name, exc)
+        if not ctx.backends.default:
+            return
         try:
             backend = ctx.backends.backend(ctx.backends.default)
             backend.context_length  # noqa: B018  (loads the model)
@@ -170,7 +183,7 @@ def warm_up(ctx: AppContext) -> threading.Thread:
             log.warning("default model %s did not load: %s", ctx.backends.default, exc)
 
     t = threading.Thread(target=load, name="radphi-warm-up", daemon=True)
-    if ctx.backends.default:
+    if ctx.backends.default or any(e.two_forms for e in ctx.backends.entries.values()):
         t.start()
     return t
 

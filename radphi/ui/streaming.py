@@ -39,7 +39,7 @@ HEARTBEAT_SECONDS = 0.25  # how often a waiting handler hands control back (keep
 UPDATE_SECONDS = 0.05
 MAX_NEW_TOKENS_LIMIT = 2048
 
-_PIECE, _END = "piece", "end"
+_PIECE, _END, _RESTART = "piece", "end", "restart"
 
 
 def fingerprint(text: str) -> str:
@@ -96,14 +96,19 @@ class StreamPump:
         self._cancel = threading.Event()
         self.generation: Generation | None = None
         self.error: BaseException | None = None
+        self.restarts = 0  # counted by `chunks()` as the reader reaches each restart
         self._thread = threading.Thread(target=self._run, name="radphi-stream", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         try:
             stream = self._open()
+            restarts = 0
             try:
                 for piece in stream:
+                    if stream.restarts != restarts:  # the answer starts again (another form of the model)
+                        restarts = stream.restarts
+                        self._queue.put((_RESTART, ""))
                     self._queue.put((_PIECE, piece))
                     if self._cancel.is_set():
                         break
@@ -122,13 +127,18 @@ class StreamPump:
 
     def chunks(self, heartbeat: float = HEARTBEAT_SECONDS, interval: float = UPDATE_SECONDS) -> Iterator[str]:
         """Text as it arrives: the first piece at once, then what came in each `interval`
-        joined into one update; "" when nothing came for `heartbeat` seconds. Raises the
-        stream's error, if any, at the end."""
+        joined into one update; "" when nothing came for `heartbeat` seconds. When the
+        answer starts again, `restarts` counts up before the "" yielded for it: the reader
+        drops what it has. Raises the stream's error, if any, at the end."""
         last_update = 0.0
         while True:
             try:
                 kind, piece = self._queue.get(timeout=heartbeat)
             except queue.Empty:
+                yield ""
+                continue
+            if kind == _RESTART:
+                self.restarts += 1
                 yield ""
                 continue
             parts = []
@@ -142,6 +152,10 @@ class StreamPump:
             if parts:
                 last_update = time.monotonic()
                 yield "".join(parts)
+            if kind == _RESTART:
+                self.restarts += 1
+                yield ""
+                continue
             if kind == _END:
                 if self.error is not None:
                     raise self.error
@@ -233,10 +247,16 @@ def stream_task(ctx: AppContext, model: str | None, task: str, fields: Mapping[s
              ", ".join(f"{k} {fingerprint(v)}" for k, v in request.fields.items()))
     pump = StreamPump(lambda: backend.stream(request, params))
     text = ""
+    restarts = 0
     try:
         for chunk in pump.chunks(heartbeat):
+            if pump.restarts != restarts:  # the GPU form failed midway: its GGUF answers from the start
+                restarts, text = pump.restarts, ""
             text += chunk
-            yield Step(text=text, status=status_html("Generating…" if text else "Waiting for the model…"))
+            waiting = "Generating…" if text else "Waiting for the model…"
+            if restarts:
+                waiting = "The GPU failed; answering again from the model's GGUF on the CPU…"
+            yield Step(text=text, status=status_html(waiting, "warning" if restarts else "info"))
     except Exception as exc:
         message = error_message(exc)
         log.info("%s on %s failed: %s", task, model, type(exc).__name__)
@@ -249,8 +269,10 @@ def stream_task(ctx: AppContext, model: str | None, task: str, fields: Mapping[s
     log.info("%s on %s: answer %s, %d tokens, %.2f s (%s)", task, model, fingerprint(text),
              gen.completion_tokens, gen.seconds, gen.finish_reason)
     uid = record_generation(ctx, model, backend, request, params, gen, text)
+    notice = gen.extra.get("fallback")
+    status = status_html(f"{notice} {latency_text(gen)}", "warning") if notice else status_html(latency_text(gen))
     note = answer_note(request, gen)
-    yield Step(text=text, status=status_html(latency_text(gen)) + note, generation=gen, uid=uid, note=note)
+    yield Step(text=text, status=status + note, generation=gen, uid=uid, note=note)
 
 
 def stream_tasks(ctx: AppContext, model: str | None, task_names: tuple[str, ...], fields: Mapping[str, str],
