@@ -85,10 +85,14 @@ def test_every_tab_answers_through_gradio_client(server, tmp_path):
     chips, raw, status, _ = c.predict(REPORT, model, N, 0.0, "token", api_name="/labels")
     assert 'class="rp-labels"' in chips and "Abnormality labels:" in raw and status.count("answer tokens") == 2
     view, raw, status, _ = c.predict(REPORT, "FINDINGS: Clear.", model, N, 0.0, "token", api_name="/compare")
-    assert "rp-group-added" in view and "rp-group-progression" in view and status.count("answer tokens") == 2
+    assert "rp-compare-table" in view and 'data-change="new"' in view and status.count("answer tokens") == 2
     for tool in ("extract_findings", "extract_impression", "cleanup", "ask"):
-        out, status, _ = c.predict(REPORT, "Which side?", model, N, 0.0, "token", True, api_name=f"/{tool}")
-        assert isinstance(out, str) and "answer tokens" in status, tool
+        out, status, _, removed = c.predict(REPORT, "Which side?", model, N, 0.0, "token", True, api_name=f"/{tool}")
+        assert isinstance(out, str) and "rp-removed" in removed, tool
+        # The report's own sections and the clean-up rules need no model; the question does.
+        assert ("answer tokens" in status) == (tool == "ask"), tool
+    out, *_ = c.predict(REPORT, "", model, N, 0.0, "token", True, api_name="/extract_findings")
+    assert out == FINDINGS
     upload = tmp_path / "batch.jsonl"
     upload.write_text(json.dumps({"id": "r1", "findings": FINDINGS}) + "\n" + "{broken\n")
     from gradio_client import handle_file

@@ -175,16 +175,17 @@ def test_labels_show_two_chip_groups_and_unknown_names_apart(tmp_path):
     assert status.count("answer tokens") == 2
 
 
-def test_compare_colours_added_green_removed_red_and_lists_progression(tmp_path):
+def test_compare_colours_new_red_resolved_green_and_shows_the_models_answers(tmp_path):
     fake = FakeBackend(answers=["Added: right lower lobe opacity. Removed: endotracheal tube.",
                                 "pleural effusion in the left lung: worsened\natelectasis: improved"])
     ctx = make_ctx(tmp_path, {"m": fake})
-    view, raw, status, _ = last(compare.compare(ctx, "current report", "prior report", "m", *GEN))
-    added = view.split("rp-group-added")[1].split("rp-group-removed")[0]
-    removed = view.split("rp-group-removed")[1].split("rp-group-progression")[0]
-    assert ">right lower lobe opacity<" in added and "#dcfce7" in added  # green
-    assert ">endotracheal tube<" in removed and "#fee2e2" in removed  # red
-    assert "pleural effusion (left lung)" in view and ">worsened<" in view and ">improved<" in view
+    view, raw, status, _ = last(compare.compare(ctx, compare.EXAMPLE_CURRENT, compare.EXAMPLE_PRIOR, "m", *GEN))
+    new = view.split('data-change="new"')[1].split("</tr>")[0]
+    resolved = view.split('data-change="resolved"')[1].split("</tr>")[0]
+    assert 'data-finding="lung opacity"' in new and "#b91c1c" in new and ">added<" in new  # red
+    assert 'data-finding="endotracheal tube"' in resolved and "#15803d" in resolved and ">removed<" in resolved
+    worsened = view.split('data-change="worsened"')[1].split("</tr>")[0]
+    assert "Moderate left pleural effusion, increased." in worsened and "Small left pleural effusion." in worsened
     assert [r.task for r in fake.requests] == ["qa_temporal_findings", "qa_temporal_progression"]
 
 

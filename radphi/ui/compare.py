@@ -1,6 +1,7 @@
-"""Compare-with-prior tab: current and prior reports side by side; out come the added
-findings (green), the removed findings (red) and each finding's progression
-(improved, worsened, no change).
+"""Compare-with-prior tab: current and prior reports side by side; out comes one row per
+finding, read from the two reports (radphi.comparison): new (red), worsened (amber),
+improved or resolved (green), unchanged (grey), with the sentence it comes from in each
+report and what the model's answers said of it (radphi.ui.compare_view).
 
 Two generations in order: `qa_temporal_findings`, then `qa_temporal_progression`.
 """
@@ -15,7 +16,7 @@ import gradio as gr
 from radphi.errors import RadphiError
 from radphi.ui import common
 from radphi.ui.context import AppContext
-from radphi.ui.render import comparison_html
+from radphi.ui.compare_view import comparison_view, render_for
 from radphi.ui.streaming import check_fields, failed, stream_tasks
 
 COMPARE_TASKS = ("qa_temporal_findings", "qa_temporal_progression")
@@ -33,9 +34,10 @@ def compare(ctx: AppContext, current: str, prior: str, model: str | None, max_ne
                               {"report": "The current report", "prior_report": "The prior report"},
                               ctx.settings.max_chars)
     except RadphiError as exc:
-        yield comparison_html(None, None), "", failed(str(exc)).status, ""
+        yield comparison_view("", ""), "", failed(str(exc)).status, ""
         return
-    yield from stream_tasks(ctx, model, COMPARE_TASKS, fields, max_new_tokens, temperature, fmt, comparison_html,
+    yield from stream_tasks(ctx, model, COMPARE_TASKS, fields, max_new_tokens, temperature, fmt,
+                            render_for(fields["report"], fields["prior_report"]),
                             constrained)
 
 
@@ -48,7 +50,7 @@ def build(ctx: AppContext) -> None:
             prior = gr.Textbox(label="Prior report", lines=8, elem_id="compare-prior", info=limit)
         gr.Examples([[EXAMPLE_CURRENT, EXAMPLE_PRIOR]], inputs=[current, prior], label="Example (synthetic)")
         run, stop = common.run_stop("compare", "Compare")
-        view = gr.HTML(comparison_html({"added": [], "removed": []}, []), elem_id="compare-result", js_on_load=None)
+        view = gr.HTML(comparison_view("", ""), elem_id="compare-result", js_on_load=None)
         status = common.status_line("compare")
         checked = gr.HTML("", elem_id="compare-check", js_on_load=None)
         with gr.Accordion("Raw model answers", open=False):
