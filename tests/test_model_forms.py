@@ -270,3 +270,23 @@ def test_the_page_shows_the_form_and_the_switch(tmp_path, pair, monkeypatch):
         assert 'data-form="cpu"' in common.model_info(ctx, "tiny")
     finally:
         ctx.close()
+
+
+def test_a_review_import_keeps_the_form_that_answered(tmp_path, pair):
+    from radphi.review import ReviewStore
+
+    gpu, cpu = pair
+    inp = tmp_path / "in.jsonl"
+    records.write_jsonl(inp, [{"id": "c1", "task": "radiology_qa", **QUESTION, "reference": "Air in the pleura."}])
+    path = models_file(tmp_path, gpu, cpu)
+    outs = []
+    for form in ("gpu", "cpu"):
+        out = tmp_path / f"{form}.jsonl"
+        assert main(["run", "radiology_qa", "--models", str(path), "--model", "tiny", "--form", form, "--name",
+                     f"tiny-{form}", "--input", str(inp), "--output", str(out), "--max-new-tokens", "4",
+                     "--no-progress"]) == 0
+        outs.append(out)
+    store = ReviewStore(tmp_path / "r.db")
+    store.import_records("quant", [(str(p), r) for p in outs for r in records.read_jsonl(p)], actor="cli:admin")
+    forms_seen = {i.model: i.record["model_info"]["form"] for i in store.items("quant")}
+    assert forms_seen == {"tiny-gpu": "gpu", "tiny-cpu": "cpu"}
