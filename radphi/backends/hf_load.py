@@ -11,6 +11,7 @@ safetensors are imported inside functions, so importing this module costs nothin
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from radphi.errors import ModelLoadError
+
+log = logging.getLogger(__name__)
 
 HUB_ID = re.compile(r"^[A-Za-z0-9_][\w.-]*(/[\w.-]+)?$")
 _WEIGHT_SUFFIXES = (".safetensors", ".bin")
@@ -129,6 +132,11 @@ class HFLoader:
 
         source, local_only = self.source()
         device, dtype, dtype_name = self.placement()
+        if device == "cpu" and dtype_name == "fp32":
+            # Not silent: a 2.7B model takes about 11 GB this way and decodes far slower than
+            # its Q4_K_M GGUF (radphi.backends.forms pairs the two in one models-file entry).
+            log.warning("%s runs on the CPU in fp32 (about 4 bytes a parameter, slow); for CPU use, export a GGUF "
+                        "(radphi export-gguf) or give the model a cpu form in the models file", self.spec)
         try:
             model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, local_files_only=local_only)
         except Exception as exc:
