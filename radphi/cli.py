@@ -371,8 +371,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(levelname)s %(name)s: %(message)s")
+    from radphi.entry import configure_logging
+
+    configure_logging(args.verbose)
     try:
         return COMMANDS[args.command](args)
     except RadphiError as exc:
