@@ -6,7 +6,8 @@ Each `POST /v1/completions` sleeps `delay(prompt)` seconds (as a serving engine'
 request takes time while others run beside it) and answers `reply_for(prompt)`, so a
 test can tell which answer belongs to which record. `GET /v1/models` names `owned_by`,
 and `GET /props` advertises `total_slots` when given, as vLLM and llama.cpp's server do.
-A prompt containing a string in `broken` gets HTTP 503.
+A prompt containing a string in `broken` gets HTTP 503; one containing a string in
+`refused` gets HTTP 400, as vLLM answers a prompt longer than its context.
 
 Hand-written over the standard library's ThreadingHTTPServer: a few lines, and no
 server library to install for tests.
@@ -36,11 +37,12 @@ class SlowOpenAIServer:
     """Use as a context manager; `url` is the base URL (ending in /v1)."""
 
     def __init__(self, delay: float | Callable[[str], float] = 0.1, *, owned_by: str = "fake",
-                 total_slots: int | None = None, broken: tuple[str, ...] = ()):
+                 total_slots: int | None = None, broken: tuple[str, ...] = (), refused: tuple[str, ...] = ()):
         self.delay = delay if callable(delay) else (lambda _prompt, d=float(delay): d)
         self.owned_by = owned_by
         self.total_slots = total_slots
         self.broken = broken
+        self.refused = refused
         self.in_flight = 0
         self.max_in_flight = 0
         self.completions = 0
@@ -89,6 +91,9 @@ class SlowOpenAIServer:
                 self.in_flight -= 1
                 self.completions += 1
                 self.finished.append(prompt)
+        if any(r in prompt for r in self.refused):
+            return 400, {"error": {"message": "This model's maximum context length is 2048 tokens.",
+                                   "type": "BadRequestError"}}
         if any(b in prompt for b in self.broken):
             return 503, {"error": {"message": "the fake server broke on this prompt", "type": "server_error"}}
         text = reply_for(prompt)

@@ -131,6 +131,16 @@ def test_a_failing_record_is_reported_and_the_others_are_written(tmp_path):
     assert [r["id"] for r in records.read_jsonl(tmp_path / "out.jsonl")] == [r["id"] for r in recs if r["id"] != "q5"]
 
 
+def test_a_request_the_server_refuses_fails_that_record_only(tmp_path):
+    recs = findings_records(20, marker={7: "OVERLONG"})
+    inp = write_input(tmp_path / "in.jsonl", recs)
+    with SlowOpenAIServer(delay=0.02, refused=("OVERLONG",)) as server:
+        summary = run(backend_for(server), inp, tmp_path / "out.jsonl", concurrency=8)
+    assert summary.written == 19 and len(summary.failed) == 1
+    assert "refused this request (HTTP 400)" in summary.failed[0] and "maximum context length" in summary.failed[0]
+    assert [r["id"] for r in records.read_jsonl(tmp_path / "out.jsonl")] == [f"r{i:02d}" for i in range(20) if i != 7]
+
+
 def test_a_server_error_stops_the_run_keeps_what_finished_and_resumes(tmp_path):
     recs = findings_records(40, marker={10: "BROKEN"})
     inp = write_input(tmp_path / "in.jsonl", recs)

@@ -24,7 +24,7 @@ import openai
 
 from radphi import tasks
 from radphi.backends.base import Request
-from radphi.errors import BackendUnavailable, ModelLoadError
+from radphi.errors import BackendUnavailable, InputError, ModelLoadError
 
 MAX_STOP_STRINGS = 4  # the OpenAI API's limit on `stop`
 # The paper's GPT-4 baseline for Radiology Q&A asked for short answers.
@@ -89,8 +89,13 @@ def cut_at_stops(text: str, stops: tuple[str, ...]) -> tuple[str, bool]:
 # --- errors and responses ------------------------------------------------------
 
 
+# Statuses that concern one request, not the server: 400 Bad Request, 413 Payload Too
+# Large, 422 Unprocessable (vLLM's over-long prompt, a rejected grammar).
+PER_RECORD_STATUS = (400, 413, 422)
+
+
 def unavailable(exc: BaseException, *, base_url: str, model: str,
-                timeout: float) -> BackendUnavailable | ModelLoadError:
+                timeout: float) -> BackendUnavailable | ModelLoadError | InputError:
     """A user-facing error naming the server, for anything the client or transport raised."""
     if isinstance(exc, (BackendUnavailable, ModelLoadError)):
         return exc
@@ -104,6 +109,11 @@ def unavailable(exc: BaseException, *, base_url: str, model: str,
         return BackendUnavailable(
             f"could not reach the model server at {url}: {connection_reason(exc)}. Is it running?"
         )
+    if isinstance(exc, openai.APIStatusError) and exc.status_code in PER_RECORD_STATUS:
+        # The server refused this request (a prompt over its context, a grammar it cannot
+        # take): one record's failure, so a run goes on with the others.
+        return InputError(f"the model server at {url} refused this request (HTTP {exc.status_code}): "
+                          f"{server_message(exc)}")
     if isinstance(exc, openai.APIStatusError):
         hint = {401: " Check OPENAI_API_KEY.", 403: " Check OPENAI_API_KEY.",
                 404: f" Check the model name ({model}) and that the URL ends in /v1."}
