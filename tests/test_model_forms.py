@@ -14,8 +14,9 @@ import pytest
 
 from radphi import hashing, records
 from radphi.backends import GenParams, Request
-from radphi.backends import forms
-from radphi.backends.forms import Machine, TwoFormBackend, choose_form, is_device_error
+from radphi.backends import forms, machine
+from radphi.backends.forms import TwoFormBackend, is_device_error
+from radphi.backends.machine import Machine, choose_form
 from radphi.backends.hf import HFBackend
 from radphi.cli import main
 from radphi.errors import InputError, ModelLoadError
@@ -88,8 +89,8 @@ def test_bf16_bytes_counts_the_checkpoints_parameters(tiny_phi_dir):
     from safetensors.numpy import load_file
 
     n = sum(t.size for f in tiny_phi_dir.glob("*.safetensors") for t in load_file(f).values())
-    assert forms.bf16_bytes(tiny_phi_dir) == 2 * n
-    assert forms.gpu_bytes_needed(tiny_phi_dir) == int(2 * n * forms.OVERHEAD_FACTOR) + forms.OVERHEAD_BYTES
+    assert machine.bf16_bytes(tiny_phi_dir) == 2 * n
+    assert machine.gpu_bytes_needed(tiny_phi_dir) == int(2 * n * machine.OVERHEAD_FACTOR) + machine.OVERHEAD_BYTES
 
 
 # ---------------------------------------------------------------- the entry on this machine
