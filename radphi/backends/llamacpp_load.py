@@ -9,8 +9,8 @@ f32/f16 files do not repack and are unaffected.
 So, for a quantized file on a CPU that reports AMX, the first load on a machine is
 tried in a child process: if the child dies on a signal, extra buffer types are
 turned off for such files from then on (the verdict is cached in
-$RADPHI_HOME/cache/llama_cpu_probe.json, keyed by llama-cpp-python version, CPU
-and quantization). RADPHI_LLAMA_EXTRA_BUFTS=0 or 1 skips the probe.
+$RADPHI_HOME/cache/llama_cpu_probe.json, keyed by llama-cpp-python version, the
+build's CPU features, the CPU and quantization). RADPHI_LLAMA_EXTRA_BUFTS=0 or 1 skips the probe.
 """
 
 from __future__ import annotations
@@ -59,7 +59,10 @@ def extra_bufts_ok(path: str | Path, quantization: str) -> bool:
         return True
     import llama_cpp
 
-    key = f"{llama_cpp.__version__}|{cpu}|{quantization.upper()}"
+    # The build's features are in the key: a rebuild of the same version without the AMX
+    # kernels (scripts/setup.sh) must be probed afresh, not inherit the old verdict.
+    features = llama_cpp.llama_print_system_info().decode(errors="replace").strip()
+    key = f"{llama_cpp.__version__}|{features}|{cpu}|{quantization.upper()}"
     cache_file = radphi_home() / "cache" / "llama_cpu_probe.json"
     try:
         cache = json.loads(cache_file.read_text())
