@@ -295,6 +295,28 @@ def test_closing_an_unread_stream_closes_the_response():
     assert closed and stream.generation is not None and stream.generation.finish_reason == "cancelled"
 
 
+def test_count_tokens_uses_vllms_tokenize_shape():
+    import json
+
+    asked = []
+
+    def respond(request: httpx2.Request) -> httpx2.Response:
+        body = json.loads(request.content or b"{}")
+        asked.append((request.url.path, sorted(body)))
+        if request.url.path == "/tokenize" and "prompt" in body:  # vLLM: /tokenize at the root, {"prompt": ...}
+            return httpx2.Response(200, json={"count": 7, "max_model_len": 2048, "tokens": list(range(7))})
+        if request.url.path == "/tokenize":
+            return httpx2.Response(400, json={"error": {"message": "field required: prompt"}})
+        return httpx2.Response(404)
+
+    rec = Recorder(respond)
+    backend = OpenAIBackend("openai:phi2@http://127.0.0.1:9/v1", http_client=rec.client, max_retries=0)
+    assert backend.count_tokens("Small left pleural effusion.") == 7
+    assert asked[-1] == ("/tokenize", ["add_special_tokens", "prompt"])
+    asked.clear()
+    assert backend.count_tokens("No pneumothorax.") == 7 and len(asked) == 1  # the route found is kept
+
+
 # ---------------------------------------------------------------- privacy
 
 

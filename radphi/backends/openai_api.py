@@ -68,6 +68,9 @@ DEFAULT_CONTEXT_LENGTH = 4096
 _TOKENIZE_ROUTES: tuple[tuple[str, Callable[[str], dict], Callable[[Any], int]], ...] = (
     ("/extras/tokenize/count", lambda t: {"input": t}, lambda j: int(j["count"])),
     ("/tokenize", lambda t: {"content": t}, lambda j: len(j["tokens"])),
+    # vLLM's and SGLang's: {"prompt": ...} -> {"count": n, "tokens": [...]} (no special tokens added,
+    # as our own count is of the text alone).
+    ("/tokenize", lambda t: {"prompt": t, "add_special_tokens": False}, lambda j: int(j["count"])),
 )
 
 
