@@ -11,7 +11,6 @@
     radphi train --config FILE [--set KEY=VALUE ...]    one SFT stage (training/configs/)
     radphi data build --config FILE --out DIR [--limit N]   write and count what a stage trains on
     radphi cleanup-targets --model SPEC --reports DIR --out pairs.jsonl
-    radphi synth --out DIR [--seed 0] [--studies 2000]   the synthetic chest X-ray corpus
     radphi review import|export|stats|sets|close|role ...   human reviews (radphi review --help)
     radphi scrub [FILE|-] [--jsonl FIELD ...] [--report]   de-identify text (the remote path's scrubber)
     radphi serve [--model SPEC ...] [--models FILE] [--host 127.0.0.1] [--port 7860]   (= python app.py)
@@ -156,18 +155,6 @@ def build_parser() -> argparse.ArgumentParser:
                                     "trains on")
     data_build.add_arguments(p)
 
-    from training.synthetic import cli as synth_cli
-
-    p = sub.add_parser("synth", help="write the synthetic chest X-ray corpus")
-    synth_cli.add_arguments(p)
-
-    from evaluation import demo_results
-    from training import demo
-
-    p = sub.add_parser("train-demo", help="rebuild the embedded demo model from a seed (python -m training.demo)")
-    demo.add_arguments(p)
-    p = sub.add_parser("demo-results", help="the paper's tables in miniature for the demo model (docs/demo-results)")
-    demo_results.add_arguments(p)
     return parser
 
 
@@ -354,8 +341,7 @@ DELEGATED = {"eval": "evaluation.run_eval:main", "serve": "radphi.ui.server:main
              "review": "radphi.review.cli:main", "scrub": "radphi.deid.cli:main",
              "train": "training.sft:main_from_args",
              "data": "training.data_build:main_from_args",
-             "cleanup-targets": "training.cleanup_targets:main_from_args", "synth": "training.synthetic.cli:run",
-             "train-demo": "training.demo:main", "demo-results": "evaluation.demo_results:main"}
+             "cleanup-targets": "training.cleanup_targets:main_from_args"}
 
 
 def _delegate(target: str) -> Callable[[argparse.Namespace], int]:

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 
+import pytest
 
 from radphi import records
 from radphi.cli import main
@@ -113,11 +114,12 @@ def test_import_gguf_gives_a_directory_that_exports_again(tmp_path, tiny_phi_ggu
     assert err.startswith("error:") and "not a readable GGUF" in err and len(err.splitlines()) == 1
 
 
-def test_synth_writes_a_corpus_that_run_accepts(tmp_path, capsys):
-    assert main(["synth", "--out", str(tmp_path / "corpus"), "--studies", "12", "--seed", "3"]) == 0
-    files = sorted((tmp_path / "corpus" / "test").glob("*.jsonl"))
-    assert {f.stem for f in files} >= {"impression_prediction", "abnormality_labels", "qa_temporal_findings"}
-    assert all(r["split"] == "test" for r in records.read_jsonl(tmp_path / "corpus" / "test" / "impression_prediction.jsonl"))
+@pytest.mark.parametrize("lab_command", ["synth", "train-demo", "demo-results"])
+def test_the_demo_lab_is_not_a_radphi_subcommand(lab_command, capsys):
+    """The demo-model lab runs as `python -m lab.demo.<module>`, outside the product."""
+    with pytest.raises(SystemExit) as exc:
+        main([lab_command, "--help"])
+    assert exc.value.code == 2 and "invalid choice" in capsys.readouterr().err
 
 
 def test_default_model_follows_radphi_model(monkeypatch, tmp_path):

@@ -91,7 +91,7 @@ def _train(cfg: Any, gguf: Path, trained: list[str], name: str) -> Path:
 def train_ablations(corpus: Path, base: Path, work: Path,
                     recipe: AblationRecipe | None = None) -> tuple[dict[str, Path], list[str]]:
     """Train (or reuse) every run; returns ({run name: GGUF path}, the names trained now)."""
-    from training.demo import corpus_sources
+    from lab.demo.train import corpus_sources
 
     recipe = recipe or AblationRecipe()
     work.mkdir(parents=True, exist_ok=True)

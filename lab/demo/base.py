@@ -1,7 +1,7 @@
 """The demo model's untrained base: a byte-level BPE tokenizer trained on the synthetic
 corpus's train split, with the format's special tokens, and a randomly initialised
 PhiForCausalLM of the recipe's size, saved together as an HF directory (also the
-"untrained" baseline of evaluation.demo_results)."""
+"untrained" baseline of lab.demo.evaluate)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from training.demo import DemoRecipe
+    from lab.demo.train import DemoRecipe
 
 log = logging.getLogger(__name__)
 

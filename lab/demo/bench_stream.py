@@ -1,7 +1,7 @@
 """How fast the embedded demo model streams an impression on this machine.
 
-    python bench/bench_demo_stream.py [--model assets/radphi-demo.gguf] [--n 50] [--threads 0]
-    python bench/bench_demo_stream.py --task extract_findings   # grounded, a sentence at a time
+    python -m lab.demo.bench_stream [--model assets/radphi-demo.gguf] [--n 50] [--threads 0]
+    python -m lab.demo.bench_stream --task extract_findings   # grounded, a sentence at a time
 
 Streams `impression_prediction` through radphi's LlamaCppBackend (what the app's
 Impression tab uses) for the findings of the first N test studies of the demo corpus
@@ -16,12 +16,9 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from lab.demo import ROOT
 
 
 def task_inputs(task: str, n: int) -> list[dict[str, str]]:
@@ -33,7 +30,7 @@ def task_inputs(task: str, n: int) -> list[dict[str, str]]:
 
     path = ROOT / "runs/demo/corpus/test" / f"{task}.jsonl"
     if not path.is_file():
-        raise SystemExit(f"{path} is missing: build the corpus with `python -m training.demo` first")
+        raise SystemExit(f"{path} is missing: build the corpus with `python -m lab.demo.train` first")
     return [{f: rec[f] for f in get_task(task).fields} for rec in read_jsonl(path)[:n]]
 
 
@@ -44,7 +41,7 @@ def findings_texts(n: int) -> list[str]:
                  ROOT / "assets/examples/impression_prediction.jsonl"):
         if path.is_file():
             return [rec["findings"] for _, rec in iter_numbered(str(path), [])][:n]
-    raise SystemExit("no findings to use: build the corpus with `python -m training.demo` first")
+    raise SystemExit("no findings to use: build the corpus with `python -m lab.demo.train` first")
 
 
 def main() -> int:

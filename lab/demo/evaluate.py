@@ -1,16 +1,16 @@
 """The paper's tables in miniature, for the embedded demo model, by one command:
 
-    python -m evaluation.demo_results                  # -> docs/demo-results/
-    python -m evaluation.demo_results --skip-ablations # the main tables only (minutes)
+    python -m lab.demo.evaluate                  # -> lab/demo/results/
+    python -m lab.demo.evaluate --skip-ablations # the main tables only (minutes)
 
 On the synthetic test split (held-out phrasings) of the demo corpus (runs/demo/corpus,
-written by `python -m training.demo`, or here when missing):
+written by `python -m lab.demo.train`, or here when missing):
 
 1. main/: the untrained model (the demo's random-init base, q8_0), the keyword baseline
    (`--model keyword`) and the demo model, on all ten tasks: the shapes of the paper's
    Tables 6, 10, 13, 14 and 15, with paired differences (demo - keyword, demo - untrained).
 2. ablation_format/ and ablation_stage1/: Tables 16 and 17 with a reduced recipe
-   (training.demo_ablations: three tasks, ~1M training tokens a run), trained here when
+   (lab.demo.ablations: three tasks, ~1M training tokens a run), trained here when
    their models are missing (~30 min on a 2-core CPU), then evaluated the same way.
 
 Each directory gets metrics.csv, records.csv and report.html (`radphi eval`'s outputs);
@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from evaluation.demo_tables import (
+from lab.demo.tables import (
     DEMO,
     DEMO_FREE,
     HEADLINE,
@@ -53,7 +53,7 @@ MAX_NEW_TOKENS = {"abnormality_labels": 64, "tubes_lines_devices_labels": 64, "c
                   "qa_comprehension": 64, "qa_temporal_findings": 48, "qa_temporal_progression": 128,
                   "radiology_qa": 96}
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, default=Path("docs/demo-results"), help="tables and reports (default docs/demo-results)")
+    parser.add_argument("--out", type=Path, default=Path("lab/demo/results"), help="tables and reports (default lab/demo/results)")
     parser.add_argument("--work", type=Path, default=Path("runs/demo-results"),
                         help="predictions and ablation models (default runs/demo-results)")
     parser.add_argument("--demo-dir", type=Path, default=Path("runs/demo"),
@@ -68,15 +68,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="llama.cpp threads (default 1: the demo-size models decode fastest on one, and "
                              "llama.cpp's spinning threads stall badly when training shares the cores)")
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--plotlyjs-only", action="store_true",
+                        help="only write OUT/plotly.min.js (the installed plotly's, not committed), which the "
+                             "reports under OUT load, and stop")
 
 
 # -- inputs ---------------------------------------------------------------------------------
 
 def ensure_demo_inputs(demo_dir: Path, quick: bool) -> tuple[Path, Path]:
     """corpus/ and base/ of a demo build (built here, in seconds, when missing)."""
-    from training.demo import DemoRecipe
-    from training.demo_base import build_base
-    from training.synthetic import build_corpus
+    from lab.demo.train import DemoRecipe
+    from lab.demo.base import build_base
+    from lab.demo.synthetic import build_corpus
 
     recipe = DemoRecipe.quick() if quick else DemoRecipe()
     corpus, base = demo_dir / "corpus", demo_dir / "base"
@@ -95,7 +98,7 @@ def split_inputs(corpus: Path, work: Path, tasks: list[str], limit: int | None) 
     for task in tasks:
         src = corpus / "test" / f"{task}.jsonl"
         if not src.is_file():
-            raise InputError(f"{src} is missing: is {corpus} a corpus written by `radphi synth`?")
+            raise InputError(f"{src} is missing: is {corpus} a corpus written by `python -m lab.demo.synthetic`?")
         if limit:
             dst = work / f"inputs-{limit}" / src.name
             if not dst.is_file():
@@ -191,17 +194,22 @@ def main(args: argparse.Namespace) -> int:
     from evaluation.aggregate import pair_name
     from radphi import settings
     from radphi import tasks as task_mod
-    from training import demo_ablations
+    from lab.demo import ablations as demo_ablations
 
+    from evaluation.report import write_plotlyjs
+
+    if args.plotlyjs_only:
+        print(f"wrote {write_plotlyjs(args.out)}", file=sys.stderr)
+        return 0
     started = time.perf_counter()
     model = Path(args.model or settings.DEMO_MODEL)
     if model.is_absolute() and model.is_relative_to(Path.cwd()):
         model = model.relative_to(Path.cwd())  # shown in the tables; no home-directory paths
     if not Path(model).is_file():
-        raise InputError(f"demo model not found: {model} (build it with `python -m training.demo`)")
+        raise InputError(f"demo model not found: {model} (build it with `python -m lab.demo.train`)")
     work, out = args.work, args.out
-    from evaluation.report import write_plotlyjs
-
+    # The reports load ../plotly.min.js: written here from the installed plotly package,
+    # never committed (4.6 MB).
     write_plotlyjs(out)
     corpus, base = ensure_demo_inputs(args.demo_dir, args.quick)
     all_tasks = list(task_mod.TASKS)
@@ -224,7 +232,7 @@ def main(args: argparse.Namespace) -> int:
 
     n_test = {t: sum(1 for _ in p.open(encoding="utf-8")) for t, p in inputs.items()}
     md = ["# Demo-model results: the paper's tables in miniature", "",
-          "Produced by `python -m evaluation.demo_results` (see `evaluation/demo_results.py`). "
+          "Produced by `python -m lab.demo.evaluate` (see `lab/demo/evaluate.py`). "
           "Synthetic test split of the demo corpus, with held-out phrasings; greedy decoding through "
           f"llama.cpp (q8_0); 95% bootstrap CIs from {args.bootstrap} resamples; scores x100. "
           "No real patient data, no LLM judge (the paper's GPT-4 scores are not reproduced), "
@@ -255,7 +263,7 @@ def main(args: argparse.Namespace) -> int:
         ab_inputs = {t: inputs[t] for t in recipe.tasks}
         runs = {r.name: (str(ggufs[r.name]), r.prompt_format) for r in demo_ablations.RUNS}
         ab_paths = predict(runs, ab_inputs, work / "ablation-predictions", progress, args.threads, counts)
-        note = (f"Reduced recipe (training.demo_ablations): tasks {', '.join(recipe.tasks)}; "
+        note = (f"Reduced recipe (lab.demo.ablations): tasks {', '.join(recipe.tasks)}; "
                 f"{recipe.steps} steps x {recipe.tokens_per_step():,} packed tokens "
                 f"(~{recipe.steps * recipe.tokens_per_step() / 1e6:.1f}M tokens) per run from the untrained base; "
                 f"stage 1 = {recipe.stage1_steps} steps on the general-instruction records.")
@@ -294,13 +302,15 @@ def main(args: argparse.Namespace) -> int:
            + ("Recorded by the runs that did the work (s): "
               + ", ".join(f"{k} {v:.0f}" for k, v in recorded.items()) + "." if recorded else ""),
            "", "Each directory holds `metrics.csv` (every metric, CI and paired difference), `records.csv` "
-           "(per-record scores) and `report.html` (charts; it loads `../plotly.min.js`, so open it from this folder).", ""]
+           "(per-record scores) and `report.html` (charts; it loads `../plotly.min.js`, which this command writes "
+           "from the installed plotly package and git does not keep: `python -m lab.demo.evaluate --plotlyjs-only` "
+           "writes it alone).", ""]
     out.mkdir(parents=True, exist_ok=True)
     (out / "README.md").write_text("\n".join(md), encoding="utf-8")
     summary = {"model": str(model), "corpus": str(corpus), "limit": args.limit, "bootstrap": args.bootstrap,
                "quick": args.quick, "test_records": n_test, "ablations": ablations, "timings_s": timings,
                "predictions": counts, "recorded_timings_s": recorded,
-               "command": " ".join(["python -m evaluation.demo_results", *sys.argv[1:]])}
+               "command": " ".join(["python -m lab.demo.evaluate", *sys.argv[1:]])}
     (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     print(f"wrote {out / 'README.md'} and the reports under {out} in {timings['total_s']:.0f} s", file=sys.stderr)
     return 0
@@ -309,7 +319,7 @@ def main(args: argparse.Namespace) -> int:
 def cli(argv: list[str] | None = None) -> int:
     from radphi.entry import run_module
 
-    return run_module("python -m evaluation.demo_results", __doc__, add_arguments, main, argv)
+    return run_module("python -m lab.demo.evaluate", __doc__, add_arguments, main, argv)
 
 
 if __name__ == "__main__":

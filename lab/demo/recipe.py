@@ -1,16 +1,22 @@
 """The demo model's recipe (`DemoRecipe`): every number that decides it, with why each is
-what it is. `training.demo` runs it; `DemoRecipe.quick()` is the smoke test's version and
-`DemoRecipe.gpu()` the recipe for a lent GPU.
+what it is. The defaults are the shipped recipe (version 8); the variants tried since are
+TOML files in lab/demo/config/ that override some of its keys, as nanoGPT keeps its
+config/*.py. `load_recipe` reads one, with `KEY=VALUE` overrides; `lab.demo.train` runs it.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import tomllib
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from lab.demo import CONFIG_DIR
 
 
 @dataclass
 class DemoRecipe:
-    """Everything that decides the demo model; `quick()` is the smoke-test version."""
+    """Everything that decides the demo model: the defaults are the shipped recipe."""
 
     seed: int = 0
     studies: int = 2000
@@ -55,7 +61,7 @@ class DemoRecipe:
                                                                     "radiology_qa": 4.0})
     # Stage 2 (0 steps: off) continues from stage 1's model with a new cosine schedule
     # at a lower peak, on the same mix plus a second batch of new train-only studies
-    # and copy drills (training.synthetic.scramble) for the two extraction tasks: the
+    # and copy drills (lab.demo.synthetic.scramble) for the two extraction tasks: the
     # stage-1 model re-wrote findings in its training phrasings instead of copying.
     stage2_steps: int = 4000
     stage2_learning_rate: float = 5e-4
@@ -63,24 +69,23 @@ class DemoRecipe:
     stage2_drills_per_task: int = 4000
     # Stage 3 (0 steps: off) continues from stage 2's model at a lower peak again, on the
     # corpus, the copy drills and a third batch of new train-only studies written with
-    # training.synthetic.augment's extra phrasings: normal statements that name their
+    # lab.demo.synthetic.augment's extra phrasings: normal statements that name their
     # anatomy (v4 read "The costophrenic angles are sharp." as blunting) and findings
     # in more frames. The batches stage 1 and 2 saw are left out: the model knows them.
     stage3_steps: int = 2000
     stage3_learning_rate: float = 3e-4
     stage3_extra_studies: int = 6000
     # Stage 4, off (0 steps): stage 3 again from stage 3's model, at a lower peak, with a
-    # fourth batch of new augmented studies. Tried with 2,000 steps (`--stage4-steps
-    # 2000`; 68 min here, with an evaluation running beside it): eval loss ended at 0.207
+    # fourth batch of new augmented studies. Tried with 2,000 steps (config/v6_stage4.toml; 68 min here, with an evaluation running beside it): eval loss ended at 0.207
     # (stage 3: 0.206), and on the test split abnormality label F1 fell from 91.3 to
     # 88.0, temporal added F1 from 75.3 to 72.6 and clean-up from 92.1 to 90.4. So the
     # shipped model stops at stage 3.
     stage4_steps: int = 0
     stage4_learning_rate: float = 2e-4
     stage4_extra_studies: int = 6000
-    # Case noise (training.synthetic.case_noise) in this share of the label and temporal
+    # Case noise (lab.demo.synthetic.case_noise) in this share of the label and temporal
     # records of the augmented batches (stage 3 on); 0: none. Alone (stage 3 retrained
-    # from stage 2's model, `--case-noise 0.5`, v7): 8 of 10 test tasks moved up, none
+    # from stage 2's model, config/v7_case_noise_only.toml): 8 of 10 test tasks moved up, none
     # significantly but extract impression (+1.9); eventration misses 8 -> 7.
     case_noise: float = 0.5
     # ... and in those records, the chance that a label word (case_noise.label_words:
@@ -91,11 +96,11 @@ class DemoRecipe:
     # case noise 0.5 (v8, the shipped model): on the test split temporal added F1 75.3 ->
     # 82.5 (+7.2 [0.8, 14.2]) and extract impression +1.8 against v5, the rest level.
     stage3_task_weights: dict[str, float] = field(default_factory=lambda: {"qa_temporal_findings": 4.0})
-    # Lexicon phrasings (training.synthetic.lexicon) among the augmented batches' extras
+    # Lexicon phrasings (lab.demo.synthetic.lexicon) among the augmented batches' extras
     # (stage 3 on): findings named by radphi.labels' synonyms, the lexicon the keyword
     # baseline reads with.
     lexicon: bool = False
-    # Label drills (training.synthetic.label_drills) in stage 3 (and 4): this many
+    # Label drills (lab.demo.synthetic.label_drills) in stage 3 (and 4): this many
     # abnormality-label records with every word but the label words, negations and change
     # wording scrambled, drawn from the corpus and the stage's batch; 0: none.
     label_drills: int = 0
@@ -126,25 +131,49 @@ class DemoRecipe:
                 4: (self.stage4_steps, self.stage4_learning_rate, self.stage4_extra_studies)}[n]
 
     @classmethod
-    def quick(cls, seed: int = 0) -> DemoRecipe:
-        return cls(seed=seed, studies=40, extra_studies=20, vocab_size=400, hidden=64, layers=2, heads=4, intermediate=128,
-                   max_position=1024, max_length=1024, batch_size=1, grad_accum=2, max_steps=3, warmup=1, eval_steps=1000,
-                   save_steps=1000, task_caps={"*": 8}, task_weights={}, stage2_steps=2, stage2_extra_studies=20,
-                   stage2_drills_per_task=8, stage3_steps=2, stage3_extra_studies=20, stage4_steps=2,
-                   stage4_extra_studies=20, case_noise=0.5)
+    def quick(cls) -> DemoRecipe:
+        """The smoke test's recipe (config/quick.toml): tiny everything, seconds a stage."""
+        return load_recipe("quick")
 
-    @classmethod
-    def gpu(cls, seed: int = 0) -> DemoRecipe:
-        """The recipe for a lent GPU: a 3x larger model (~19M parameters, ~20 MB as q8_0),
-        every batch of data in one stage, padded length-grouped batches of 64 pairs (the
-        packed single-row batches of the CPU recipe would leave a GPU idle, and packing
-        several rows needs flash attention), and a step count that `deadline` (or
-        --max-steps) fixes. It runs on a CPU too, only far more slowly.
 
-        Not the shipped recipe: two H200 runs (MODEL_CARD.md, "A GPU recipe") gave no
-        better model. The first, at peak lr 1e-3, was cut to 1,161 steps by a mistimed
-        plan; the second resumed it and diverged at lr ~9e-4, hence the lower peak here."""
-        return cls(seed=seed, hidden=384, layers=8, heads=6, intermediate=1536, batch_size=64, grad_accum=1,
-                   packing=False, gradient_checkpointing=False, dataset_num_proc=12, max_steps=20000,
-                   learning_rate=6e-4, warmup=200, eval_steps=1000, save_steps=1000, one_stage=True,
-                   stage2_steps=0, stage3_steps=0, stage4_steps=0)
+def config_path(name: str | Path) -> Path:
+    """A variant's TOML file: a path, or a name in lab/demo/config/ ("gpu" or "gpu.toml")."""
+    path = Path(name)
+    if path.suffix != ".toml":
+        path = CONFIG_DIR / f"{path}.toml"
+    elif not path.exists() and (CONFIG_DIR / path).is_file():
+        path = CONFIG_DIR / path
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in CONFIG_DIR.glob("*.toml")))
+        raise FileNotFoundError(f"no recipe config {name} (lab/demo/config/ holds: {known})")
+    return path
+
+
+def _override(item: str) -> tuple[str, object]:
+    """KEY=VALUE with VALUE read as TOML (max_steps=600, lexicon=true,
+    stage3_task_weights={qa_temporal_findings=8}), else as text (continue_from=runs/x.gguf)."""
+    key, sep, value = item.partition("=")
+    if not sep or not key.strip():
+        raise ValueError(f"--set needs KEY=VALUE, got {item!r}")
+    try:
+        return key.strip(), tomllib.loads(f"v = {value.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        return key.strip(), value.strip()
+
+
+def load_recipe(config: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> DemoRecipe:
+    """The shipped recipe, or CONFIG's variant of it, with OVERRIDES (KEY=VALUE) on top. A
+    key replaces the default whole (a dict too); unknown keys are refused."""
+    values: dict[str, object] = {}
+    if config:
+        path = config_path(config)
+        try:
+            values = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{path}: {exc}") from None
+    values.update(_override(item) for item in overrides)
+    known = {f.name for f in dataclasses.fields(DemoRecipe)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"unknown recipe key(s) {unknown}; known: {', '.join(sorted(known))}")
+    return DemoRecipe(**values)  # type: ignore[arg-type]

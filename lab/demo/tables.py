@@ -1,4 +1,4 @@
-"""The Markdown tables of `evaluation.demo_results` (docs/demo-results/README.md).
+"""The Markdown tables of `lab.demo.evaluate` (lab/demo/results/README.md).
 
 Every cell comes from a metrics table written by `evaluation.aggregate.summarize`
 (columns model, task, stratum, metric, value, ci_low, ci_high, ...): values x100 with

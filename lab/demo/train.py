@@ -1,14 +1,20 @@
 """Rebuild the embedded demo model from a seed, end to end, on CPU (or a GPU if present):
 
-    python -m training.demo                       # the shipped recipe -> assets/radphi-demo.gguf
-    python -m training.demo --out runs/demo --max-steps 600 --studies 2000
-    python -m training.demo --quick --out /tmp/demo --no-install   # a smoke run: tiny everything
-    python -m training.demo --recipe gpu --out runs/gpu --no-install --train-until 500   # the GPU experiment
-    python -m training.demo --out runs/demo17 --no-install --continue-from assets/radphi-demo.gguf --stage4-steps 1000
+    python -m lab.demo.train --install                # the shipped recipe -> assets/radphi-demo.gguf
+    python -m lab.demo.train --out runs/demo --set max_steps=600 --set studies=2000
+    python -m lab.demo.train --config quick --out /tmp/demo    # a smoke run: tiny everything
+    python -m lab.demo.train --config gpu --out runs/gpu --train-until 500   # the GPU experiment
+    python -m lab.demo.train --config v17_stage4_from_shipped --out runs/demo17
         # a fourth stage from the shipped model (imported from its GGUF), without stages 1-3
+    python -m lab.demo.train --config gpu --print-recipe       # the resolved recipe, as JSON
 
-synthetic corpus (training.synthetic, plus extra train-only studies) -> byte-level BPE tokenizer
-(training.demo_base) trained on the train
+The recipe is `lab.demo.recipe.DemoRecipe` (its defaults are the shipped recipe); a
+--config names a variant in lab/demo/config/ (or a TOML file), and --set KEY=VALUE
+overrides any key on top (VALUE read as TOML: --set lexicon=true, --set
+'stage3_task_weights={qa_temporal_findings=8}').
+
+synthetic corpus (lab.demo.synthetic, plus extra train-only studies) -> byte-level BPE tokenizer
+(lab.demo.base) trained on the train
 split (<|endoftext|>, <instruct>, <output> as special tokens) -> a randomly initialised
 PhiForCausalLM saved as an HF directory -> training.sft (token format, full fine-tune,
 packing) -> final/ -> stage 2: training.sft again from that model, with more studies and
@@ -35,13 +41,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from training.demo_recipe import DemoRecipe
+from lab.demo import ROOT
+from lab.demo.recipe import DemoRecipe
 
 log = logging.getLogger(__name__)
 
 MAX_GGUF_BYTES = 25 * 1024 * 1024
 STARTED = time.time()  # --train-until counts from here
-ASSET_DIR = Path(__file__).resolve().parent.parent / "assets"
+ASSET_DIR = ROOT / "assets"
 
 
 def corpus_sources(corpus_dir: Path, tasks: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
@@ -109,8 +116,8 @@ def finished_stage(sft_dir: Path, steps: int) -> dict[str, Any] | None:
 
 def _stage_data(recipe: DemoRecipe, out: Path, stage: int) -> None:
     """Write what stage 2, 3 or 4 adds to the mix, unless it is there already."""
-    from training.synthetic.corpus import build_extra_train
-    from training.synthetic.scramble import build_scrambled
+    from lab.demo.synthetic.corpus import build_extra_train
+    from lab.demo.synthetic.scramble import build_scrambled
 
     corpus_dir = out / "corpus"
     extra = out / f"corpus-extra{stage}"
@@ -122,11 +129,11 @@ def _stage_data(recipe: DemoRecipe, out: Path, stage: int) -> None:
             build_extra_train(plain, corpus_dir, seed=recipe.seed, n_studies=recipe.stage(stage)[2],
                               batch=stage - 1, augment=stage >= 3, lexicon=recipe.lexicon)
         if noisy:
-            from training.synthetic.case_noise import build_case_noised
+            from lab.demo.synthetic.case_noise import build_case_noised
 
             build_case_noised(plain, extra, seed=recipe.seed, share=recipe.case_noise, p_term=recipe.case_noise_terms)
     if stage >= 3 and recipe.label_drills and not (out / f"label-drills{stage}" / "manifest.json").is_file():
-        from training.synthetic.label_drills import build_label_drills
+        from lab.demo.synthetic.label_drills import build_label_drills
 
         build_label_drills(out / f"label-drills{stage}", [corpus_dir / "train", extra / "train"], seed=recipe.seed,
                            n=recipe.label_drills)
@@ -139,9 +146,9 @@ def build(recipe: DemoRecipe, out: Path, *, install: bool = True, asset_dir: Pat
           export: bool = True) -> dict[str, Any]:
     """Run the whole chain; returns (and writes OUT/demo_summary.json) what happened."""
     from training import sft
-    from training.demo_base import build_base
-    from training.synthetic import build_corpus
-    from training.synthetic.corpus import build_extra_train
+    from lab.demo.base import build_base
+    from lab.demo.synthetic import build_corpus
+    from lab.demo.synthetic.corpus import build_extra_train
 
     if recipe.continue_from:
         check_continue(recipe)  # refused before any data is written
@@ -199,9 +206,9 @@ def continued_model(recipe: DemoRecipe, out: Path) -> Path:
 def check_continue(recipe: DemoRecipe) -> None:
     """Refuse a `continue_from` that names nothing, or that has no stage 4 to train."""
     if not Path(recipe.continue_from).exists():
-        raise FileNotFoundError(f"--continue-from: no such file or directory: {recipe.continue_from}")
+        raise FileNotFoundError(f"continue_from: no such file or directory: {recipe.continue_from}")
     if not recipe.stage(4)[0]:
-        raise ValueError("--continue-from trains stage 4 only: give it steps with --stage4-steps N")
+        raise ValueError("continue_from trains stage 4 only: give it steps with --set stage4_steps=N")
 
 
 def _continue(recipe: DemoRecipe, out: Path, t0: float, timings: dict[str, float], *, install: bool,
@@ -254,72 +261,35 @@ def _finish(recipe: DemoRecipe, out: Path, final: Path, summary: dict[str, Any],
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    """The flags of `python -m training.demo` and `radphi train-demo`."""
+    """The flags of `python -m lab.demo.train`: the recipe comes from --config and --set."""
+    p.add_argument("--config", metavar="NAME|FILE",
+                   help="a recipe variant: a name in lab/demo/config/ (quick, gpu, v12_lexicon, ...) or a TOML file "
+                        "(default: the shipped recipe)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a recipe key (lab/demo/recipe.py); VALUE is read as TOML (repeatable)")
     p.add_argument("--out", type=Path, default=Path("runs/demo"), help="work directory (default runs/demo)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--studies", type=int, help="synthetic studies (default 2000)")
-    p.add_argument("--extra-studies", type=int, help="more train-only studies, in OUT/corpus-extra")
-    p.add_argument("--max-steps", type=int, help="optimizer steps of batch x grad-accum x max_length packed tokens")
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--grad-accum", type=int)
-    p.add_argument("--max-length", type=int)
-    p.add_argument("--learning-rate", type=float)
-    p.add_argument("--stage2-steps", type=int, help="steps of the second stage (0: one stage only)")
-    p.add_argument("--stage3-steps", type=int, help="steps of the third stage (0: two stages only)")
-    p.add_argument("--stage4-steps", type=int, help="steps of a fourth stage (default 0: off; tried, not kept)")
-    p.add_argument("--stage4-learning-rate", type=float, help="peak learning rate of the fourth stage (default 2e-4)")
-    p.add_argument("--case-noise", type=float,
-                   help="share of stage 3's label and temporal records given case noise (default 0.5; 0: none)")
-    p.add_argument("--case-noise-terms", type=float,
-                   help="in those records, the chance that a label word is capitalised (default 0: as other words)")
-    p.add_argument("--label-drills", type=int, metavar="N",
-                   help="N abnormality-label drills with scrambled sentence frames in stage 3 (default 0: none)")
-    p.add_argument("--lexicon", action=argparse.BooleanOptionalAction, default=None,
-                   help="name findings by radphi.labels' synonyms in stage 3's augmented batch "
-                        "(training.synthetic.lexicon)")
-    p.add_argument("--stage3-dropout", type=float, metavar="P",
-                   help="dropout rate while stage 3 trains (default 0: none)")
-    p.add_argument("--task-weight", action="append", default=[], metavar="TASK=WEIGHT",
-                   help="repeat (>1) or thin (<1) a task in the mix of every stage, over the recipe's weights "
-                        "(repeatable)")
-    p.add_argument("--stage3-task-weight", action="append", default=[], metavar="TASK=WEIGHT",
-                   help="the same for stages 3 and 4 only (repeatable)")
-    p.add_argument("--continue-from", metavar="MODEL",
-                   help="a GGUF (such as assets/radphi-demo.gguf) or model directory standing for stages 1-3: "
-                        "only stage 4 trains, from it (needs --stage4-steps)")
-    p.add_argument("--quick", action="store_true", help="tiny corpus, model and run (a smoke test)")
-    p.add_argument("--recipe", choices=("cpu", "gpu"), default="cpu",
-                   help="cpu: the 6M-parameter three-stage recipe; gpu: the 19M-parameter one-stage recipe")
     p.add_argument("--train-until", type=float, metavar="SECONDS",
                    help="end training SECONDS after this command starts: the first steps are timed and the step "
-                        "count (and its cosine schedule) cut to fit; the summary records it for --max-steps")
-    p.add_argument("--no-install", action="store_true", help="do not copy the GGUF to assets/")
+                        "count (and its cosine schedule) cut to fit; the summary records it for --set max_steps=N")
+    p.add_argument("--install", action="store_true", help="copy the GGUF to assets/radphi-demo.gguf")
     p.add_argument("--no-export", action="store_true",
                    help="stop at the trained HF model (OUT/sft*/final): export it elsewhere with training.export_gguf "
                         "(a machine without llama-cpp-python cannot quantize)")
+    p.add_argument("--print-recipe", action="store_true", help="print the resolved recipe as JSON and exit")
 
 
 def main(args: argparse.Namespace) -> int:
-    recipe = (DemoRecipe.quick(args.seed) if args.quick else
-              DemoRecipe.gpu(args.seed) if args.recipe == "gpu" else DemoRecipe(seed=args.seed))
-    if args.train_until:
-        recipe.deadline = STARTED + args.train_until
-    for key in ("studies", "extra_studies", "max_steps", "batch_size", "grad_accum", "max_length", "learning_rate",
-                "stage2_steps", "stage3_steps", "stage4_steps", "stage4_learning_rate", "case_noise", "case_noise_terms",
-                "lexicon", "label_drills", "stage3_dropout", "continue_from"):
-        if getattr(args, key) is not None:
-            setattr(recipe, key, getattr(args, key))
+    from lab.demo.recipe import load_recipe
     from training.sft_model import check_dropout
 
-    check_dropout(recipe.stage3_dropout, "--stage3-dropout")  # refused now, not after hours of stages 1-2
-    for flag, items, weights in (("--task-weight", args.task_weight, recipe.task_weights),
-                                 ("--stage3-task-weight", args.stage3_task_weight, recipe.stage3_task_weights)):
-        for item in items:
-            task, sep, weight = item.partition("=")
-            if not sep:
-                raise ValueError(f"{flag} needs TASK=WEIGHT, got {item!r}")
-            weights[task.strip()] = float(weight)
-    result = build(recipe, args.out, install=not args.no_install and not args.quick, export=not args.no_export)
+    recipe = load_recipe(args.config, args.overrides)
+    if args.train_until:
+        recipe.deadline = STARTED + args.train_until
+    check_dropout(recipe.stage3_dropout, "stage3_dropout")  # refused now, not after hours of stages 1-2
+    if args.print_recipe:
+        print(json.dumps(recipe.__dict__, indent=2))
+        return 0
+    result = build(recipe, args.out, install=args.install, export=not args.no_export)
     print(json.dumps({k: result.get(k) for k in ("final", "gguf", "gguf_bytes", "global_step", "train_loss", "eval_loss",
                                                  "total_s", "installed")}, default=str))
     return 0
@@ -328,7 +298,7 @@ def main(args: argparse.Namespace) -> int:
 def cli(argv: list[str] | None = None) -> int:
     from radphi.entry import run_module
 
-    return run_module("python -m training.demo", __doc__, add_arguments, main, argv)
+    return run_module("python -m lab.demo.train", __doc__, add_arguments, main, argv)
 
 
 if __name__ == "__main__":

@@ -1,15 +1,15 @@
 """Experiment: continue a demo model on the copy drills alone (not part of the recipe).
 
-    .venv/bin/python scripts/copy_drills_only.py runs/demo/sft3/final /tmp/copy-exp --steps 300
-    .venv/bin/python scripts/copy_drills_only.py /tmp/copy-exp/final /tmp/copy-exp2 --steps 600
-    .venv/bin/python scripts/copy_drills_only.py runs/demo/sft3/final /tmp/copy-mix --steps 800 --mix
+    .venv/bin/python -m lab.demo.experiments.copy_drills_only runs/demo/sft3/final /tmp/copy-exp --steps 300
+    .venv/bin/python -m lab.demo.experiments.copy_drills_only /tmp/copy-exp/final /tmp/copy-exp2 --steps 600
+    .venv/bin/python -m lab.demo.experiments.copy_drills_only runs/demo/sft3/final /tmp/copy-mix --steps 800 --mix
 
 Trains with the demo recipe's settings (full fine-tune, token format, packing, 3,072
 tokens a step, bf16 autocast) on runs/demo/copy-drills only: extract findings and
 clean-up records whose content words are scrambled, so the answer can only be copied.
 It asks whether the model can learn to copy at all when the signal is dense; score the
-result with scripts/probe_copy.py and scripts/quick_task_score.py. The model card
-reports what it found: copying is learned, the other tasks are forgotten.
+result with lab.demo.experiments.probe_copy and lab.demo.experiments.quick_task_score. The log
+(lab/demo/LOG.md) reports what it found: copying is learned, the other tasks are forgotten.
 
 --mix adds the corpus's own records (1,700 train studies of every task, knowledge QA and
 general instructions; the recipe's caps and weights), so that the drills stay a large
@@ -36,7 +36,7 @@ def main() -> None:
     import dataclasses
 
     from training import sft
-    from training.demo import DemoRecipe, corpus_sources, sft_config, train_sources
+    from lab.demo.train import DemoRecipe, corpus_sources, sft_config, train_sources
 
     recipe = DemoRecipe()
     corpus = args.demo_dir / "corpus"

@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # Train the demo model's GPU recipe on a lent GPU machine and pack the result for the trip back.
 #
-#   bash scripts/device_train_demo.sh OUT [TRAIN_UNTIL_SECONDS]
+#   bash lab/demo/experiments/device_train.sh OUT [TRAIN_UNTIL_SECONDS]
 #
 # Run from the repository root. If .whl/ holds wheels (this project's versions of
 # transformers, trl, peft, datasets, ... for a machine that lacks them), they are installed
-# into /tmp/site first. Training ends TRAIN_UNTIL_SECONDS (default 470) after training.demo
+# into /tmp/site first. Training ends TRAIN_UNTIL_SECONDS (default 470) after lab.demo.train
 # starts: training.step_budget times early steps and fixes the step count; the summary in
-# OUT says how many, so that `python -m training.demo --recipe gpu --max-steps N` repeats
+# OUT says how many, so that `python -m lab.demo.train --config gpu --set max_steps=N` repeats
 # the run anywhere. The trained model comes back as an fp16 copy of OUT/sft/final in
 # 15 MiB pieces (OUT/final16.tar.part-*): rejoin with `cat final16.tar.part-* | tar x`,
 # then export here with `python -m training.export_gguf`.
 set -uo pipefail
-out=${1:?usage: device_train_demo.sh OUT [TRAIN_UNTIL_SECONDS]}
+out=${1:?usage: device_train.sh OUT [TRAIN_UNTIL_SECONDS]}
 until=${2:-470}
 mkdir -p "$out"
 # A warm machine keeps runs/ from the last call: start again rather than resume from it,
@@ -29,7 +29,7 @@ python3 -c "import torch, transformers, trl, datasets, peft, pyarrow
 print('torch', torch.__version__, 'transformers', transformers.__version__, 'trl', trl.__version__,
       'datasets', datasets.__version__, 'peft', peft.__version__, 'pyarrow', pyarrow.__version__,
       'cuda', torch.cuda.is_available() and torch.cuda.get_device_name())" || exit 1
-python3 -m training.demo --recipe gpu --out runs/gpu --no-install --no-export --train-until "$until" 2>&1 \
+python3 -m lab.demo.train --config gpu --out runs/gpu --no-export --train-until "$until" 2>&1 \
     | grep --line-buffered -v "Warning\|warn(" | tee "$out/train.log"
 status=${PIPESTATUS[0]}
 cp runs/gpu/demo_summary.json runs/gpu/sft/run_summary.json "$out/" 2>/dev/null

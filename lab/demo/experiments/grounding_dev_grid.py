@@ -1,7 +1,7 @@
 """Score grounded-decoding settings on the held-out-phrasing development set (not the test split).
 
-    .venv/bin/python scripts/grounding_dev_grid.py                       # the shipped settings
-    .venv/bin/python scripts/grounding_dev_grid.py --grid 1,3,8 2,3,8 1,8,4 1,3,0
+    .venv/bin/python -m lab.demo.experiments.grounding_dev_grid                       # the shipped settings
+    .venv/bin/python -m lab.demo.experiments.grounding_dev_grid --grid 1,3,8 2,3,8 1,8,4 1,3,0
 
 Each setting is FIRST_TOKENS,SCORE_TOKENS,NEXT_BONUS (radphi.grounding.GroundingSettings,
 carried in GenParams.grounding), the bonus then for every task; without --grid, the
@@ -18,11 +18,9 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from lab.demo import ROOT
 
 TASKS = ("extract_findings", "cleanup_report_text")
 
@@ -47,13 +45,12 @@ def main() -> int:
 
     import dataclasses
 
-    # quick_task_score is this script's sibling in scripts/
-    from quick_task_score import score as task_scores
+    from lab.demo.experiments.quick_task_score import score as task_scores
 
     from radphi import grounding, settings, tasks
     from radphi.backends.llamacpp import LlamaCppBackend
     from radphi.records import read_jsonl
-    from training.synthetic.corpus import build_extra_train
+    from lab.demo.synthetic.corpus import build_extra_train
 
     dev = args.demo_dir / "corpus-dev"
     if not (dev / "manifest.json").is_file():

@@ -1,12 +1,12 @@
 """Can a model copy text it has never seen? Extract findings on scrambled test reports.
 
-    .venv/bin/python scripts/probe_copy.py runs/demo/sft2/final [--n 40]
+    .venv/bin/python -m lab.demo.experiments.probe_copy runs/demo/sft2/final [--n 40]
 
 Each test report of the demo corpus gets its content words replaced by random ones,
-exactly as the copy drills do (training.synthetic.scramble; the kept words come from
+exactly as the copy drills do (lab.demo.synthetic.scramble; the kept words come from
 the drills' manifest). A model that copies the FINDINGS section scores near 100 unigram
 F1; one that re-writes findings in phrasings it knows scores far lower. HF weights,
-greedy decoding, CPU. The model card quotes this probe for stages 1 to 3.
+greedy decoding, CPU. The log (lab/demo/LOG.md) quotes this probe for stages 1 to 3.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ def main() -> None:
     args = p.parse_args()
 
     import torch
-    from quick_task_score import score  # this script's sibling in scripts/
+    from lab.demo.experiments.quick_task_score import score
 
     from radphi.backends.hf import HFBackend
     from radphi.records import read_jsonl
-    from training.synthetic.scramble import WORD, Scrambler
+    from lab.demo.synthetic.scramble import WORD, Scrambler
 
     torch.set_num_threads(1)
     drills = args.demo_dir / "copy-drills"

@@ -1,14 +1,14 @@
 """A quick score of a model on the demo corpus's test split (or development set), one task.
 
-    .venv/bin/python scripts/quick_task_score.py runs/demo/sft3/final abnormality_labels
-    .venv/bin/python scripts/quick_task_score.py runs/demo/sft3/final extract_findings --n 40
-    .venv/bin/python scripts/quick_task_score.py runs/demo/sft3/final abnormality_labels --n 60 --dev
-    .venv/bin/python scripts/quick_task_score.py assets/radphi-demo.gguf abnormality_labels --dev --errors
+    .venv/bin/python -m lab.demo.experiments.quick_task_score runs/demo/sft3/final abnormality_labels
+    .venv/bin/python -m lab.demo.experiments.quick_task_score runs/demo/sft3/final extract_findings --n 40
+    .venv/bin/python -m lab.demo.experiments.quick_task_score runs/demo/sft3/final abnormality_labels --n 60 --dev
+    .venv/bin/python -m lab.demo.experiments.quick_task_score assets/radphi-demo.gguf abnormality_labels --dev --errors
 
 Greedy, on CPU: an HF directory (so a checkpoint can be looked at while it trains, before
 any GGUF export), a GGUF file or `keyword`. Label tasks report the mean label F1, temporal
-findings the added F1, the others mean unigram F1, as evaluation.demo_results does; the
-figures are x100. For the shipped tables, with CIs, use `python -m evaluation.demo_results`.
+findings the added F1, the others mean unigram F1, as lab.demo.evaluate does; the
+figures are x100. For the shipped tables, with CIs, use `python -m lab.demo.evaluate`.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def score(backend: Any, task: str, records: list[dict[str, Any]], max_new_tokens
           grounding: Any = None) -> list[float]:
     """Greedy answers of BACKEND to RECORDS, each scored against its reference: label F1
     for the label tasks, added F1 for temporal findings, unigram F1 for the others (as
-    evaluation.demo_results scores them).
+    lab.demo.evaluate scores them).
     GROUNDED as GenParams.grounded (extract findings and clean-up copy the input), GROUNDING
     as GenParams.grounding (a radphi.grounding.GroundingSettings; None: the defaults).
     ERRORS, for a label task, counts each "missed: LABEL" and "false: LABEL".
@@ -87,7 +87,7 @@ def main() -> None:
     p.add_argument("--max-new-tokens", type=int, default=256)
     p.add_argument("--lower-sentence-starts", action="store_true",
                    help="lower-case each sentence's first letter in the inputs first (the probe behind "
-                        "training.synthetic.case_noise)")
+                        "lab.demo.synthetic.case_noise)")
     p.add_argument("--dev", action="store_true",
                    help="score the development set (DEMO_DIR/corpus-dev/dev, held-out phrasings, never trained on) "
                         "instead of the test split")
@@ -108,7 +108,7 @@ def main() -> None:
     records = read_jsonl(split_dir / f"{args.task}.jsonl")
     records = records[:args.n] if args.n else records
     if args.lower_sentence_starts:
-        from training.synthetic.case_noise import INPUT_FIELDS, lower_sentence_starts
+        from lab.demo.synthetic.case_noise import INPUT_FIELDS, lower_sentence_starts
 
         records = [rec | {k: lower_sentence_starts(rec[k]) for k in INPUT_FIELDS if isinstance(rec.get(k), str)}
                    for rec in records]

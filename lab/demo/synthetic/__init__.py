@@ -1,9 +1,9 @@
 """The synthetic chest X-ray corpus: reports, gold answers for all ten tasks, knowledge QA
 and general instructions, generated from a seed with the standard library alone.
 
-    python -m training.synthetic --out data/synthetic --seed 0 --studies 2000
+    python -m lab.demo.synthetic --out data/synthetic --seed 0 --studies 2000
 
-    from training.synthetic import build_corpus
+    from lab.demo.synthetic import build_corpus
     counts = build_corpus("data/synthetic", seed=0, n_studies=2000)
 
 Layout: OUT/{train,validation,test}/{task}.jsonl, one record per line in the shape of
@@ -17,6 +17,6 @@ audit (checks of text against truth, for tests and corpus audits).
 
 from __future__ import annotations
 
-from training.synthetic.corpus import DEFAULT_STUDIES, build_corpus, generate
+from lab.demo.synthetic.corpus import DEFAULT_STUDIES, build_corpus, generate
 
 __all__ = ["DEFAULT_STUDIES", "build_corpus", "generate"]

@@ -1,7 +1,7 @@
-"""`python -m training.synthetic`: see training/synthetic/cli.py."""
+"""`python -m lab.demo.synthetic`: see lab/demo/synthetic/cli.py."""
 
 from __future__ import annotations
 
-from training.synthetic.cli import main
+from lab.demo.synthetic.cli import main
 
 raise SystemExit(main())

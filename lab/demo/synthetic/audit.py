@@ -17,15 +17,15 @@ import re
 from functools import lru_cache
 
 from radphi import labels as vocab
-from training.synthetic.devices import DEVICE_SPECS, DEVICES
-from training.synthetic.finding_types import (
+from lab.demo.synthetic.devices import DEVICE_SPECS, DEVICES
+from lab.demo.synthetic.finding_types import (
     ADVERB,
     ALL_LOBES,
     LEVELS,
     RIBS,
     SEVERITY_WORDS,
 )
-from training.synthetic.findings import (
+from lab.demo.synthetic.findings import (
     BY_LABEL,
     COMBO_NAMES,
     COMBO_TEMPLATES,
@@ -33,9 +33,9 @@ from training.synthetic.findings import (
     NORMALS,
     SPECS,
 )
-from training.synthetic.general import DEFINITIONS
-from training.synthetic.phrasing import Phrasebook, alternation, template_regex
-from training.synthetic.questions import QUESTIONS
+from lab.demo.synthetic.general import DEFINITIONS
+from lab.demo.synthetic.phrasing import Phrasebook, alternation, template_regex
+from lab.demo.synthetic.questions import QUESTIONS
 
 MAX_NGRAM = 6
 _SENTENCE_END = re.compile(r"(?<=\.)\s+(?=[A-Z0-9])")

@@ -27,16 +27,16 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-from training.synthetic.finding_types import Finding, FindingSpec
-from training.synthetic.findings import (
+from lab.demo.synthetic.finding_types import Finding, FindingSpec
+from lab.demo.synthetic.findings import (
     COMBO_NAMES,
     COMBO_TEMPLATES,
     NEGATIONS,
     NORMALS,
     SPECS,
 )
-from training.synthetic.lexicon import lexicon_phrases
-from training.synthetic.phrasing import Phrasebook, fill
+from lab.demo.synthetic.lexicon import lexicon_phrases
+from lab.demo.synthetic.phrasing import Phrasebook, fill
 
 # Normal statements that name their anatomy, per NORMALS group (used only when nothing
 # in the group is abnormal). None names a label: tests check it with audit.mentioned_labels.
@@ -93,7 +93,7 @@ def overlaps(sentences: Iterable[str], held: list[str]) -> bool:
 
 def extra_phrasings(fraction: float, *, lexicon: bool = False) -> dict[str, tuple[str, ...]]:
     """{group key: extra train-only templates} under a held-out share of FRACTION; with
-    LEXICON, also training.synthetic.lexicon's synonym phrasings of each finding."""
+    LEXICON, also lab.demo.synthetic.lexicon's synonym phrasings of each finding."""
     return dict(_extra_phrasings(fraction, lexicon))
 
 

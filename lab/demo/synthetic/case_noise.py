@@ -4,7 +4,7 @@ capitalised and some sentences' first letter lower-cased.
 Why: the demo's byte-level BPE has no case folding, so "Eventration" at the start of a
 sentence is other tokens than "eventration" in mid-sentence, and a 6M-parameter model that
 has only seen the second misses the first (v5 missed 8 of 8 such test findings). On 100
-development records, lower-casing sentence starts at inference (`scripts/quick_task_score.py
+development records, lower-casing sentence starts at inference (`lab/demo/experiments/quick_task_score.py
 runs/demo/sft3/final TASK --n 100 --dev --lower-sentence-starts`) raised abnormality label
 F1 from 87.7 to 89.8 but cost the devices task 3.7, so the model is taught the other way:
 training inputs in which a word's case does not follow its place in the sentence.
@@ -83,7 +83,7 @@ def build_case_noised(src_dir: str | Path, out_dir: str | Path, *, seed: int = 0
         write_jsonl(out / "train" / path.name, records)
     source = src / "manifest.json"
     manifest = json.loads(source.read_text()) if source.is_file() else {}
-    manifest["case_noise"] = {"generator": "training.synthetic.case_noise.build_case_noised", "source": str(src),
+    manifest["case_noise"] = {"generator": "lab.demo.synthetic.case_noise.build_case_noised", "source": str(src),
                               "seed": seed, "share": share, "p_term": p_term, "changed": changed}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return changed

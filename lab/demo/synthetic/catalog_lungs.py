@@ -9,7 +9,7 @@ checks both.
 
 from __future__ import annotations
 
-from training.synthetic.finding_types import (
+from lab.demo.synthetic.finding_types import (
     ALL_LOBES,
     BOTH_LUNGS,
     GRADE,
@@ -19,7 +19,7 @@ from training.synthetic.finding_types import (
     SIZE,
     UPPER_LOBES,
 )
-from training.synthetic.finding_types import (
+from lab.demo.synthetic.finding_types import (
     FindingSpec as F,
 )
 

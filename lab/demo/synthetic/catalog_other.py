@@ -7,7 +7,7 @@ states the side, level and severity whenever the finding has them.
 
 from __future__ import annotations
 
-from training.synthetic.finding_types import (
+from lab.demo.synthetic.finding_types import (
     GRADE,
     LEVELS,
     LR,
@@ -15,7 +15,7 @@ from training.synthetic.finding_types import (
     RIBS,
     SIZE,
 )
-from training.synthetic.finding_types import (
+from lab.demo.synthetic.finding_types import (
     FindingSpec as F,
 )
 

@@ -1,6 +1,6 @@
 """Command line for the synthetic corpus.
 
-    python -m training.synthetic --out data/synthetic --seed 0 --studies 2000
+    python -m lab.demo.synthetic --out data/synthetic --seed 0 --studies 2000
 
 Prints the record count per split and task, the characters of input and reference
 per split of prompt and completion as training sees them (about 4 characters a token) and how long generation took.
@@ -14,11 +14,11 @@ import logging
 import time
 from pathlib import Path
 
-from training.synthetic.corpus import DEFAULT_STUDIES, build_corpus
+from lab.demo.synthetic.corpus import DEFAULT_STUDIES, build_corpus
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m training.synthetic", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m lab.demo.synthetic", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser)
     return parser.parse_args(argv)

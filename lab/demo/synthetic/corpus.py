@@ -1,6 +1,6 @@
 """Build the synthetic corpus: every task's records, split by patient, written as JSONL.
 
-    from training.synthetic import build_corpus
+    from lab.demo.synthetic import build_corpus
     counts = build_corpus("data/synthetic", seed=0, n_studies=2000)
     # writes data/synthetic/{train,validation,test}/{task}.jsonl and manifest.json
 
@@ -24,15 +24,15 @@ from typing import Any
 
 from radphi.records import write_jsonl
 from radphi.tasks import END_OF_TEXT, TASKS, training_text, wrap_prompt
-from training.synthetic.augment import extra_phrasings
-from training.synthetic.general import general_record
-from training.synthetic.impressions import build_impression
-from training.synthetic.knowledge import knowledge_records
-from training.synthetic.pairs import evolve, progression, temporal_findings
-from training.synthetic.phrasing import Phrasebook
-from training.synthetic.questions import comprehension
-from training.synthetic.reports import render
-from training.synthetic.studies import Study, compose_findings, sample_content
+from lab.demo.synthetic.augment import extra_phrasings
+from lab.demo.synthetic.general import general_record
+from lab.demo.synthetic.impressions import build_impression
+from lab.demo.synthetic.knowledge import knowledge_records
+from lab.demo.synthetic.pairs import evolve, progression, temporal_findings
+from lab.demo.synthetic.phrasing import Phrasebook
+from lab.demo.synthetic.questions import comprehension
+from lab.demo.synthetic.reports import render
+from lab.demo.synthetic.studies import Study, compose_findings, sample_content
 
 log = logging.getLogger(__name__)
 
@@ -208,8 +208,8 @@ def build_extra_train(out_dir: str | Path, corpus_dir: str | Path, *, seed: int 
     so the held-out splits stay held out. CORPUS_DIR itself is not touched: its test
     split, and any model evaluated on it, stay as they were. Batch B (0, 1, ...) holds
     other patients than every other batch: patients from EXTRA_PATIENT_BASE + B * 100,000.
-    `augment` adds training.synthetic.augment's extra train-only phrasings, and `lexicon`
-    (with `augment`) training.synthetic.lexicon's synonym phrasings among them.
+    `augment` adds lab.demo.synthetic.augment's extra train-only phrasings, and `lexicon`
+    (with `augment`) lab.demo.synthetic.lexicon's synonym phrasings among them.
 
     `split="dev"` writes OUT_DIR/dev/ instead: studies written, like the test split, in
     the held-out phrasings only. It is for choosing decoding settings on held-out
@@ -242,7 +242,7 @@ def build_extra_train(out_dir: str | Path, corpus_dir: str | Path, *, seed: int 
     kept = [{**r, "split": split} for r in records if input_key(r) not in held_out]
     out = Path(out_dir)
     counts = write_splits(out, kept)
-    manifest = {"generator": "training.synthetic.build_extra_train", "seed": seed, "batch": batch, "split": split,
+    manifest = {"generator": "lab.demo.synthetic.build_extra_train", "seed": seed, "batch": batch, "split": split,
                 "n_studies": n_studies,
                 "extra_phrasings": sum(map(len, book.extras.values())), "lexicon": bool(augment and lexicon),
                 "corpus": str(corpus_dir), "dropped_as_held_out": len(records) - len(kept), "counts": counts}
@@ -282,7 +282,7 @@ def build_corpus(out_dir: str | Path, *, seed: int = 0, n_studies: int = DEFAULT
     chars: Counter[str] = Counter()
     for record in records:
         chars[record["split"]] += training_chars(record)
-    manifest = {"generator": "training.synthetic", "seed": seed, "n_studies": n_studies,
+    manifest = {"generator": "lab.demo.synthetic", "seed": seed, "n_studies": n_studies,
                 "test_fraction": test_fraction, "validation_fraction": validation_fraction,
                 "heldout_phrasing_fraction": heldout_phrasing_fraction, "counts": counts,
                 "prompt_and_completion_chars": dict(sorted(chars.items()))}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from training.synthetic.finding_types import LR
+from lab.demo.synthetic.finding_types import LR
 
 TERMINATE = ("terminates", "ends", "has its tip")
 CVC_PLACES = (("in the mid SVC", TERMINATE), ("in the low SVC", TERMINATE),

@@ -9,9 +9,9 @@ split into a train share and a held-out share (`phrasing.Phrasebook`). Group key
 from __future__ import annotations
 
 from radphi import labels
-from training.synthetic.catalog_lungs import LUNG_SPECS, PLEURAL_SPECS
-from training.synthetic.catalog_other import OTHER_SPECS
-from training.synthetic.finding_types import FindingSpec
+from lab.demo.synthetic.catalog_lungs import LUNG_SPECS, PLEURAL_SPECS
+from lab.demo.synthetic.catalog_other import OTHER_SPECS
+from lab.demo.synthetic.finding_types import FindingSpec
 
 SPECS: tuple[FindingSpec, ...] = LUNG_SPECS + PLEURAL_SPECS + OTHER_SPECS
 BY_LABEL: dict[str, FindingSpec] = {spec.label: spec for spec in SPECS}

@@ -16,8 +16,8 @@ import random
 from typing import Any
 
 from training.loaders.common import GENERAL_TASK
-from training.synthetic.impressions import join_list
-from training.synthetic.phrasing import Phrasebook
+from lab.demo.synthetic.impressions import join_list
+from lab.demo.synthetic.phrasing import Phrasebook
 
 ANIMALS = ("horse", "otter", "falcon", "badger", "lizard", "salmon", "rabbit", "heron", "beaver", "camel")
 FRUITS = ("apple", "mango", "cherry", "lemon", "plum", "papaya", "grape", "apricot", "melon", "pear")

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import random
 
-from training.synthetic.devices import DEVICE_SPECS, DEVICES, Device
-from training.synthetic.finding_types import Finding
-from training.synthetic.findings import BY_LABEL, urgency
+from lab.demo.synthetic.devices import DEVICE_SPECS, DEVICES, Device
+from lab.demo.synthetic.finding_types import Finding
+from lab.demo.synthetic.findings import BY_LABEL, urgency
 
 NORMAL_IMPRESSION = "No acute cardiopulmonary process."
 

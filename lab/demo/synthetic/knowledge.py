@@ -14,10 +14,10 @@ import re
 from typing import Any
 
 from radphi.tasks import TASKS
-from training.synthetic.knowledge_facts_a import FACTS_A, Fact
-from training.synthetic.knowledge_facts_b import FACTS_B
-from training.synthetic.knowledge_facts_c import FACTS_C
-from training.synthetic.phrasing import Phrasebook
+from lab.demo.synthetic.knowledge_facts_a import FACTS_A, Fact
+from lab.demo.synthetic.knowledge_facts_b import FACTS_B
+from lab.demo.synthetic.knowledge_facts_c import FACTS_C
+from lab.demo.synthetic.phrasing import Phrasebook
 
 FACTS: dict[str, tuple[Fact, ...]] = {**FACTS_A, **FACTS_B, **FACTS_C}
 SYSTEMS = ("chest", "cardiac", "central nervous system", "urogenital", "oncology", "breast", "musculoskeletal",

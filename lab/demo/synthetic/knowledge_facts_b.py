@@ -7,7 +7,7 @@ other source); general textbook knowledge, simplified, and not clinical guidance
 
 from __future__ import annotations
 
-from training.synthetic.knowledge_facts_a import Fact
+from lab.demo.synthetic.knowledge_facts_a import Fact
 
 FACTS_B: dict[str, tuple[Fact, ...]] = {
     "breast": (

@@ -29,11 +29,11 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from training.synthetic.case_noise import label_words
-from training.synthetic.scramble import FUNCTION_WORDS, Scrambler
+from lab.demo.synthetic.case_noise import label_words
+from lab.demo.synthetic.scramble import FUNCTION_WORDS, Scrambler
 
 TASK = "abnormality_labels"
-# The wording of resolution and change (training.synthetic.reports), and the few words
+# The wording of resolution and change (lab.demo.synthetic.reports), and the few words
 # that turn a finding into its absence.
 CUE_WORDS = frozenset(["previously", "resolved", "resolution", "interval", "removed", "removal", "prior", "new",
                        "unchanged", "stable", "persistent", "increased", "decreased", "improved", "worse", "without",
@@ -43,8 +43,8 @@ _WORD = re.compile(r"[A-Za-z]+")
 
 def kept_words() -> frozenset[str]:
     """The words a drill leaves as they are (see the module docstring)."""
-    from training.synthetic.augment import ANATOMY_NORMALS
-    from training.synthetic.findings import COMBO_TEMPLATES, NEGATIONS, NORMALS
+    from lab.demo.synthetic.augment import ANATOMY_NORMALS
+    from lab.demo.synthetic.findings import COMBO_TEMPLATES, NEGATIONS, NORMALS
 
     sentences = [*(t for ts in NEGATIONS.values() for t in ts), *COMBO_TEMPLATES,
                  *(t for ts in NORMALS.values() for t in ts), *(t for ts in ANATOMY_NORMALS.values() for t in ts)]
@@ -75,7 +75,7 @@ def build_label_drills(out_dir: str | Path, train_dirs: Iterable[str | Path], *,
     out = Path(out_dir)
     (out / "train").mkdir(parents=True, exist_ok=True)
     write_jsonl(out / "train" / f"{TASK}.jsonl", drills)
-    manifest = {"generator": "training.synthetic.label_drills", "seed": seed, "n": len(drills),
+    manifest = {"generator": "lab.demo.synthetic.label_drills", "seed": seed, "n": len(drills),
                 "sources": [str(d) for d in dirs], "kept_words": len(keep), "pool": len(pool)}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return len(drills)

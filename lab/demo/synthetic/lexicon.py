@@ -24,7 +24,7 @@ import itertools
 import re
 
 from radphi.labels import synonyms_of
-from training.synthetic.finding_types import FindingSpec
+from lab.demo.synthetic.finding_types import FindingSpec
 
 # At most this many lexicon phrasings per finding, so that a training draw still gives
 # one of the group's own templates about half the time.

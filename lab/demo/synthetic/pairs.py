@@ -17,10 +17,10 @@ from __future__ import annotations
 import random
 
 from radphi import labels as vocab
-from training.synthetic.devices import DEVICES, sample_device
-from training.synthetic.finding_types import Finding, regions, sample_finding
-from training.synthetic.findings import BY_LABEL
-from training.synthetic.studies import Study, draw_label
+from lab.demo.synthetic.devices import DEVICES, sample_device
+from lab.demo.synthetic.finding_types import Finding, regions, sample_finding
+from lab.demo.synthetic.findings import BY_LABEL
+from lab.demo.synthetic.studies import Study, draw_label
 
 CHANGE_WEIGHTS = (("no change", 0.45), ("worsened", 0.3), ("improved", 0.25))
 

@@ -67,7 +67,7 @@ class Phrasebook:
     A fraction of 0 turns the split off: every split uses every template.
 
     `extras` ({group key: templates}) are a train-only share on top of a group's own
-    templates (training.synthetic.augment); without them every draw is as it was.
+    templates (lab.demo.synthetic.augment); without them every draw is as it was.
     """
 
     fraction: float

@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import random
 
-from training.synthetic.devices import DEVICES, Device
-from training.synthetic.finding_types import Finding
-from training.synthetic.findings import BY_LABEL, negatable
-from training.synthetic.impressions import (
+from lab.demo.synthetic.devices import DEVICES, Device
+from lab.demo.synthetic.finding_types import Finding
+from lab.demo.synthetic.findings import BY_LABEL, negatable
+from lab.demo.synthetic.impressions import (
     capitalized,
     describe,
     describe_device,
     join_list,
 )
-from training.synthetic.phrasing import Phrasebook, fill
-from training.synthetic.studies import Study
+from lab.demo.synthetic.phrasing import Phrasebook, fill
+from lab.demo.synthetic.studies import Study
 
 QUESTIONS: dict[str, tuple[str, ...]] = {
     "presence": ("Is there evidence of {name}?", "Does the report describe {name}?", "Is {name} present?",

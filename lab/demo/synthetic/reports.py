@@ -15,10 +15,10 @@ from __future__ import annotations
 import random
 import textwrap
 
-from training.synthetic.devices import DEVICES, is_malpositioned
-from training.synthetic.findings import BY_LABEL
-from training.synthetic.impressions import describe, describe_device
-from training.synthetic.studies import Study
+from lab.demo.synthetic.devices import DEVICES, is_malpositioned
+from lab.demo.synthetic.findings import BY_LABEL
+from lab.demo.synthetic.impressions import describe, describe_device
+from lab.demo.synthetic.studies import Study
 
 # Invented surnames: noise that names a doctor, as unscrubbed reports from other
 # systems do. MIMIC itself writes ___ for every name, which is the common case here.

@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from training.synthetic.corpus import write_splits
+from lab.demo.synthetic.corpus import write_splits
 
 TASKS = ("extract_findings", "cleanup_report_text")
 WORD = re.compile(r"[A-Za-z]+")
@@ -107,7 +107,7 @@ def build_scrambled(out_dir: str | Path, train_dirs: Iterable[str | Path], *, se
             drill["meta"] = {**rec.get("meta", {}), "augmentation": "scrambled"}
             drills.append(drill)
     counts = write_splits(out, drills)
-    manifest = {"generator": "training.synthetic.scramble", "seed": seed, "per_task": per_task,
+    manifest = {"generator": "lab.demo.synthetic.scramble", "seed": seed, "per_task": per_task,
                 "sources": [str(d) for d in dirs], "kept_words": sorted(keep), "pool": len(pool),
                 "counts": counts}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

@@ -16,9 +16,9 @@ import random
 from dataclasses import dataclass, field
 
 from radphi import labels as vocab
-from training.synthetic.devices import DEVICE_SPECS, DEVICES, Device, sample_device
-from training.synthetic.finding_types import Finding, sample_finding
-from training.synthetic.findings import (
+from lab.demo.synthetic.devices import DEVICE_SPECS, DEVICES, Device, sample_device
+from lab.demo.synthetic.finding_types import Finding, sample_finding
+from lab.demo.synthetic.findings import (
     BY_LABEL,
     COMBO_NAMES,
     COMBO_TEMPLATES,
@@ -28,7 +28,7 @@ from training.synthetic.findings import (
     SPECS,
     negatable,
 )
-from training.synthetic.phrasing import Phrasebook, fill
+from lab.demo.synthetic.phrasing import Phrasebook, fill
 
 # Labels that one study never holds together: they would describe the same air or
 # fluid twice, or contradict each other.

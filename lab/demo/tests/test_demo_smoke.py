@@ -1,8 +1,8 @@
-"""A smoke test of the demo-model rebuild (training.demo --quick): a reduced synthetic
+"""A smoke test of the demo-model rebuild (lab.demo.train --config quick): a reduced synthetic
 corpus, a tiny tokenizer and model, a few training steps, and a GGUF that radphi's
 llama.cpp backend loads and generates from. Takes ~10-20 s on 2 CPU cores.
 
-    pytest tests/test_demo_smoke.py
+    pytest lab/demo/tests/test_demo_smoke.py
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ pytest.importorskip("trl")
 
 @pytest.fixture(scope="module")
 def quick_build(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    from training.demo import DemoRecipe, build
+    from lab.demo.train import DemoRecipe, build
 
     out = tmp_path_factory.mktemp("demo")
     asset_dir = out / "assets"
-    result = build(DemoRecipe.quick(seed=0), out, install=True, asset_dir=asset_dir)
+    result = build(DemoRecipe.quick(), out, install=True, asset_dir=asset_dir)
     return result | {"out": out, "asset_dir": asset_dir}
 
 
@@ -83,11 +83,12 @@ def test_gguf_generates_through_the_llamacpp_backend(quick_build: dict) -> None:
 
 
 def test_demo_results_writes_the_tables_and_reruns_without_regenerating(quick_build: dict, tmp_path: Path) -> None:
-    """`python -m evaluation.demo_results --quick`: main tables for the three models on all ten
+    """`python -m lab.demo.evaluate --quick`: main tables for the three models on all ten
     tasks, the two ablations (tiny runs), and scores equal to ones computed directly."""
     import pandas as pd
 
-    from evaluation import demo_results, labels_metrics
+    from evaluation import labels_metrics
+    from lab.demo import evaluate as demo_results
     from evaluation.aggregate import pair_name
     from radphi.tasks import TASKS
 
@@ -163,11 +164,23 @@ def test_demo_results_writes_the_tables_and_reruns_without_regenerating(quick_bu
 
 
 def test_demo_results_refuses_a_missing_model(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    from evaluation import demo_results
+    from lab.demo import evaluate as demo_results
 
     rc = demo_results.cli(["--model", str(tmp_path / "nope.gguf"), "--out", str(tmp_path / "o"), "--work", str(tmp_path / "w")])
     assert rc == 2
     assert "demo model not found" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()  # refused before anything is written
+
+
+def test_plotlyjs_only_writes_the_installed_plotly_for_the_committed_reports(tmp_path: Path) -> None:
+    """The committed reports load ../plotly.min.js, which git does not keep: this writes it."""
+    from plotly.offline import get_plotlyjs
+
+    from lab.demo import evaluate as demo_results
+
+    assert demo_results.cli(["--plotlyjs-only", "--out", str(tmp_path / "results")]) == 0
+    assert (tmp_path / "results" / "plotly.min.js").read_text(encoding="utf-8") == get_plotlyjs()
+    assert [p.name for p in (tmp_path / "results").iterdir()] == ["plotly.min.js"]
 
 
 def test_the_one_stage_recipe_trains_on_every_batch_and_fits_its_deadline(tmp_path: Path) -> None:
@@ -175,9 +188,9 @@ def test_the_one_stage_recipe_trains_on_every_batch_and_fits_its_deadline(tmp_pa
     the drills, padded batches, a step count fitted to a deadline, no export."""
     import time
 
-    from training.demo import DemoRecipe, build
+    from lab.demo.train import DemoRecipe, build
 
-    recipe = DemoRecipe.quick(seed=0)
+    recipe = DemoRecipe.quick()
     recipe.one_stage, recipe.packing, recipe.batch_size, recipe.grad_accum = True, False, 4, 1
     recipe.max_steps, recipe.warmup, recipe.deadline = 100_000, 12, time.time() + 30
     result = build(recipe, tmp_path, install=False, export=False)
@@ -194,14 +207,14 @@ def test_the_one_stage_recipe_trains_on_every_batch_and_fits_its_deadline(tmp_pa
 
 
 def test_continue_from_a_gguf_trains_stage_4_only(quick_build: dict, tmp_path: Path) -> None:
-    """`--continue-from FILE.gguf --stage4-steps N`: the GGUF (standing for stages 1-3) is
+    """`--set continue_from=FILE.gguf --set stage4_steps=N`: the GGUF (standing for stages 1-3) is
     imported and only stage 4 trains from it, on stage 4's mix; nothing of stages 1-3 is built."""
-    from training import demo
+    from lab.demo import train as demo
 
     out = tmp_path / "cont"
     gguf = quick_build["asset_dir"] / "radphi-demo.gguf"
-    argv = ["--quick", "--out", str(out), "--continue-from", str(gguf), "--stage4-steps", "2",
-            "--stage4-learning-rate", "5e-5"]
+    argv = ["--config", "quick", "--out", str(out), "--set", f"continue_from={gguf}", "--set", "stage4_steps=2",
+            "--set", "stage4_learning_rate=5e-5"]
     assert demo.cli(argv) == 0
     assert (out / "continued" / "config.json").is_file() and not (out / "base").exists()
     assert not any((out / d).exists() for d in ("sft", "sft2", "sft3", "corpus-extra3"))
@@ -215,14 +228,14 @@ def test_continue_from_a_gguf_trains_stage_4_only(quick_build: dict, tmp_path: P
 
 
 def test_continue_from_needs_stage_4_steps_and_an_existing_model(tmp_path: Path, capsys) -> None:
-    from training import demo
+    from lab.demo import train as demo
 
-    assert demo.cli(["--quick", "--out", str(tmp_path / "a"), "--continue-from", str(tmp_path / "none.gguf"),
-                     "--stage4-steps", "2"]) == 2
+    assert demo.cli(["--config", "quick", "--out", str(tmp_path / "a"), "--set",
+                     f"continue_from={tmp_path / 'none.gguf'}", "--set", "stage4_steps=2"]) == 2
     assert "no such file" in capsys.readouterr().err
     model = tmp_path / "m.gguf"
     model.write_bytes(b"GGUF")
-    assert demo.cli(["--quick", "--out", str(tmp_path / "b"), "--continue-from", str(model),
-                     "--stage4-steps", "0"]) == 2
-    assert "--stage4-steps" in capsys.readouterr().err
+    assert demo.cli(["--config", "quick", "--out", str(tmp_path / "b"), "--set", f"continue_from={model}",
+                     "--set", "stage4_steps=0"]) == 2
+    assert "stage4_steps" in capsys.readouterr().err
     assert not (tmp_path / "b").exists()

@@ -1,26 +1,22 @@
-"""scripts/quick_task_score.py: the label error counts and the temporal-by-labels probe,
+"""lab/demo/experiments/quick_task_score.py: the label error counts and the temporal-by-labels probe,
 with the keyword backend (no model needed)."""
 from __future__ import annotations
 
-import importlib.util
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
 from radphi.backends import load_backend
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "quick_task_score.py"
 PRIOR = "FINDINGS: There is a small left pleural effusion.\n\nIMPRESSION: Small left pleural effusion."
 NOW = "FINDINGS: There is a right pneumothorax. No pleural effusion.\n\nIMPRESSION: Right pneumothorax."
 
 
 @pytest.fixture(scope="module")
 def qts():
-    spec = importlib.util.spec_from_file_location("quick_task_score", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from lab.demo.experiments import quick_task_score
+
+    return quick_task_score
 
 
 def test_temporal_by_labels_is_the_difference_of_two_label_answers(qts):

@@ -1,4 +1,4 @@
-"""Extra train-only phrasings (training.synthetic.augment): they say what their group
+"""Extra train-only phrasings (lab.demo.synthetic.augment): they say what their group
 says, never come near a held-out sentence, and change nothing unless asked for."""
 from __future__ import annotations
 
@@ -6,22 +6,22 @@ import random
 
 import pytest
 
-from training.synthetic.audit import (
+from lab.demo.synthetic.audit import (
     mentioned_labels,
     names,
     phrasing_of,
     phrasing_regexes,
 )
-from training.synthetic.augment import (
+from lab.demo.synthetic.augment import (
     extra_phrasings,
     heldout_sentences,
     overlaps,
     spec_fills,
     words,
 )
-from training.synthetic.corpus import assign_splits, patient_series, plan_patients
-from training.synthetic.findings import BY_LABEL, NORMALS
-from training.synthetic.phrasing import Phrasebook
+from lab.demo.synthetic.corpus import assign_splits, patient_series, plan_patients
+from lab.demo.synthetic.findings import BY_LABEL, NORMALS
+from lab.demo.synthetic.phrasing import Phrasebook
 
 FRACTION = 0.25
 

@@ -1,4 +1,4 @@
-"""training.synthetic.case_noise: only case changes, only in the inputs of the tasks that
+"""lab.demo.synthetic.case_noise: only case changes, only in the inputs of the tasks that
 never copy their input, deterministic from the seed."""
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 import random
 from pathlib import Path
 
-from training.synthetic.case_noise import (
+from lab.demo.synthetic.case_noise import (
     NOISY_TASKS,
     build_case_noised,
     case_noise,

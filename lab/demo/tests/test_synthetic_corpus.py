@@ -16,12 +16,13 @@ from radphi.records import read_jsonl
 from radphi.tasks import TASKS
 from training.loaders.common import GENERAL_TASK
 from training.loaders.records import load as load_records
-from training.synthetic import build_corpus, generate
-from training.synthetic.audit import phrasing_of, phrasing_regexes, split_sentences
-from training.synthetic.cli import main
-from training.synthetic.corpus import training_chars
-from training.synthetic.knowledge import FACTS, SYSTEMS
-from training.synthetic.phrasing import Phrasebook
+from lab.demo import ROOT
+from lab.demo.synthetic import build_corpus, generate
+from lab.demo.synthetic.audit import phrasing_of, phrasing_regexes, split_sentences
+from lab.demo.synthetic.cli import main
+from lab.demo.synthetic.corpus import training_chars
+from lab.demo.synthetic.knowledge import FACTS, SYSTEMS
+from lab.demo.synthetic.phrasing import Phrasebook
 
 SMALL = {"seed": 3, "n_studies": 240, "test_fraction": 0.2, "validation_fraction": 0.1}
 
@@ -51,9 +52,9 @@ def test_same_seed_gives_byte_identical_files_and_another_seed_does_not(tmp_path
     """Two processes with different hash seeds, so no set or dict order can leak into the text."""
     def run(out: str, seed: int, hash_seed: str) -> Path:
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
-        subprocess.run([sys.executable, "-m", "training.synthetic", "--out", str(tmp_path / out), "--seed", str(seed),
+        subprocess.run([sys.executable, "-m", "lab.demo.synthetic", "--out", str(tmp_path / out), "--seed", str(seed),
                         "--studies", "60", "--general", "20"], check=True, env=env, capture_output=True,
-                       cwd=Path(__file__).resolve().parents[1])
+                       cwd=ROOT)
         return tmp_path / out
 
     a, b, c = run("a", 5, "1"), run("b", 5, "2"), run("c", 6, "1")
@@ -193,7 +194,7 @@ def test_default_size_is_about_four_million_training_tokens_and_quick():
 
 
 def test_extra_train_studies_are_new_train_only_and_never_repeat_a_held_out_input(corpus, tmp_path: Path):
-    from training.synthetic.corpus import build_extra_train, input_key
+    from lab.demo.synthetic.corpus import build_extra_train, input_key
 
     out, _, records = corpus
     counts = build_extra_train(tmp_path / "extra", out, seed=SMALL["seed"], n_studies=120)
@@ -231,7 +232,7 @@ def test_extra_train_studies_are_new_train_only_and_never_repeat_a_held_out_inpu
 def test_a_development_set_is_written_in_the_held_out_phrasings_only(corpus, tmp_path: Path):
     """split="dev": new patients written like the test split (held-out phrasings), for
     choosing decoding settings without the test split; never training phrasings."""
-    from training.synthetic.corpus import build_extra_train, input_key
+    from lab.demo.synthetic.corpus import build_extra_train, input_key
 
     out, _, records = corpus
     build_extra_train(tmp_path / "dev", out, seed=SMALL["seed"], n_studies=60, batch=3, split="dev")

@@ -1,4 +1,4 @@
-"""training.synthetic.label_drills: the frames are scrambled, the label words, negations
+"""lab.demo.synthetic.label_drills: the frames are scrambled, the label words, negations
 and change wording stay, the gold labels are the record's own, deterministic from the seed."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from training.synthetic.label_drills import build_label_drills, kept_words
+from lab.demo.synthetic.label_drills import build_label_drills, kept_words
 
 REPORT = (" FINDINGS:\n \n Hyperinflation of the lungs is noted. There is no pneumothorax. Previously seen "
           "small left pleural effusion has resolved. The costophrenic angles are sharp.\n \n IMPRESSION:\n \n "

@@ -1,4 +1,4 @@
-"""Lexicon phrasings (training.synthetic.lexicon): findings named by radphi.labels'
+"""Lexicon phrasings (lab.demo.synthetic.lexicon): findings named by radphi.labels'
 synonyms, with the slots the gold answers need, on top of augment's extras only when asked.
 (That they never come near a held-out sentence and name their label is checked for all
 extras in test_synthetic_augment.py, with and without the lexicon.)"""
@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import itertools
 
-from training.synthetic.augment import extra_phrasings, spec_fills
-from training.synthetic.findings import BY_LABEL
-from training.synthetic.lexicon import PER_FINDING, lexicon_phrases
-from training.synthetic.phrasing import Phrasebook
+from lab.demo.synthetic.augment import extra_phrasings, spec_fills
+from lab.demo.synthetic.findings import BY_LABEL
+from lab.demo.synthetic.lexicon import PER_FINDING, lexicon_phrases
+from lab.demo.synthetic.phrasing import Phrasebook
 
 FRACTION = 0.25
 

@@ -13,7 +13,7 @@ import random
 import pytest
 
 from radphi import labels as vocab
-from training.synthetic.audit import (
+from lab.demo.synthetic.audit import (
     mentioned_labels,
     names,
     phrasing_of,
@@ -21,16 +21,16 @@ from training.synthetic.audit import (
     slot_patterns,
     template_groups,
 )
-from training.synthetic.devices import DEVICE_SPECS, Device
-from training.synthetic.finding_types import Finding, FindingSpec, regions
-from training.synthetic.findings import (
+from lab.demo.synthetic.devices import DEVICE_SPECS, Device
+from lab.demo.synthetic.finding_types import Finding, FindingSpec, regions
+from lab.demo.synthetic.findings import (
     COMBO_NAMES,
     COMBO_TEMPLATES,
     NEGATIONS,
     NORMALS,
     SPECS,
 )
-from training.synthetic.phrasing import Phrasebook, fill, slots_of, template_regex
+from lab.demo.synthetic.phrasing import Phrasebook, fill, slots_of, template_regex
 
 IMAGENOME_REGIONS = {
     "right lung", "right apical zone", "right upper lung zone", "right mid lung zone", "right lower lung zone",

@@ -15,20 +15,20 @@ import pytest
 
 from radphi import answers
 from radphi.reports import find_findings, find_impression, split_sections
-from training.synthetic import generate
-from training.synthetic.audit import (
+from lab.demo.synthetic import generate
+from lab.demo.synthetic.audit import (
     mentioned_labels,
     names,
     split_sentences,
     template_groups,
 )
-from training.synthetic.corpus import assign_splits, patient_series, plan_patients
-from training.synthetic.devices import DEVICES
-from training.synthetic.findings import BY_LABEL, SPECS
-from training.synthetic.impressions import NORMAL_IMPRESSION
-from training.synthetic.pairs import progression, temporal_findings
-from training.synthetic.phrasing import Phrasebook
-from training.synthetic.studies import Study
+from lab.demo.synthetic.corpus import assign_splits, patient_series, plan_patients
+from lab.demo.synthetic.devices import DEVICES
+from lab.demo.synthetic.findings import BY_LABEL, SPECS
+from lab.demo.synthetic.impressions import NORMAL_IMPRESSION
+from lab.demo.synthetic.pairs import progression, temporal_findings
+from lab.demo.synthetic.phrasing import Phrasebook
+from lab.demo.synthetic.studies import Study
 
 NOISE = re.compile(r"\b(unchanged|increased|decreased|stable|new|resolved|resolution|removed|removal|recommend\w*|"
                    r"discussed|communicated|paged|compared|previously|interval|worse|improv\w*|progressed|"

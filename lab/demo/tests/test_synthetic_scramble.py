@@ -1,4 +1,4 @@
-"""Copy drills (training.synthetic.scramble): scrambled, still consistent, train-only."""
+"""Copy drills (lab.demo.synthetic.scramble): scrambled, still consistent, train-only."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from radphi.records import read_jsonl
-from training.synthetic import build_corpus
-from training.synthetic.scramble import (
+from lab.demo.synthetic import build_corpus
+from lab.demo.synthetic.scramble import (
     TASKS,
     WORD,
     Scrambler,
