@@ -17,6 +17,7 @@ holds up nothing but the writing of those after it.
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ class RunSummary:
     skipped_done: int = 0
     failed: list[str] = field(default_factory=list)
     concurrency: int = 1
+    stopped: bool = False  # `stop` was set: the records not yet written were not run
 
     def __str__(self) -> str:
         at_once = f" ({self.concurrency} requests at a time)" if self.concurrency > 1 else ""
@@ -95,6 +97,8 @@ def output_record(record: dict[str, Any], task: str, gen: Generation, name: str,
         model_info={**info, **gen.extra.get("model_info", {})},
         prompt_tokens=gen.prompt_tokens,
         completion_tokens=gen.completion_tokens,
+        # "length": the answer was cut by max_new_tokens and is incomplete; "stop": it ended.
+        finish_reason=gen.finish_reason,
         seconds=round(gen.seconds, 4),
     )
     if gen.truncated_input:
@@ -125,10 +129,12 @@ def run_file(
     on_error: Callable[[str], None] | None = None,
     verify: bool = False,
     concurrency: int | None = None,
+    stop: threading.Event | None = None,
 ) -> RunSummary:
     """Run TASK over INPUT_PATH into OUTPUT_PATH; VERIFY adds the checker's `flags` to each
     record. CONCURRENCY requests (of BATCH_SIZE records each) are in flight at once; None
-    takes the backend's default (`resolve_concurrency`)."""
+    takes the backend's default (`resolve_concurrency`). Once STOP is set, no more records
+    are written (those finished stay; `summary.stopped` says so)."""
     t = tasks.get_task(task)
     summary = RunSummary(concurrency=resolve_concurrency(backend, concurrency))
 
@@ -181,7 +187,7 @@ def run_file(
 
         bar = tqdm(total=len(todo), desc=f"{task} [{name}]", unit="rec")
     try:
-        for chunk, outcome in _in_input_order(work, chunks, workers):
+        for n, (chunk, outcome) in enumerate(_in_input_order(work, chunks, workers), start=1):
             for _, error in outcome:
                 if error:
                     fail(error)
@@ -190,6 +196,9 @@ def run_file(
             summary.written += len(done_records)
             if bar:
                 bar.update(len(chunk))
+            if stop is not None and stop.is_set() and n < len(chunks):
+                summary.stopped = True  # what is running is dropped, what has not started never starts
+                break
     finally:
         if bar:
             bar.close()

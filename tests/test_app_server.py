@@ -77,31 +77,41 @@ def direct(tiny_phi_gguf):
 
 def test_every_tab_answers_through_gradio_client(server, tmp_path):
     c, model = server["client"], "tiny-phi-f32"
-    answer, status, record, _ = c.predict("What is a pneumothorax?", "chest", model, N, 0.0, "token", api_name="/qa")
+    answer, status, record, _, data = c.predict("What is a pneumothorax?", "chest", model, N, 0.0, "token",
+                                                api_name="/qa")
+    assert data["state"] == "done" and data["completion_tokens"] == record["completion_tokens"]
+    assert data["finish_reason"] == record["finish_reason"] in ("stop", "length")
     assert isinstance(answer, str) and "answer tokens" in status and record["meta"] == {"system": "chest"}
     assert record["model_info"]["backend"] == "llamacpp" and record["completion_tokens"] <= N
-    used, draft, status, _ = c.predict(REPORT, model, N, 0.0, "token", api_name="/impression")
+    used, draft, status, _, _ = c.predict(REPORT, model, N, 0.0, "token", api_name="/impression")
     assert used == FINDINGS and "FINDINGS section" in status
-    chips, raw, status, _ = c.predict(REPORT, model, N, 0.0, "token", api_name="/labels")
+    chips, raw, status, _, data = c.predict(REPORT, model, N, 0.0, "token", api_name="/labels")
+    assert data["state"] == "done" and [t["task"] for t in data["tasks"]] == ["abnormality_labels",
+                                                                              "tubes_lines_devices_labels"]
     assert 'class="rp-labels"' in chips and "Abnormality labels:" in raw and status.count("answer tokens") == 2
-    view, raw, status, _ = c.predict(REPORT, "FINDINGS: Clear.", model, N, 0.0, "token", api_name="/compare")
+    view, raw, status, _, _ = c.predict(REPORT, "FINDINGS: Clear.", model, N, 0.0, "token", api_name="/compare")
     assert "rp-compare-table" in view and 'data-change="new"' in view and status.count("answer tokens") == 2
-    for tool in ("extract_findings", "extract_impression", "cleanup", "ask"):
-        out, status, _, removed = c.predict(REPORT, "Which side?", model, N, 0.0, "token", True, api_name=f"/{tool}")
+    calls = {"extract_findings": (REPORT, model, N, 0.0, "token", True), "extract_impression": (REPORT, model, N),
+             "cleanup": (REPORT,), "ask": (REPORT, "Which side?", model, N, 0.0, "token")}
+    for tool, args in calls.items():
+        out, status, _, removed, data = c.predict(*args, api_name=f"/{tool}")
         assert isinstance(out, str) and "rp-removed" in removed, tool
         # The report's own sections and the clean-up rules need no model; the question does.
-        assert ("answer tokens" in status) == (tool == "ask"), tool
-    out, *_ = c.predict(REPORT, "", model, N, 0.0, "token", True, api_name="/extract_findings")
+        assert ("answer tokens" in status) == (tool == "ask") == data["model_run"], tool
+        assert data["state"] == "done", tool
+    out, *_ = c.predict(REPORT, model, N, 0.0, "token", True, api_name="/extract_findings")
     assert out == FINDINGS
     upload = tmp_path / "batch.jsonl"
     upload.write_text(json.dumps({"id": "r1", "findings": FINDINGS}) + "\n" + "{broken\n")
     from gradio_client import handle_file
 
-    result, summary = c.predict(handle_file(str(upload)), "impression_prediction", model, N, 0.0, "token",
-                                api_name="/batch")
+    result, summary, table, data = c.predict(handle_file(str(upload)), "impression_prediction", model, N, 0.0,
+                                             "token", api_name="/batch")
     rows = [json.loads(line) for line in Path(result).read_text().splitlines()]
     assert [r["id"] for r in rows] == ["r1"] and rows[0]["model"] == model and "prediction" in rows[0]
     assert "1 line done, 1 not done" in summary and "line 2: not valid JSON" in summary
+    assert [row[:2] for row in table["data"]] == [["r1", rows[0]["prediction"]]]
+    assert data["state"] == "done" and (data["done"], data["total"]) == (1, 1) and data["results_file"]
     # The upload and the results stayed in the app's private directory.
     workdir = server["ctx"].workdir
     assert any(workdir.rglob("batch.jsonl")) and any(workdir.rglob("input.jsonl"))
@@ -109,17 +119,18 @@ def test_every_tab_answers_through_gradio_client(server, tmp_path):
 
 def test_errors_show_in_the_page_and_the_app_stays_up(server):
     c = server["client"]
-    _, draft, status, _ = c.predict("", "tiny-phi-f32", N, 0.0, "token", api_name="/impression")
+    _, draft, status, _, data = c.predict("", "tiny-phi-f32", N, 0.0, "token", api_name="/impression")
+    assert data == {"state": "error", "message": "The findings box is empty: type or paste some text first."}
     assert draft == "" and "is empty" in status
     big = "x" * 20_001
-    _, _, status, _ = c.predict(big, "tiny-phi-f32", N, 0.0, "token", api_name="/impression")
+    _, _, status, _, _ = c.predict(big, "tiny-phi-f32", N, 0.0, "token", api_name="/impression")
     assert "the limit is 20,000 characters" in status
-    _, status, _, _ = c.predict("Still up?", None, "tiny-phi-f32", 4, 0.0, "token", api_name="/qa")
+    _, status, _, _, _ = c.predict("Still up?", None, "tiny-phi-f32", 4, 0.0, "token", api_name="/qa")
     assert "answer tokens" in status
 
 
 def test_impression_through_the_app_equals_the_backends_greedy_output(server, direct):
-    _, draft, _, _ = server["client"].predict(FINDINGS, "tiny-phi-f32", N, 0.0, "token", api_name="/impression")
+    _, draft, _, _, _ = server["client"].predict(FINDINGS, "tiny-phi-f32", N, 0.0, "token", api_name="/impression")
     expected = direct("impression_prediction", {"findings": FINDINGS})
     assert expected and draft == expected
 
@@ -157,7 +168,7 @@ def test_stop_through_the_server_closes_the_stream_on_its_own_thread(server):
     assert slow.closed_on is not None, "cancelling did not stop the model"
     assert slow.threads == {slow.closed_on}
     # The model is free again: the next request completes.
-    _, status, _, _ = server["client"].predict("After stop?", None, "tiny-phi-f32", 4, 0.0, "token", api_name="/qa")
+    _, status, _, _, _ = server["client"].predict("After stop?", None, "tiny-phi-f32", 4, 0.0, "token", api_name="/qa")
     assert "answer tokens" in status
 
 
@@ -208,7 +219,7 @@ def test_no_outside_connection_at_start_up_or_while_serving(tiny_phi_gguf, monke
 
         page = httpx.get(url, timeout=30)
         assert page.status_code == 200
-        _, draft, status, _ = Client(url, verbose=False).predict(FINDINGS, "tiny-phi-f32", 8, 0.0, "token",
+        _, draft, status, _, _ = Client(url, verbose=False).predict(FINDINGS, "tiny-phi-f32", 8, 0.0, "token",
                                                                api_name="/impression")
         assert "answer tokens" in status
     finally:
@@ -261,7 +272,7 @@ def test_app_py_without_a_model_starts_signs_in_and_cleans_up(tmp_path, monkeypa
         config = json.dumps(client.config)
         assert "No model is configured" in config and "python app.py --model path/to/model.gguf" in config
         assert "Decision support, not a diagnosis" in config
-        _, _, status, _ = client.predict("Small effusion.", None, 8, 0.0, "token", api_name="/impression")
+        _, _, status, _, _ = client.predict("Small effusion.", None, 8, 0.0, "token", api_name="/impression")
         assert "No model is configured" in status  # an answer in the page, and the app stays up
     finally:
         proc.send_signal(signal.SIGTERM)

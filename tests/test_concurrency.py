@@ -221,7 +221,7 @@ def test_batch_tab_runs_through_the_same_concurrent_path(tmp_path):
         workdir = tmp_path / "work"
         workdir.mkdir(mode=0o700)
         ctx = AppContext(settings=UISettings(), backends=registry, workdir=workdir)
-        path, summary = batch.run_batch(ctx, str(upload), TASK, "vllm", 16, 0.0, "token", progress=None)
+        path, summary = batch.run_batch(ctx, str(upload), TASK, "vllm", 16, 0.0, "token")
         assert server.max_in_flight >= 12
     rows = [json.loads(line) for line in Path(path).read_text().splitlines()]
     assert [r["id"] for r in rows] == [r["id"] for r in recs]

@@ -50,6 +50,17 @@ def slot_values(per_slot: list[dict]) -> list:
     return values
 
 
+def review_object(per_slot: list[dict], better: str | None = None) -> dict:
+    """/review_submit's one object: per output label, counts by category name, corrected text, comment."""
+    outputs = {}
+    for label, given in zip(review.LABELS, per_slot):
+        entry = {c.value: list(pair) for c, pair in given.items() if isinstance(c, ErrorCategory)}
+        entry.update({k: v for k, v in (("corrected_text", given.get("corrected")),
+                                        ("comment", given.get("comment"))) if v})
+        outputs[label] = entry
+    return {"outputs": outputs, "better": better}
+
+
 def no_model_names(payload) -> bool:
     text = json.dumps(payload, default=str)
     return not any(m in text for m in MODELS)
@@ -200,14 +211,25 @@ def test_panel_through_gradio_client(live):
     c = Client(live.url, verbose=False)
     out = c.predict("grace", "pilot", api_name="/review_start")
     assert "case 1 of 3" in out[1] and no_model_names(out)
-    out = c.predict("Output A", *slot_values([{C.MISSED_FINDING: (2, 1)}, {C.POSITION: (0, 1), "comment": "=1+1"}]),
-                    api_name="/review_submit")
-    assert "Saved" in out[STATUS - 1] and "case 2 of 3" in out[1] and no_model_names(out)
+    shown = out[-1]  # the panel as data
+    assert shown["reviewer"] == "grace" and "case 1 of 3" in shown["progress"]
+    assert shown["case"]["input"] == "F0" and sorted(shown["case"]["outputs"]) == ["A", "B"]
+    data = c.predict(review_object([{C.MISSED_FINDING: (2, 1)}, {C.POSITION: (0, 1), "comment": "=1+1"}], "A"),
+                     api_name="/review_submit")
+    assert data["message"] == "Saved (2 outputs)." and "case 2 of 3" in data["progress"] and no_model_names(data)
+    assert data["case"]["input"] == "F1"
     mine = [r for r in live.ctx.store.latest("pilot") if r.reviewer == "grace"]
     assert sorted(r.total for r in mine) == [1, 3] and {r.comment for r in mine} == {"", "=1+1"}
     before = live.ctx.store.counts()
-    out = c.predict(None, *slot_values([{C.MISSED_FINDING: (-5, 0)}, {}]), api_name="/review_submit")
-    assert "cannot be negative" in out[STATUS - 1] and live.ctx.store.counts() == before
+    data = c.predict(review_object([{C.MISSED_FINDING: (-5, 0)}, {}]), api_name="/review_submit")
+    assert data["state"] == "error" and "cannot be negative" in data["message"]
+    for bad, why in (({"outputs": {"Z": {}}}, "keyed by the shown labels (A, B)"),
+                     ({"outputs": {"A": {"made_up": [1, 0]}}}, "unknown error category made_up"),
+                     ({"outputs": {"A": {"missed_finding": 3}}}, "give two counts"),
+                     ([1, 2], "must be one object")):
+        data = c.predict(bad, api_name="/review_submit")
+        assert data["state"] == "error" and why in data["message"], why
+    assert live.ctx.store.counts() == before
     summary, table, *_ = c.predict("pilot", False, api_name="/dashboard")
     assert "1 reviewer" in summary or "reviews by 1" in summary
     assert no_model_names([summary, table]) and "Model 1" in json.dumps(table)
@@ -239,7 +261,7 @@ def test_auth_roles_logins_and_admin_only_dashboard(tmp_path, monkeypatch):
         alice = Client(url, auth=("alice", "alice-password"), verbose=False)
         out = bob.predict("someone-else", "pilot", api_name="/review_start")
         assert "Reviewing as bob (signed in, role reviewer)" in out[0] and no_model_names(out)
-        bob.predict(None, *slot_values([{C.SEVERITY: (1, 0)}, {}]), api_name="/review_submit")
+        bob.predict(review_object([{C.SEVERITY: (1, 0)}, {}]), api_name="/review_submit")
         (r,) = [r for r in ctx.store.latest("pilot") if r.total]
         assert (r.reviewer, r.authenticated) == ("bob", True)
         assert "open blinded study" in bob.predict("pilot", False, api_name="/dashboard")[0]

@@ -45,5 +45,5 @@ def test_a_format_other_than_the_models_own_is_warned_about(tmp_path: Path):
     assert common.format_note(ctx, "chatty", "chat") == ""
     note = common.format_note(ctx, "chatty", "token")
     assert "own format is chat" in note
-    _, fmt, shown = common.model_changed(ctx, "chatty")
+    _, fmt, shown, _ = common.model_changed(ctx, "chatty")
     assert fmt == "chat" and shown == ""

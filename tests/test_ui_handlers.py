@@ -148,7 +148,7 @@ def test_report_tools_run_their_tasks_and_the_question_follows_the_report(tmp_pa
     ask = fake.requests[-1].prompt
     assert ask.index("Zebrafinding") < ask.index("Which side?")  # report first: a shared prefix
     _, status, _, _ = last(report_tools.run_tool(ctx, "ask", REPORT, "", "m", *GEN))
-    assert "The question is empty" in status
+    assert "The question box is empty" in status
     # A report without a findings section goes to the model, grounded unless the box is unticked.
     fake = FakeBackend(answers=["f", "g"])
     (tmp_path / "2").mkdir()
@@ -326,11 +326,12 @@ def test_batch_csv_runs_reports_bad_rows_and_writes_radphi_run_records(tmp_path)
     upload = tmp_path / "in.csv"
     upload.write_text('id,findings,extra\na,Small effusion.,keep me\nb,,\nc,"' + "x" * 60 + '",\n'
                       'd,Clear lungs.,\n', encoding="utf-8")
-    path, summary = batch.run_batch(ctx, str(upload), "impression_prediction", "m", *GEN, progress=None)
+    path, summary = batch.run_batch(ctx, str(upload), "impression_prediction", "m", *GEN)
     rows = [json.loads(line) for line in Path(path).read_text().splitlines()]
     assert [r["id"] for r in rows] == ["a", "d"]
     assert rows[0]["prediction"] == "An impression." and rows[0]["extra"] == "keep me"
-    assert {"task", "parsed", "model", "model_info", "prompt_tokens", "completion_tokens", "seconds"} <= set(rows[0])
+    assert {"task", "parsed", "model", "model_info", "prompt_tokens", "completion_tokens", "finish_reason",
+            "seconds"} <= set(rows[0])
     assert "2 rows done, 2 not done" in summary
     assert "row 2: impression_prediction: empty or missing input field(s): findings" in summary
     assert "row 3: field &#x27;findings&#x27; is 60 characters long; the limit is 50" in summary
@@ -342,7 +343,7 @@ def test_batch_jsonl_bad_line_is_reported_not_fatal(tmp_path):
     ctx = make_ctx(tmp_path, {"m": FakeBackend("fake:none")})
     upload = tmp_path / "in.jsonl"
     upload.write_text('{"id": "1", "report": "Effusion."}\nnot json\n{"id": "3", "report": "Tube."}\n')
-    path, summary = batch.run_batch(ctx, str(upload), "abnormality_labels", "m", *GEN, progress=None)
+    path, summary = batch.run_batch(ctx, str(upload), "abnormality_labels", "m", *GEN)
     rows = [json.loads(line) for line in Path(path).read_text().splitlines()]
     assert [r["id"] for r in rows] == ["1", "3"] and rows[0]["parsed"] == {"labels": [], "unknown": []}
     assert "line 2: not valid JSON" in summary
@@ -352,14 +353,13 @@ def test_batch_refuses_missing_columns_and_other_files(tmp_path):
     ctx = make_ctx(tmp_path, {"m": FakeBackend()})
     csv_file = tmp_path / "in.csv"
     csv_file.write_text("id,text\n1,hello\n")
-    path, summary = batch.run_batch(ctx, str(csv_file), "abnormality_labels", "m", *GEN, progress=None)
-    assert path is None and "no column &#x27;report&#x27;" in summary
+    path, summary = batch.run_batch(ctx, str(csv_file), "abnormality_labels", "m", *GEN)
+    assert path is None and "in.csv has no column &#x27;report&#x27;" in summary
     other = tmp_path / "in.txt"
     other.write_text("x")
-    assert "upload a .csv or .jsonl file" in batch.run_batch(ctx, str(other), "abnormality_labels", "m", *GEN,
-                                                               progress=None)[1]
-    assert "Upload a CSV or JSONL file first" in batch.run_batch(ctx, None, "abnormality_labels", "m", *GEN,
-                                                                   progress=None)[1]
+    assert "Upload a .csv or .jsonl file (in.txt is a .txt file)" in batch.run_batch(
+        ctx, str(other), "abnormality_labels", "m", *GEN)[1]
+    assert "Upload a CSV or JSONL file first" in batch.run_batch(ctx, None, "abnormality_labels", "m", *GEN)[1]
 
 
 # ---------------------------------------------------------------- auth and the host rule

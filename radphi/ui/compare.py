@@ -8,7 +8,6 @@ Two generations in order: `qa_temporal_findings`, then `qa_temporal_progression`
 
 from __future__ import annotations
 
-import functools
 from typing import Any, Iterator
 
 import gradio as gr
@@ -17,7 +16,7 @@ from radphi.errors import RadphiError
 from radphi.ui import common
 from radphi.ui.context import AppContext
 from radphi.ui.compare_view import comparison_view, render_for
-from radphi.ui.streaming import check_fields, failed, stream_tasks
+from radphi.ui.streaming import check_fields, failed, kept, stream_tasks
 
 COMPARE_TASKS = ("qa_temporal_findings", "qa_temporal_progression")
 EXAMPLE_CURRENT = ("FINDINGS: Moderate left pleural effusion, increased. New right lower lobe opacity. "
@@ -27,18 +26,22 @@ EXAMPLE_PRIOR = ("FINDINGS: Small left pleural effusion. Endotracheal tube termi
 
 
 def compare(ctx: AppContext, current: str, prior: str, model: str | None, max_new_tokens: Any,
-            temperature: Any, fmt: str | None, constrained: Any = True) -> Iterator[tuple[str, str, str, str]]:
-    """Yields (comparison HTML, raw answers, status HTML, checker HTML)."""
+            temperature: Any, fmt: str | None, constrained: Any = True, seed: Any = 0, new_seed: Any = False,
+            keep: dict | None = None) -> Iterator[tuple[str, str, str, str]]:
+    """Yields (comparison HTML, raw answers, status HTML, checker HTML); KEEP["data"] holds
+    the status as data."""
     try:
         fields = check_fields({"report": current, "prior_report": prior},
                               {"report": "The current report", "prior_report": "The prior report"},
                               ctx.settings.max_chars)
     except RadphiError as exc:
-        yield comparison_view("", ""), "", failed(str(exc)).status, ""
+        step = failed(str(exc))
+        kept(keep, step.data)
+        yield comparison_view("", ""), "", step.status, ""
         return
     yield from stream_tasks(ctx, model, COMPARE_TASKS, fields, max_new_tokens, temperature, fmt,
                             render_for(fields["report"], fields["prior_report"]),
-                            constrained)
+                            constrained, seed, new_seed, keep)
 
 
 def build(ctx: AppContext) -> None:
@@ -52,8 +55,23 @@ def build(ctx: AppContext) -> None:
         run, stop = common.run_stop("compare", "Compare")
         view = gr.HTML(comparison_view("", ""), elem_id="compare-result", js_on_load=None)
         status = common.status_line("compare")
+        data = common.status_data("compare")
         checked = gr.HTML("", elem_id="compare-check", js_on_load=None)
         with gr.Accordion("Raw model answers", open=False):
             raw = gr.Textbox(label="Raw answers", lines=6, interactive=False, elem_id="compare-raw")
-        common.wire(run, stop, functools.partial(compare, ctx), [current, prior, *controls.inputs],
-                    [view, raw, status, checked], api_name="compare", status=status)
+
+        @common.api_doc("Compare a current report with a prior one: one row per finding (new, worsened, improved, "
+                        "resolved, unchanged) with the model's temporal-findings and progression answers.",
+                        "the comparison (HTML), the raw answers, the status line (HTML), the checker's panel "
+                        "(HTML), and the status as data (state, and per task finish_reason, token counts, seed).",
+                        current="the current report.", prior="the prior report.")
+        def compare_reports(current: str, prior: str, model: str, max_new_tokens: int, temperature: float,
+                            fmt: str, constrained: bool = True, seed: int = 0,
+                            new_seed: bool = True) -> Iterator[tuple[Any, ...]]:
+            keep: dict = {}
+            for update in compare(ctx, current, prior, model, max_new_tokens, temperature, fmt, constrained, seed,
+                                  new_seed, keep):
+                yield (*update, keep.get("data"))
+
+        common.wire(run, stop, compare_reports, [current, prior, *controls.inputs],
+                    [view, raw, status, checked, data], api_name="compare", status=status, data=data)

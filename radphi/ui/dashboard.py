@@ -28,6 +28,7 @@ from radphi.files import write_private_text
 from radphi.review.report import figure, summary_line, write_report
 from radphi.review.stats import Dashboard, dashboard, dashboard_csv
 from radphi.review.model import ReviewError
+from radphi.ui import common
 from radphi.ui.context import AppContext
 from radphi.ui.render import status_html
 from radphi.ui.streaming import error_message
@@ -165,12 +166,23 @@ def build(ctx: AppContext) -> None:
                               elem_id="dashboard-close")
         note = gr.HTML(status_html(""), elem_id="dashboard-note", js_on_load=None)
 
+        set_doc = "the review set's name."
+        blind_doc = "show model names (admins of an open study only; anyone for a practice or closed set)."
+
+        @common.api_doc("A review set's dashboard: errors per model and category with intervals, per reviewer, "
+                        "the checker beside the reviewers, agreement and preferences.",
+                        "the summary (HTML), then the tables and the plot.", set_name=set_doc, blind_off=blind_doc)
         def _show(request: gr.Request, set_name: str, blind_off: bool) -> list[Any]:
             return show(ctx, set_name, blind_off, request)
 
+        @common.api_doc("A review set's results as a CSV file and an HTML report.",
+                        "the CSV file, the HTML report, and a status line (HTML).", set_name=set_doc,
+                        blind_off=blind_doc)
         def _download(request: gr.Request, set_name: str, blind_off: bool) -> list[Any]:
             return download(ctx, set_name, blind_off, request)
 
+        @common.api_doc("Close a review set (admins): it takes no more reviews, and its model names can be shown.",
+                        "a status line (HTML).", set_name=set_doc)
         def _close(request: gr.Request, set_name: str) -> str:
             return close_set(ctx, set_name, request)
 

@@ -15,8 +15,8 @@ from radphi import reports
 from radphi.errors import InputError, RadphiError
 from radphi.ui import check_view, common
 from radphi.ui.context import AppContext
-from radphi.ui.render import latency_text, status_html
-from radphi.ui.streaming import check_fields, failed, stream_task
+from radphi.ui.render import status_html
+from radphi.ui.streaming import check_fields, failed, kept, stream_task
 
 EXAMPLE_REPORT = (
     "EXAMINATION: Chest (PA and lateral)\n"
@@ -44,23 +44,30 @@ def findings_of(text: str) -> tuple[str, str]:
 
 
 def draft(ctx: AppContext, text: str, model: str | None, max_new_tokens: Any, temperature: Any,
-          fmt: str | None, keep: dict | None = None) -> Iterator[tuple[str, str, str, str]]:
+          fmt: str | None, keep: dict | None = None, seed: Any = 0, new_seed: Any = False
+          ) -> Iterator[tuple[str, str, str, str]]:
     """Yields (findings sent to the model, draft impression, status HTML, checker HTML);
-    the finished answer's generation id goes into `keep["uid"]`."""
+    the finished answer's generation id goes into `keep["uid"]`, the status as data into
+    `keep["data"]`."""
     try:
         text = check_fields({"findings": text}, {"findings": "The findings"}, ctx.settings.max_chars)["findings"]
         findings, note = findings_of(text)
     except RadphiError as exc:
-        yield "", "", failed(str(exc)).status, ""
+        step = failed(str(exc))
+        kept(keep, step.data)
+        yield "", "", step.status, ""
         return
     for step in stream_task(ctx, model, "impression_prediction", {"findings": findings}, max_new_tokens,
-                            temperature, fmt):
+                            temperature, fmt, seed=seed, new_seed=new_seed):
         status, checked = step.status, check_view.PENDING if not step.error else ""
         if step.generation is not None:
-            status = status_html(f"{note} {latency_text(step.generation)}")
+            # Where the findings came from, before the latency line and the answer's notes
+            # (a cut-off, the prompt format, a lowered max new tokens).
+            status = status_html(note) + step.status
             checked = recheck(findings, step.text)
             if keep is not None:
                 keep["uid"] = step.uid
+        kept(keep, step.data)
         yield findings, step.text, status, checked
 
 
@@ -85,17 +92,22 @@ def build(ctx: AppContext) -> None:
             out = gr.Textbox(label="Draft impression (editable)", lines=6, interactive=True, buttons=["copy"],
                              elem_id="impression-draft")
         status = common.status_line("impression")
+        data = common.status_data("impression")
         checked = gr.HTML("", elem_id="impression-check", js_on_load=None)
         again = gr.Button("Check the edited draft", size="sm", elem_id="impression-recheck")
         generation = gr.State(None)  # server-side: the id of the answer last produced here
 
-        def run_draft(text: str, model: str, max_new_tokens: Any, temperature: Any,
-                      fmt: str) -> Iterator[tuple[Any, ...]]:
+        @common.api_doc("Draft an impression from the findings, streamed.",
+                        "the findings sent to the model, the draft impression, the status line (HTML), the "
+                        "checker's panel (HTML), and the status as data (state, finish_reason, token counts, seed).",
+                        text="the findings, or a whole report (its FINDINGS section is used).")
+        def impression(text: str, model: str, max_new_tokens: int, temperature: float, fmt: str,
+                       seed: int = 0, new_seed: bool = True) -> Iterator[tuple[Any, ...]]:
             keep: dict = {}
-            for update in draft(ctx, text, model, max_new_tokens, temperature, fmt, keep):
-                yield (*update, keep.get("uid"))
+            for update in draft(ctx, text, model, max_new_tokens, temperature, fmt, keep, seed, new_seed):
+                yield (*update, keep.get("data"), keep.get("uid"))
 
-        common.wire(run, stop, run_draft, [text, *controls.inputs], [used, out, status, checked, generation],
-                    api_name="impression", status=status)
+        common.wire(run, stop, impression, [text, *controls.inputs], [used, out, status, checked, data, generation],
+                    api_name="impression", status=status, data=data)
         again.click(recheck, inputs=[used, out], outputs=checked, api_name="impression_check")
         common.send_to_review(ctx, "impression", "impression_prediction", out, generation)

@@ -15,7 +15,7 @@ from radphi import runner
 from radphi.errors import RadphiError
 from radphi.ui import check_view, common
 from radphi.ui.context import AppContext
-from radphi.ui.streaming import check_fields, failed, gen_params, stream_task
+from radphi.ui.streaming import check_fields, failed, kept, stream_task
 
 SYSTEMS = ["(none)", "chest", "cardiac", "abdominal", "neuro", "musculoskeletal", "breast",
            "vascular", "head and neck", "genitourinary", "pediatric", "general"]
@@ -28,31 +28,37 @@ EXAMPLES = [
 
 
 def answer(ctx: AppContext, question: str, system: str | None, model: str | None, max_new_tokens: Any,
-           temperature: Any, fmt: str | None, keep: dict | None = None) -> Iterator[tuple[str, str, dict, str]]:
+           temperature: Any, fmt: str | None, keep: dict | None = None, seed: Any = 0, new_seed: Any = False
+           ) -> Iterator[tuple[str, str, dict, str]]:
     """Yields (answer text, status HTML, record, checker HTML: this task has no source to check
-    against); the finished answer's generation id goes into `keep["uid"]`."""
+    against); the finished answer's generation id goes into `keep["uid"]`, the status as
+    data into `keep["data"]`."""
     try:
         fields = check_fields({"question": question}, {"question": "The question"}, ctx.settings.max_chars)
     except RadphiError as exc:
         step = failed(str(exc))
+        kept(keep, step.data)
         yield "", step.status, {}, ""
         return
-    for step in stream_task(ctx, model, "radiology_qa", fields, max_new_tokens, temperature, fmt):
+    for step in stream_task(ctx, model, "radiology_qa", fields, max_new_tokens, temperature, fmt,
+                            seed=seed, new_seed=new_seed):
         record: dict = {}
         if step.generation is not None:
-            record = _record(ctx, fields["question"], system, model, step, max_new_tokens, temperature, fmt)
+            record = _record(ctx, fields["question"], system, model, step, fmt)
             if keep is not None:
                 keep["uid"] = step.uid
+        kept(keep, step.data)
         yield step.text, step.status, record, check_view.NO_SOURCE if step.generation is not None else ""
 
 
 def _record(ctx: AppContext, question: str, system: str | None, model: str | None, step: Any,
-            max_new_tokens: Any, temperature: Any, fmt: str | None) -> dict:
+            fmt: str | None) -> dict:
+    """The answer in `radphi run`'s record shape, with the parameters it was decoded with."""
     record: dict[str, Any] = {"task": "radiology_qa", "question": question.strip()}
     if system and system != "(none)":
         record["meta"] = {"system": system}
     backend = ctx.backends.backend(model)
-    info = runner.model_info(backend, fmt or ctx.backends.format_of(model), gen_params(max_new_tokens, temperature))
+    info = runner.model_info(backend, fmt or ctx.backends.format_of(model), step.params)
     return runner.output_record(record, "radiology_qa", step.generation, str(model), info)
 
 
@@ -68,17 +74,25 @@ def build(ctx: AppContext) -> None:
         run, stop = common.run_stop("qa", "Answer")
         out = gr.Textbox(label="Answer", lines=6, interactive=False, buttons=["copy"], elem_id="qa-answer")
         status = common.status_line("qa")
+        data = common.status_data("qa")
         checked = gr.HTML("", elem_id="qa-check", js_on_load=None)
         with gr.Accordion("Record (for review and evaluation)", open=False):
             record = gr.JSON(label="Record", elem_id="qa-record")
         generation = gr.State(None)  # server-side: the id of the answer last produced here
 
-        def run_answer(question: str, system: str, model: str, max_new_tokens: Any, temperature: Any,
-                       fmt: str) -> Iterator[tuple[Any, ...]]:
+        @common.api_doc("Answer a radiology question, streamed.",
+                        "the answer, the status line (HTML), the record in radphi run's shape, the checker's "
+                        "panel (HTML), and the status as data (state, finish_reason, token counts, seed, notices).",
+                        question="the question, as a radiologist would ask it.",
+                        system="the body system, kept with the record for review ('(none)' for none); never "
+                               "sent to the model.")
+        def qa(question: str, system: str, model: str, max_new_tokens: int, temperature: float, fmt: str,
+               seed: int = 0, new_seed: bool = True) -> Iterator[tuple[Any, ...]]:
             keep: dict = {}
-            for update in answer(ctx, question, system, model, max_new_tokens, temperature, fmt, keep):
-                yield (*update, keep.get("uid"))
+            for update in answer(ctx, question, system, model, max_new_tokens, temperature, fmt, keep, seed,
+                                 new_seed):
+                yield (*update, keep.get("data"), keep.get("uid"))
 
-        common.wire(run, stop, run_answer, [question, system, *controls.inputs],
-                    [out, status, record, checked, generation], api_name="qa", status=status)
+        common.wire(run, stop, qa, [question, system, *controls.inputs],
+                    [out, status, record, checked, data, generation], api_name="qa", status=status, data=data)
         common.send_to_review(ctx, "qa", "radiology_qa", out, generation)

@@ -72,7 +72,7 @@ def latency_text(gen: Generation) -> str:
     if gen.finish_reason == "cancelled":
         parts.append("stopped")
     elif gen.finish_reason == "length":
-        parts.append("cut at the max new tokens")
+        parts.append(f"cut off at {gen.completion_tokens} tokens")
     if gen.truncated_input:
         parts.append("the input was shortened in its middle to fit the model's context")
     return " · ".join(parts)

@@ -15,11 +15,13 @@
   Enter, or click Submit: the case is stored in one transaction, with the seconds spent
   on it, and the next one opens.
 - Finished cases can be reopened and revised (a new version; the old one stays).
+- API clients (gradio_client) get the shown case as data (`case_data`: the labels and
+  texts, no model names) beside the page's outputs, and `/review_submit` takes one
+  object (`values_from_object`) instead of the panel's 56 boxes.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from dataclasses import dataclass, field, replace
@@ -29,6 +31,7 @@ import gradio as gr
 
 from radphi.errors import RadphiError
 from radphi.review.model import Case, ErrorCategory, ErrorCount, ReviewDraft, ReviewError, check_name
+from radphi.ui import common
 from radphi.ui.context import AppContext
 from radphi.ui.render import status_html
 
@@ -80,14 +83,30 @@ def _text_of(inputs: dict[str, Any]) -> tuple[str, str, str]:
     return "Input", "\n\n".join(f"{k.replace('_', ' ').upper()}:\n{inputs[k]}" for k in fields), context
 
 
+def case_data(session: Session, message: str, kind: str, case: Case | None = None, *, text: str = "",
+              label: str = "", context: str = "", reference: str | None = None, outputs: dict[str, str] | None = None,
+              position: str = "", categories: list[str] | None = None) -> dict[str, Any]:
+    """The panel as data for API clients: who reviews, the status message, and the shown
+    case (its input, context, reference and outputs by label). Never a model's name."""
+    data: dict[str, Any] = {"state": kind, "message": message, "reviewer": session.reviewer or None,
+                            "authenticated": session.authenticated, "set": session.set_name, "progress": position,
+                            "case": None}
+    if case is not None:
+        data["case"] = {"input_label": label, "input": text, "context": context or None, "reference": reference,
+                        "outputs": outputs or {}, "categories": categories or []}
+    return data
+
+
 def _hidden_slot() -> list[Any]:
     return [gr.update(visible=False), gr.update(value="", label="Output"), gr.update(visible=False),
             *([gr.update(value=0)] * NUMBERS_PER_SLOT), gr.update(value=""), gr.update(value="")]
 
 
-def view(ctx: AppContext, session: Session, case: Case | None, status: str) -> list[Any]:
-    """Every output of the tab, in `outputs_of` order, for a session showing `case` (or none)."""
+def view(ctx: AppContext, session: Session, case: Case | None, message: str = "", kind: str = "info") -> list[Any]:
+    """Every output of the tab, in `outputs_of` order, for a session showing `case` (or
+    none), MESSAGE in its status line (KIND: info or error), and last the panel as data."""
     store = ctx.store
+    status = status_html(message, kind)
     who = ("" if not session.reviewer else
            f"Reviewing as {session.reviewer} (signed in, role {store.role(session.reviewer)})." if session.authenticated
            else f"Reviewing as {session.reviewer}: not signed in, so the name is recorded as typed and the "
@@ -96,7 +115,8 @@ def view(ctx: AppContext, session: Session, case: Case | None, status: str) -> l
     no_preference = gr.update(choices=[], value=None, visible=False)
     if session.set_name is None:
         return [session, status_html(who), status_html(""), gr.update(value="", label="Input"), no_context, "",
-                no_preference, gr.update(choices=[], value=None), status, *(_hidden_slot() * MAX_OUTPUTS)]
+                no_preference, gr.update(choices=[], value=None), status, *(_hidden_slot() * MAX_OUTPUTS),
+                case_data(session, message, kind)]
     rs = store.get_set(session.set_name)
     cases = store.cases(rs.id)
     finished = store.reviewed_inputs(rs.id, session.reviewer, session.authenticated)
@@ -104,9 +124,10 @@ def view(ctx: AppContext, session: Session, case: Case | None, status: str) -> l
     done_choices = [(f"Case {position[c.input_id]}", c.input_id) for c in cases if c.input_id in finished]
     if case is None:
         progress = f"Set {rs.name}: all {len(cases)} cases done ({len(finished)} finished). Thank you."
-        return [replace(session, input_id=None, slots=[], assignment_id=None), status_html(who),
-                status_html(progress), gr.update(value="", label="Input"), no_context, "", no_preference,
-                gr.update(choices=done_choices, value=None), status, *(_hidden_slot() * MAX_OUTPUTS)]
+        session = replace(session, input_id=None, slots=[], assignment_id=None)
+        return [session, status_html(who), status_html(progress), gr.update(value="", label="Input"), no_context, "",
+                no_preference, gr.update(choices=done_choices, value=None), status, *(_hidden_slot() * MAX_OUTPUTS),
+                case_data(session, message, kind, position=progress)]
     assignment_id, ordered = store.assignment(rs.id, case.input_id, session.reviewer, session.authenticated)
     order = [i.id for i in ordered]
     by_id = {i.id: i for i in ordered}
@@ -140,9 +161,12 @@ def view(ctx: AppContext, session: Session, case: Case | None, status: str) -> l
                   gr.update(visible=len(rs.taxonomy.categories) > 4), *numbers,
                   gr.update(value=(last.corrected_text or "") if last else ""),
                   gr.update(value=last.comment if last else "")]
+    data = case_data(session, message, kind, case, text=text, label=label, context=context, reference=case.reference,
+                     outputs={f"{lab}": by_id[i].prediction for lab, i in session.slots}, position=progress,
+                     categories=[c.value for c in rs.taxonomy.categories])
     return [session, status_html(who), status_html(progress), gr.update(value=text, label=label),
             gr.update(value=context, visible=bool(context)), case.reference or "(this set has no reference text)",
-            preference, gr.update(choices=done_choices, value=None), status, *slots]
+            preference, gr.update(choices=done_choices, value=None), status, *slots, data]
 
 
 def start(ctx: AppContext, typed: str | None, set_name: str | None, session: Session | None,
@@ -150,7 +174,7 @@ def start(ctx: AppContext, typed: str | None, set_name: str | None, session: Ses
     """Sign in (once per session without --auth) and open the set's next unfinished case."""
     session = session or Session()
     if ctx.store is None:
-        return view(ctx, session, None, status_html(NO_STORE, "error"))
+        return view(ctx, session, None, NO_STORE, "error")
     try:
         reviewer, authenticated = identity(ctx, typed, request)
         if (reviewer, authenticated) != (session.reviewer, session.authenticated):
@@ -169,13 +193,15 @@ def start(ctx: AppContext, typed: str | None, set_name: str | None, session: Ses
                               f"at most {MAX_OUTPUTS}.")
         session = replace(session, set_name=rs.name)
         case = ctx.store.next_case(rs.id, session.reviewer, session.authenticated)
-        return view(ctx, session, case, status_html(""))
+        return view(ctx, session, case)
     except RadphiError as exc:
-        return view(ctx, replace(session, set_name=None), None, status_html(str(exc), "error"))
+        return view(ctx, replace(session, set_name=None), None, str(exc), "error")
 
 
-def _unchanged(session: Session, status: str) -> list[Any]:
-    return [session, *([gr.update()] * 7), status, *([gr.update()] * (SLOT_OUTPUTS * MAX_OUTPUTS))]
+def _unchanged(session: Session, message: str) -> list[Any]:
+    """A refused submission: the page as it was, the reason in the status line."""
+    return [session, *([gr.update()] * 7), status_html(message, "error"),
+            *([gr.update()] * (SLOT_OUTPUTS * MAX_OUTPUTS)), case_data(session, message, "error")]
 
 
 def submit(ctx: AppContext, session: Session | None, preference: str | None, *values: Any,
@@ -187,7 +213,7 @@ def submit(ctx: AppContext, session: Session | None, preference: str | None, *va
     session = session or Session()
     if ctx.store is None or not session.slots:
         message = NO_STORE if ctx.store is None else "Start reviewing first: choose a set and click Start."
-        return _unchanged(session, status_html(message, "error"))
+        return _unchanged(session, message)
     per_slot = NUMBERS_PER_SLOT + 2
     case_seconds = max(0.0, time.monotonic() - session.shown_at)
     elapsed = case_seconds / len(session.slots)
@@ -208,11 +234,54 @@ def submit(ctx: AppContext, session: Session | None, preference: str | None, *va
         ctx.store.submit_case(drafts, preference=preferred, case_seconds=case_seconds,
                               assignment_id=session.assignment_id)
     except RadphiError as exc:
-        return _unchanged(session, status_html(f"Not saved: {exc}", "error"))
+        return _unchanged(session, f"Not saved: {exc}")
     done = session.input_id
     case = ctx.store.next_case(session.set_name, session.reviewer, session.authenticated)
-    return view(ctx, session, case, status_html(f"Saved ({len(drafts)} output{'s' if len(drafts) != 1 else ''})."
-                                                if case is None or case.input_id != done else "Saved."))
+    return view(ctx, session, case, f"Saved ({len(drafts)} output{'s' if len(drafts) != 1 else ''})."
+                if case is None or case.input_id != done else "Saved.")
+
+
+REVIEW_OBJECT = ('{"outputs": {"A": {"missed_finding": [significant, not significant], ..., "corrected_text": '
+                 '"...", "comment": "..."}, "B": {...}}, "better": "A" | "B" | "equal" | null}')
+
+
+def values_from_object(session: Session, review: Any) -> tuple[str | None, list[Any]]:
+    """The panel's (preference, values) for a review given as one object (`REVIEW_OBJECT`):
+    per output label of the shown case, error counts by category name (a pair: significant,
+    not significant; a missing category counts 0), an optional corrected text and comment;
+    and which output is better. ReviewError for anything else."""
+    if not isinstance(review, dict):
+        raise ReviewError(f"The review must be one object: {REVIEW_OBJECT}.")
+    unknown = set(review) - {"outputs", "better"}
+    if unknown:
+        raise ReviewError(f"Unknown key(s) {', '.join(sorted(map(str, unknown)))} in the review; it takes "
+                          f"outputs and better.")
+    outputs = review.get("outputs") or {}
+    shown = [label for label, _ in session.slots]
+    if not isinstance(outputs, dict) or set(outputs) - set(shown):
+        raise ReviewError(f"The review's outputs must be keyed by the shown labels ({', '.join(shown) or 'none'}).")
+    names = {c.value: c for c in CATEGORIES}
+    values: list[Any] = []
+    for label in shown + [None] * (MAX_OUTPUTS - len(shown)):
+        given = outputs.get(label) or {} if label else {}
+        if not isinstance(given, dict):
+            raise ReviewError(f"Output {label}: give an object of counts, corrected_text and comment.")
+        extra = set(given) - set(names) - {"corrected_text", "comment"}
+        if extra:
+            raise ReviewError(f"Output {label}: unknown error category {', '.join(sorted(map(str, extra)))}; the "
+                              f"categories are {', '.join(names)}.")
+        for c in CATEGORIES:
+            pair = given.get(c.value, (0, 0))
+            if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+                raise ReviewError(f"Output {label}, {c.value}: give two counts, [significant, not significant].")
+            values += list(pair)
+        values += [given.get("corrected_text") or "", given.get("comment") or ""]
+    better = review.get("better")
+    if better in (None, ""):
+        return None, values
+    if str(better).lower() == "equal":
+        return EQUAL, values
+    return f"Output {better}", values
 
 
 def _number(value: Any) -> Any:
@@ -230,15 +299,15 @@ def reopen(ctx: AppContext, session: Session | None, input_id: str | None) -> li
     """Open one of this reviewer's finished cases again, with their latest answers filled in."""
     session = session or Session()
     if ctx.store is None or not session.set_name:
-        return view(ctx, session, None, status_html("Start reviewing first.", "error"))
+        return view(ctx, session, None, "Start reviewing first: choose a set and click Start.", "error")
     try:
         if not input_id:
             raise ReviewError("Choose one of your finished cases.")
         if input_id not in ctx.store.reviewed_inputs(session.set_name, session.reviewer, session.authenticated):
             raise ReviewError("You can reopen only cases you have finished.")
-        return view(ctx, session, ctx.store.case(session.set_name, input_id), status_html(""))
+        return view(ctx, session, ctx.store.case(session.set_name, input_id))
     except RadphiError as exc:
-        return view(ctx, session, None, status_html(str(exc), "error"))
+        return view(ctx, session, None, str(exc), "error")
 
 
 def open_sets(ctx: AppContext) -> Any:
@@ -297,20 +366,51 @@ def build(ctx: AppContext) -> None:
                                    allow_custom_value=True)  # filled per session; `reopen` checks ownership
             again = gr.Button("Reopen", elem_id="review-reopen", scale=1)
         status = gr.HTML(status_html(""), elem_id="review-status", js_on_load=None)
-        outputs = [state, who, progress, source, context, reference, preference, finished, status, *slot_components]
+        panel = gr.JSON(visible=False, label="Review panel", elem_id="review-data")  # the panel as data (API)
+        outputs = [state, who, progress, source, context, reference, preference, finished, status, *slot_components,
+                   panel]
         focus = "() => { setTimeout(() => document.querySelector('#review-slot-a input[type=number]')?.focus(), 50); }"
         # Closures, not functools.partial: gradio finds the gr.Request parameter by its type hint,
         # which a partial object hides.
         def _start(request: gr.Request, typed: str, set_name: str, session: Session) -> list[Any]:
             return start(ctx, typed, set_name, session, request)
 
+        _start.__doc__ = ("Start (or switch) reviewing a set: the next unfinished case. Returns the panel's "
+                          "outputs, the last of them the panel as data (reviewer, progress, the case's input, "
+                          "reference and outputs by label, its categories, the status message).\n\nArgs:\n"
+                          "    typed: your name (ignored when the app requires sign-in).\n"
+                          "    set_name: the review set's name.")
+
         def _submit(request: gr.Request, session: Session, better: str | None, *values: Any) -> list[Any]:
             return submit(ctx, session, better, *values, request=request)
 
+        @common.api_doc("Store the shown case's review and open the next case.",
+                        "the panel as data: the status message ('Saved.' or why not), the progress, and the "
+                        "next case (input, reference, outputs by label) or None when the set is done.",
+                        review=f"one object: {REVIEW_OBJECT}. Counts not given are 0.")
+        def review_submit(request: gr.Request, session: Session, review: dict) -> tuple[Any, Any]:
+            try:
+                better, values = values_from_object(session or Session(), review)
+            except RadphiError as exc:
+                out = _unchanged(session or Session(), f"Not saved: {exc}")
+            else:
+                out = submit(ctx, session, better, *values, request=request)
+            return out[0], out[-1]
+
+        @common.api_doc("Reopen one of your finished cases to revise it.",
+                        "the panel's outputs, the last of them the panel as data.",
+                        input_id="the case's id, from your finished cases.")
+        def review_reopen(session: Session, input_id: str) -> list[Any]:
+            return reopen(ctx, session, input_id)
+
         go.click(_start, inputs=[name, set_pick, state], outputs=outputs, api_name="review_start").then(None, js=focus)
+        # The page's 56 boxes are not an API: clients call /review_submit with one object.
         gr.on([send.click, *[t.submit for t in enter_targets]], _submit, inputs=[state, preference, *slot_inputs],
-              outputs=outputs, api_name="review_submit").then(None, js=focus)
-        again.click(functools.partial(reopen, ctx), inputs=[state, finished], outputs=outputs,
+              outputs=outputs, api_visibility="private").then(None, js=focus)
+        review_in = gr.JSON(visible=False, label="Review")
+        api_submit = gr.Button(visible=False, elem_id="review-api-submit")
+        api_submit.click(review_submit, inputs=[state, review_in], outputs=[state, panel], api_name="review_submit")
+        again.click(review_reopen, inputs=[state, finished], outputs=outputs,
                     api_name="review_reopen").then(None, js=focus)
         tab.select(lambda: open_sets(ctx), outputs=set_pick, api_visibility="private", queue=False)
 

@@ -10,6 +10,10 @@ one dedicated thread, and the handler only reads a queue. A side effect that sui
 the latency goal: decoding never waits for the UI. The first piece goes out at once;
 after it, pieces are sent together, at most 20 updates a second.
 
+Every Step also carries the status as structured data (`Step.data`: state, finish
+reason, token counts, seed, notices), which each tab returns beside its HTML status
+line for API clients, and which Stop reads to tell whether it stopped anything.
+
 Logs record lengths and short hashes of patient text, never the text.
 """
 
@@ -21,14 +25,15 @@ import queue
 import threading
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping
 
 from radphi import tasks
-from radphi.backends import Generation, GenParams, Request, Stream
+from radphi.backends import Generation, GenParams, Request, Stream, format_warning
 from radphi.errors import InputError, RadphiError
 from radphi.ui import check_view
 from radphi.ui.context import AppContext
+from radphi.ui.gen_settings import MAX_NEW_TOKENS_LIMIT, cut_off_text, fit_new_tokens, gen_params, resolve_seed
 from radphi.ui.render import latency_text, status_html
 
 log = logging.getLogger(__name__)
@@ -37,7 +42,10 @@ HEARTBEAT_SECONDS = 0.25  # how often a waiting handler hands control back (keep
 # At most this many page updates a second after the first piece: each update costs the
 # server CPU (diff, JSON, SSE) that a small CPU box would rather spend decoding.
 UPDATE_SECONDS = 0.05
-MAX_NEW_TOKENS_LIMIT = 2048
+__all__ = ["MAX_NEW_TOKENS_LIMIT", "gen_params", "stream_task", "stream_tasks", "check_fields", "failed", "Step"]
+
+# `Step.data["state"]`: while these, Stop has something to stop.
+RUNNING_STATES = ("waiting", "generating")
 
 _PIECE, _END, _RESTART = "piece", "end", "restart"
 
@@ -59,32 +67,19 @@ def error_message(exc: BaseException) -> str:
 
 
 def check_fields(fields: Mapping[str, Any], labels: Mapping[str, str], max_chars: int) -> dict[str, str]:
-    """Each field as text, or InputError naming the empty field or the size limit."""
+    """Each field as text, or InputError naming the empty box or the size limit. LABELS
+    name the boxes as the page does ("The findings" -> "The findings box is empty")."""
     out = {}
     for name, value in fields.items():
         text = "" if value is None else str(value)
-        label = labels.get(name, name)
+        label = labels.get(name, f"The {name.replace('_', ' ')}")
         if not text.strip():
-            raise InputError(f"{label} is empty: type or paste some text first.")
+            raise InputError(f"{label} box is empty: type or paste some text first.")
         if len(text) > max_chars:
-            raise InputError(f"{label} is {len(text):,} characters long; "
-                             f"the limit is {max_chars:,} characters per field.")
+            raise InputError(f"{label} box holds {len(text):,} characters; "
+                             f"the limit is {max_chars:,} characters per box.")
         out[name] = text
     return out
-
-
-def gen_params(max_new_tokens: Any, temperature: Any, grounded: Any = True, constrained: Any = True) -> GenParams:
-    try:
-        n = int(max_new_tokens)
-        t = float(temperature)
-    except (TypeError, ValueError):
-        raise InputError("max new tokens must be a whole number and temperature a number") from None
-    if not 1 <= n <= MAX_NEW_TOKENS_LIMIT:
-        raise InputError(f"max new tokens must be between 1 and {MAX_NEW_TOKENS_LIMIT}, got {n}")
-    if not 0.0 <= t <= 2.0:
-        raise InputError(f"temperature must be between 0 and 2, got {t}")
-    return GenParams(max_new_tokens=n, temperature=t, grounded=grounded is not False,
-                     constrained=constrained is not False)
 
 
 class StreamPump:
@@ -171,15 +166,27 @@ class Step:
     generation: Generation | None = None
     error: str | None = None
     uid: str | None = None  # the finished answer's id in the app's generation log
-    note: str = ""  # HTML after the answer: the prompt format used, a broken answer shape
+    note: str = ""  # HTML after the answer: the prompt format used, a broken answer shape, a cut-off
+    params: GenParams | None = None  # what the answer was decoded with (max new tokens capped, the seed drawn)
+    data: dict[str, Any] = field(default_factory=dict)  # the status as structured data (module docstring)
 
     @property
     def done(self) -> bool:
         return self.generation is not None or self.error is not None
 
 
-def failed(message: str, text: str = "") -> Step:
-    return Step(text=text, status=status_html(message, "error"), error=message)
+def failed(message: str, text: str = "", data: Mapping[str, Any] | None = None) -> Step:
+    return Step(text=text, status=status_html(message, "error"), error=message,
+                data={**(data or {}), "state": "error", "message": message})
+
+
+def generation_data(gen: Generation) -> dict[str, Any]:
+    """The facts of a finished answer, for `Step.data`."""
+    return {"finish_reason": gen.finish_reason, "cut_off": gen.finish_reason == "length",
+            "prompt_tokens": gen.prompt_tokens, "completion_tokens": gen.completion_tokens,
+            "seconds": round(gen.seconds, 4),
+            "first_token_seconds": None if gen.first_token_seconds is None else round(gen.first_token_seconds, 4),
+            "truncated_input": gen.truncated_input, "constraint_violated": gen.constraint_violated}
 
 
 def record_generation(ctx: AppContext, model: str | None, backend: Any, request: Request, params: Any,
@@ -215,11 +222,16 @@ def record_generation(ctx: AppContext, model: str | None, backend: Any, request:
     return uid
 
 
-def answer_note(request: Request, gen: Generation) -> str:
-    """What the page says after an answer besides its latency: the prompt format used, and
-    an answer that breaks its task's shape, which is never shown as if it were valid."""
+def answer_note(request: Request, gen: Generation, params: GenParams | None = None) -> str:
+    """What the page says after an answer besides its latency: the prompt format used (and
+    the seed, when sampling), an answer cut by the token limit, and an answer that breaks
+    its task's shape; neither is ever shown as if it were complete and valid."""
     checked = " · answer shape checked" if gen.constraint_violated is False else ""
-    note = status_html(f"prompt format {request.format}{checked}")
+    seed = f" · sampled with seed {params.seed}" if params is not None and not params.greedy else ""
+    note = status_html(f"prompt format {request.format}{checked}{seed}")
+    if gen.finish_reason == "length":
+        tokens = params.max_new_tokens if params is not None else gen.completion_tokens
+        note += cut_off_mark(tokens, cut_off_text(tokens))
     if gen.constraint_violated:
         note += status_html(f"{tasks.get_task(request.task).title}: this answer breaks the task's answer shape "
                             f"(constraint_violated: {gen.extra.get('constraint', '')}); do not read it as complete.",
@@ -227,22 +239,45 @@ def answer_note(request: Request, gen: Generation) -> str:
     return note
 
 
+def cut_off_mark(tokens: int, text: str) -> str:
+    """The page's mark on an answer cut by the token limit (a warning line; `data-tokens`
+    holds the limit)."""
+    return f'<div class="rp-cut-off" data-tokens="{int(tokens)}">{status_html(text, "warning")}</div>'
+
+
+def _format_warning(backend: Any, fmt: str) -> str | None:
+    try:
+        return format_warning(backend, fmt)
+    except Exception as exc:  # noqa: BLE001 - a model that cannot say its format gets no warning
+        log.info("could not read the model's own format: %s", type(exc).__name__)
+        return None
+
+
 def stream_task(ctx: AppContext, model: str | None, task: str, fields: Mapping[str, str],
                 max_new_tokens: Any, temperature: Any, fmt: str | None, *, grounded: Any = True,
-                constrained: Any = True,
+                constrained: Any = True, seed: Any = 0, new_seed: Any = False,
                 heartbeat: float = HEARTBEAT_SECONDS) -> Iterator[Step]:
     """Stream one task's answer as Steps; the last one has `generation` or `error`.
 
-    Fields must already be checked (`check_fields`). Closing this generator (gradio's
-    Stop) stops the model after its current token.
+    Fields must already be checked (`check_fields`). Max new tokens is capped by the
+    model's context minus the prompt (the page says so); with a temperature above 0 and
+    NEW_SEED, a fresh seed is drawn. Closing this generator (gradio's Stop) stops the
+    model after its current token.
     """
     try:
-        params = gen_params(max_new_tokens, temperature, grounded, constrained)
+        params = gen_params(max_new_tokens, temperature, grounded, constrained, seed, new_seed)
         backend = ctx.backends.backend(model)
         request = Request.build(task, fields, fmt or ctx.backends.format_of(model))
     except RadphiError as exc:
         yield failed(str(exc))
         return
+    params, lowered = fit_new_tokens(backend, request, params)
+    fmt_warning = _format_warning(backend, request.format)
+    notices = [n for n in (lowered, fmt_warning) if n]
+    shown_notices = "".join(status_html(n, "warning") for n in notices)
+    base: dict[str, Any] = {"task": task, "model": model, "format": request.format, "format_warning": fmt_warning,
+                            "max_new_tokens": params.max_new_tokens, "temperature": params.temperature,
+                            "seed": params.seed, "notices": notices}
     log.info("%s on %s: input %s", task, model,
              ", ".join(f"{k} {fingerprint(v)}" for k, v in request.fields.items()))
     pump = StreamPump(lambda: backend.stream(request, params))
@@ -256,11 +291,12 @@ def stream_task(ctx: AppContext, model: str | None, task: str, fields: Mapping[s
             waiting = "Generating…" if text else "Waiting for the model…"
             if restarts:
                 waiting = "The GPU failed; answering again from the model's GGUF on the CPU…"
-            yield Step(text=text, status=status_html(waiting, "warning" if restarts else "info"))
+            yield Step(text=text, status=status_html(waiting, "warning" if restarts else "info") + shown_notices,
+                       params=params, data={**base, "state": "generating" if text else "waiting"})
     except Exception as exc:
         message = error_message(exc)
         log.info("%s on %s failed: %s", task, model, type(exc).__name__)
-        yield failed(message, text)
+        yield failed(message, text, base)
         return
     finally:
         pump.cancel()  # a no-op after the end; on Stop (GeneratorExit) it frees the model
@@ -271,40 +307,76 @@ def stream_task(ctx: AppContext, model: str | None, task: str, fields: Mapping[s
     uid = record_generation(ctx, model, backend, request, params, gen, text)
     notice = gen.extra.get("fallback")
     status = status_html(f"{notice} {latency_text(gen)}", "warning") if notice else status_html(latency_text(gen))
-    note = answer_note(request, gen)
-    yield Step(text=text, status=status + note, generation=gen, uid=uid, note=note)
+    note = shown_notices + answer_note(request, gen, params)
+    data = {**base, **generation_data(gen), "state": "done", "generation_id": uid}
+    if notice:
+        data["notices"] = [*notices, notice]
+    yield Step(text=text, status=status + note, generation=gen, uid=uid, note=note, params=params, data=data)
 
 
 def stream_tasks(ctx: AppContext, model: str | None, task_names: tuple[str, ...], fields: Mapping[str, str],
                  max_new_tokens: Any, temperature: Any, fmt: str | None,
-                 render: Callable[..., str], constrained: Any = True) -> Iterator[tuple[str, str, str, str]]:
+                 render: Callable[..., str], constrained: Any = True, seed: Any = 0,
+                 new_seed: Any = False, keep: dict | None = None) -> Iterator[tuple[str, str, str, str]]:
     """Several tasks on the same input, one after the other, as (view HTML, raw answers,
-    status HTML, checker HTML) updates; `render` gets each task's parsed answer so far
-    (None until done). The checker's panel covers every finished answer. Stops at the
-    first error, keeping what was shown."""
+    status HTML, checker HTML) updates, KEEP["data"] the status as data (the state, and
+    each task's `Step.data`); `render` gets each task's parsed answer so far (None until done). A list cut by the token limit is marked above the
+    view, so it never looks complete. The checker's panel covers every finished answer.
+    One seed serves every task of a click. Stops at the first error, keeping what was shown."""
 
     raws: dict[str, str] = {}
     parsed: dict[str, Any] = {}
     lines: list[str] = []
     checks: list[Any] = []
     notes: list[str] = []
+    cuts: list[str] = []
+    finished: list[dict[str, Any]] = []
+    try:
+        seed = resolve_seed(seed, new_seed, temperature)
+    except RadphiError as exc:
+        step = failed(str(exc))
+        kept(keep, step.data)
+        yield render(*(None for _ in task_names)), "", step.status, ""
+        return
 
     def raw_text() -> str:
         return "\n\n".join(f"{tasks.TASKS[t].title}:\n{raws[t]}" for t in task_names if t in raws)
 
-    for task in task_names:
-        for step in stream_task(ctx, model, task, fields, max_new_tokens, temperature, fmt, constrained=constrained):
+    for n, task in enumerate(task_names):
+        title = tasks.TASKS[task].title
+        for step in stream_task(ctx, model, task, fields, max_new_tokens, temperature, fmt, constrained=constrained,
+                                seed=seed):
             raws[task] = step.text
             if step.generation is not None:
                 parsed[task] = tasks.TASKS[task].parse(step.text)
                 checks.append(check_view.run(task, fields, step.text))
-                lines.append(f"{tasks.TASKS[task].title}: {latency_text(step.generation)}")
+                lines.append(f"{title}: {latency_text(step.generation)}")
                 notes.append(step.note)
-            view = render(*(parsed.get(t) for t in task_names))
+                finished.append(step.data)
+                if step.generation.finish_reason == "length" and step.params is not None:
+                    tokens = step.params.max_new_tokens
+                    cuts.append(cut_off_mark(tokens, cut_off_text(tokens, f"{title}: this list may be incomplete")))
+            view = "".join(cuts) + render(*(parsed.get(t) for t in task_names))
             checked = check_view.check_many(checks) if checks else ""
+            data = {"state": step.data.get("state"), "tasks": [*finished]}
             if step.error is not None:
+                data["tasks"].append(step.data)
+                data["message"] = step.error
+                kept(keep, data)
                 yield view, raw_text(), step.status, checked
                 return
-            status = status_html(" | ".join(lines)) + "".join(notes) if step.generation is not None else step.status
+            if step.generation is not None:
+                status = status_html(" | ".join(lines)) + "".join(notes)
+                # Between two tasks the click is still running: Stop has something to stop.
+                data["state"] = "done" if n == len(task_names) - 1 else "generating"
+            else:
+                status = step.status
+                data["tasks"].append(step.data)
+            kept(keep, data)
             yield view, raw_text(), status, checked
 
+
+def kept(keep: dict | None, data: dict[str, Any]) -> None:
+    """Hand the status data to the endpoint (`keep["data"]`), beside a handler's outputs."""
+    if keep is not None:
+        keep["data"] = data
