@@ -300,3 +300,35 @@ def test_cli_reports_errors_without_a_traceback(tmp_path, capsys):
         main([str(tmp_path / "nope"), str(tmp_path / "x.gguf")])
     assert exc.value.code == 2
     assert "model directory not found" in capsys.readouterr().err
+
+
+# --- vocabulary (training.gguf_vocab, on gguf.vocab) ---
+
+def test_added_tokens_are_typed_as_llama_cpp_converter_does(tiny_phi_dir, tiny_llama_dir, tmp_path):
+    import shutil
+
+    from gguf import TokenType
+    from transformers import AutoTokenizer
+
+    from training.gguf_vocab import build_vocab
+
+    # gguf.vocab.BpeVocab types every added token CONTROL; convert_hf_to_gguf.py, and so
+    # this exporter, keeps a plain added token USER_DEFINED (llama.cpp matches and prints it).
+    src = tmp_path / "phi"
+    shutil.copytree(tiny_phi_dir, src)
+    tok = AutoTokenizer.from_pretrained(src)
+    assert tok.add_tokens(["radphi_plain_added"]) == 1
+    tok.save_pretrained(src)
+    vocab = build_vocab(src, len(tok) + 2)
+    assert vocab.types[tok.convert_tokens_to_ids("radphi_plain_added")] == TokenType.USER_DEFINED
+    assert vocab.types[tok.convert_tokens_to_ids("<instruct>")] == TokenType.CONTROL
+    assert vocab.types[tok.convert_tokens_to_ids("<|endoftext|>")] == TokenType.CONTROL
+    assert vocab.tokens[-1] == f"[PAD{len(tok) + 1}]" and vocab.types[-1] == TokenType.UNUSED
+    # transformers 5 writes no added_tokens.json, where gguf.vocab.SentencePieceVocab (and
+    # llama.cpp's converter) look for added tokens: the prompt tokens must still be there.
+    llama_tok = AutoTokenizer.from_pretrained(tiny_llama_dir)
+    assert not (tiny_llama_dir / "added_tokens.json").exists()
+    spm = build_vocab(tiny_llama_dir, len(llama_tok))
+    i = llama_tok.convert_tokens_to_ids("<output>")
+    assert (spm.tokens[i], spm.types[i], spm.scores[i]) == (b"<output>", TokenType.CONTROL, -1000.0)
+    assert spm.has_prompt_tokens and spm.special.add_special_token == {"bos": True, "eos": False}

@@ -1,27 +1,42 @@
 """Tokenizer -> GGUF vocabulary, the half of the GGUF export that is about text.
 
-Two tokenizer families are supported, mirroring llama.cpp's own converter:
+Two tokenizer families are supported, as llama.cpp's ``convert_hf_to_gguf.py`` does:
 
 * byte-level BPE (GPT-2 / Phi-2 style, ``tokenizer.json``): GGUF model ``gpt2``;
 * SentencePiece (Llama / Mistral, ``tokenizer.model``): GGUF model ``llama``.
 
-``build_vocab`` returns a plain ``GGUFVocab`` record; ``GGUFVocab.write`` puts it
-into a ``gguf.GGUFWriter``. When the model has more embedding rows than the
-tokenizer has tokens, the token list is padded with ``[PAD{i}]`` tokens of type
-UNUSED, as llama.cpp's converter does, so that ``n_vocab`` equals the rows.
+The reading is the ``gguf`` package's own (``gguf.vocab``, which llama.cpp's converters
+use): ``BpeVocab`` and ``SentencePieceVocab`` give the base tokens, ``SpecialVocab``
+the merges, special token ids and chat template, ``gguf.TokenType`` the types. Written
+here is only what ``convert_hf_to_gguf.py`` adds on top of the package, and what it gets
+wrong for the tokenizers radphi trains:
+
+* added tokens are taken from the loaded tokenizer and typed CONTROL when special (or
+  looking special), else USER_DEFINED, as ``convert_hf_to_gguf.py`` does (``BpeVocab``
+  makes every added token CONTROL). transformers 5 no longer writes ``added_tokens.json``
+  nor ``added_tokens_decoder``, which is where ``SentencePieceVocab`` and the converter
+  look, so they would turn ``<instruct>``/``<output>`` into ``[PAD]`` entries;
+* when the model has more embedding rows than the tokenizer has tokens, the list is
+  padded with ``[PAD{i}]`` tokens of type UNUSED, so that ``n_vocab`` equals the rows;
+* ``add_bos``/``add_eos`` are read from the tokenizer's behaviour (transformers 5 no
+  longer always stores them) and ``add_space_prefix`` from how it treats text after a
+  special token (``_space_prefix``).
+
+``build_vocab`` returns a ``GGUFVocab`` record; ``GGUFVocab.write`` puts it into a
+``gguf.GGUFWriter``.
 """
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-logger = logging.getLogger(__name__)
+from gguf import TokenType
+from gguf.vocab import BpeVocab, SentencePieceVocab, SpecialVocab
 
-# gguf.TokenType values, repeated here so that this module imports without gguf.
-NORMAL, UNKNOWN, CONTROL, USER_DEFINED, UNUSED, BYTE = 1, 2, 3, 4, 5, 6
+logger = logging.getLogger(__name__)
 
 PROMPT_TOKENS = ("<instruct>", "<output>")
 
@@ -34,13 +49,9 @@ class GGUFVocab:
     pre: str  # llama.cpp pre-tokenizer name
     tokens: list[str | bytes]
     types: list[int]
+    special: SpecialVocab  # merges, special token ids, add_bos/add_eos, chat template
     scores: list[float] | None = None
-    merges: list[str] = field(default_factory=list)
-    special_ids: dict[str, int] = field(default_factory=dict)  # bos/eos/unk/pad -> id
-    add_bos: bool = False
-    add_eos: bool = False
     add_space_prefix: bool | None = None
-    chat_template: str | None = None
 
     @property
     def has_prompt_tokens(self) -> bool:
@@ -54,58 +65,36 @@ class GGUFVocab:
         if self.scores is not None:
             writer.add_token_scores(self.scores)
         writer.add_token_types(self.types)
-        if self.merges:
-            writer.add_token_merges(self.merges)
-        for kind, tid in self.special_ids.items():
-            getattr(writer, f"add_{kind}_token_id")(tid)
-        writer.add_add_bos_token(self.add_bos)
-        writer.add_add_eos_token(self.add_eos)
+        self.special.add_to_gguf(writer, quiet=True)
         if self.add_space_prefix is not None:
             writer.add_add_space_prefix(self.add_space_prefix)
-        if self.chat_template:
-            writer.add_chat_template(self.chat_template)
 
 
-def _special_ids(tok: Any, n_vocab: int) -> dict[str, int]:
-    ids: dict[str, int] = {}
-    for kind in ("bos", "eos", "unk", "pad"):
-        tid = getattr(tok, f"{kind}_token_id", None)
-        if isinstance(tid, int) and 0 <= tid < n_vocab:
-            ids[kind] = tid
-    return ids
-
-
-def _adds_special(tok: Any) -> tuple[bool, bool]:
-    """Whether the HF tokenizer adds BOS / EOS on plain ``encode`` (read from behaviour,
-    since transformers 5 no longer always stores ``add_bos_token`` in the config)."""
+def _special_vocab(src: Path, tok: Any, n_vocab: int, *, merges: bool) -> SpecialVocab:
+    special = SpecialVocab(src, load_merges=merges, n_vocab=n_vocab,
+                           special_token_types=("bos", "eos", "unk", "pad"))
+    # SpecialVocab takes add_bos/add_eos from tokenizer_config.json or a crude parse of the
+    # post-processor; transformers 5 often stores neither, so ask the tokenizer instead.
     ids = tok("a")["input_ids"]
     bare = tok("a", add_special_tokens=False)["input_ids"]
-    add_bos = tok.bos_token_id is not None and len(ids) > len(bare) and ids[0] == tok.bos_token_id
-    add_eos = tok.eos_token_id is not None and len(ids) > len(bare) and ids[-1] == tok.eos_token_id
-    return add_bos, add_eos
+    added = len(ids) > len(bare)
+    special.add_special_token = {
+        "bos": tok.bos_token_id is not None and added and ids[0] == tok.bos_token_id,
+        "eos": tok.eos_token_id is not None and added and ids[-1] == tok.eos_token_id,
+    }
+    return special
 
 
-def _chat_template(tok: Any) -> str | None:
-    template = getattr(tok, "chat_template", None)
-    return template if isinstance(template, str) else None
-
-
-def _looks_special(token: str) -> bool:
-    # Same heuristic as llama.cpp's converter (does_token_look_special).
-    return (token.startswith("<|") and token.endswith("|>")) or token in ("<pad>", "<mask>")
+def _added_type(added: Any) -> TokenType:
+    # convert_hf_to_gguf.py's rule (does_token_look_special included).
+    text = added.content
+    looks_special = (text.startswith("<|") and text.endswith("|>")) or text in ("<pad>", "<mask>")
+    return TokenType.CONTROL if added.special or looks_special else TokenType.USER_DEFINED
 
 
 def _load_tokenizer_json(src: Path) -> dict[str, Any] | None:
     path = src / "tokenizer.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-
-
-def _is_byte_level_bpe(tj: dict[str, Any] | None) -> bool:
-    if not tj or (tj.get("model") or {}).get("type") != "BPE":
-        return False
-    pre = tj.get("pre_tokenizer") or {}
-    parts = pre.get("pretokenizers", [pre]) if pre.get("type") == "Sequence" else [pre]
-    return any(p.get("type") == "ByteLevel" for p in parts)
 
 
 def _gpt2_pre_name(tj: dict[str, Any]) -> str:
@@ -120,39 +109,24 @@ def _gpt2_pre_name(tj: dict[str, Any]) -> str:
     return "gpt-2"
 
 
-def _merges(tj: dict[str, Any]) -> list[str]:
-    merges = tj["model"].get("merges") or []
-    if merges and isinstance(merges[0], list):
-        # tokenizers >= 0.20 stores pairs; GGUF wants "a b" strings. Byte-level tokens
-        # never contain a literal space (it is "Ġ"), so joining with one is lossless.
-        merges = [f"{a} {b}" for a, b in merges]
-    return list(merges)
+def _pad_names(start: int, n_vocab: int) -> list[str]:
+    return [f"[PAD{i}]" for i in range(start, n_vocab)]
 
 
-def _bpe_vocab(src: Path, tok: Any, tj: dict[str, Any], n_vocab: int) -> GGUFVocab:
+def _bpe_vocab(src: Path, tok: Any, tj: dict[str, Any], base: BpeVocab, n_vocab: int) -> GGUFVocab:
     pre = _gpt2_pre_name(tj)
-    vocab: dict[str, int] = tok.get_vocab()
-    added = tok.added_tokens_decoder  # id -> AddedToken
-    by_id = {i: t for t, i in vocab.items()}
-    tokens: list[str | bytes] = []
-    types: list[int] = []
-    for i in range(n_vocab):
-        if i not in by_id:
-            tokens.append(f"[PAD{i}]")
-            types.append(UNUSED)
-            continue
-        text = by_id[i]
-        if i in added:
-            types.append(CONTROL if added[i].special or _looks_special(text) else USER_DEFINED)
-        else:
-            types.append(NORMAL)
-        tokens.append(text)
-    add_bos, add_eos = _adds_special(tok)
-    return GGUFVocab(
-        model="gpt2", pre=pre, tokens=tokens, types=types, merges=_merges(tj),
-        special_ids=_special_ids(tok, n_vocab), add_bos=add_bos, add_eos=add_eos,
-        chat_template=_chat_template(tok),
-    )
+    try:
+        listed = list(base.all_tokens())
+    except KeyError as exc:
+        raise ValueError(f"the tokenizer's vocabulary in {src} has a gap at id {exc}") from None
+    # BpeVocab yields the token text (str) despite its annotation.
+    tokens: list[Any] = [text for text, _, _ in listed] + _pad_names(len(listed), n_vocab)
+    types = [int(TokenType.NORMAL)] * len(listed) + [int(TokenType.UNUSED)] * (n_vocab - len(listed))
+    for i, added in tok.added_tokens_decoder.items():
+        if i < n_vocab:
+            types[i] = int(_added_type(added))
+    return GGUFVocab(model=BpeVocab.tokenizer_model, pre=pre, tokens=tokens, types=types,
+                     special=_special_vocab(src, tok, n_vocab, merges=True))
 
 
 def _space_prefix(tok: Any) -> bool:
@@ -183,37 +157,19 @@ def _space_prefix(tok: Any) -> bool:
 
 
 def _spm_vocab(src: Path, tok: Any, n_vocab: int) -> GGUFVocab:
-    from sentencepiece import SentencePieceProcessor
-
-    sp = SentencePieceProcessor()
-    sp.LoadFromFile(str(src / "tokenizer.model"))
-    tokens: list[str | bytes] = [f"[PAD{i}]".encode() for i in range(n_vocab)]
-    scores = [-10000.0] * n_vocab
-    types = [UNUSED] * n_vocab
-    for i in range(min(sp.vocab_size(), n_vocab)):
-        tokens[i] = sp.IdToPiece(i).encode("utf-8")
-        scores[i] = sp.GetScore(i)
-        if sp.IsUnknown(i):
-            types[i] = UNKNOWN
-        elif sp.IsControl(i):
-            types[i] = CONTROL
-        elif sp.IsUnused(i):
-            types[i] = UNUSED
-        elif sp.IsByte(i):
-            types[i] = BYTE
-        else:
-            types[i] = NORMAL
+    base = SentencePieceVocab(src)
+    pieces = list(base.sentencepiece_tokens())[:n_vocab]
+    tokens: list[Any] = [text for text, _, _ in pieces] + [p.encode() for p in _pad_names(len(pieces), n_vocab)]
+    scores = [score for _, score, _ in pieces] + [-10000.0] * (n_vocab - len(pieces))
+    types = [int(kind) for _, _, kind in pieces] + [int(TokenType.UNUSED)] * (n_vocab - len(pieces))
     for i, added in tok.added_tokens_decoder.items():
-        if i >= sp.vocab_size() and i < n_vocab:
+        if base.vocab_size_base <= i < n_vocab:
             tokens[i] = added.content.encode("utf-8")
             scores[i] = -1000.0
-            types[i] = CONTROL if added.special or _looks_special(added.content) else USER_DEFINED
-    add_bos, add_eos = _adds_special(tok)
-    return GGUFVocab(
-        model="llama", pre="default", tokens=tokens, types=types, scores=scores,
-        special_ids=_special_ids(tok, n_vocab), add_bos=add_bos, add_eos=add_eos,
-        add_space_prefix=_space_prefix(tok), chat_template=_chat_template(tok),
-    )
+            types[i] = int(_added_type(added))
+    return GGUFVocab(model=SentencePieceVocab.tokenizer_model, pre="default", tokens=tokens, types=types,
+                     scores=scores, special=_special_vocab(src, tok, n_vocab, merges=False),
+                     add_space_prefix=_space_prefix(tok))
 
 
 def build_vocab(src: Path, n_vocab: int) -> GGUFVocab:
@@ -228,10 +184,15 @@ def build_vocab(src: Path, n_vocab: int) -> GGUFVocab:
             "resize the model's embeddings (model.resize_token_embeddings) before exporting"
         )
     tj = _load_tokenizer_json(src)
-    if (src / "tokenizer.model").is_file() and not _is_byte_level_bpe(tj):
+    try:
+        # BpeVocab accepts only a byte-level BPE (ByteLevel decoder, no byte fallback).
+        bpe = BpeVocab(src) if tj is not None else None
+    except (FileNotFoundError, KeyError, TypeError):
+        bpe = None
+    if bpe is not None:
+        vocab = _bpe_vocab(src, tok, tj, bpe, n_vocab)
+    elif (src / "tokenizer.model").is_file():
         vocab = _spm_vocab(src, tok, n_vocab)
-    elif _is_byte_level_bpe(tj):
-        vocab = _bpe_vocab(src, tok, tj, n_vocab)
     else:
         raise ValueError(
             f"unsupported tokenizer in {src}: need a byte-level BPE tokenizer.json "

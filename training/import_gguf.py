@@ -28,8 +28,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-from training.gguf_vocab import CONTROL, UNUSED, USER_DEFINED
-
 logger = logging.getLogger(__name__)
 
 
@@ -153,6 +151,7 @@ def gpt2_tokenizer(reader: Any) -> Any:
 
     Padding entries (type UNUSED, written where a model has more embedding rows than
     tokens) are left out, as they were not in the tokenizer that was exported."""
+    from gguf import TokenType
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
@@ -165,20 +164,20 @@ def gpt2_tokenizer(reader: Any) -> Any:
     # Every entry but the padding is in the BPE vocabulary at its own id; the special
     # ones are then marked as added tokens, which tokenizers keeps at those ids (as
     # BpeTrainer does with its special tokens).
-    vocab = {t: i for i, (t, k) in enumerate(zip(tokens, types, strict=True)) if k != UNUSED}
+    vocab = {t: i for i, (t, k) in enumerate(zip(tokens, types, strict=True)) if k != TokenType.UNUSED}
     tok = Tokenizer(models.BPE(vocab=vocab, merges=merges))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    added = [(t, k) for t, k in zip(tokens, types, strict=True) if k in (CONTROL, USER_DEFINED)]
-    tok.add_special_tokens([t for t, k in added if k == CONTROL])
-    tok.add_tokens([t for t, k in added if k == USER_DEFINED])
+    added = [(t, k) for t, k in zip(tokens, types, strict=True) if k in (TokenType.CONTROL, TokenType.USER_DEFINED)]
+    tok.add_special_tokens([t for t, k in added if k == TokenType.CONTROL])
+    tok.add_tokens([t for t, k in added if k == TokenType.USER_DEFINED])
     ids = {k: _field(reader, f"tokenizer.ggml.{k}_token_id", None) for k in ("bos", "eos", "unknown", "padding")}
     special = {k: tokens[i] for k, i in ids.items() if i is not None}
     hf = PreTrainedTokenizerFast(
         tokenizer_object=tok, bos_token=special.get("bos"), eos_token=special.get("eos"),
         unk_token=special.get("unknown", special.get("eos")), pad_token=special.get("padding", special.get("eos")))
     named = set(special.values())
-    extra = [t for t, k in added if k == CONTROL and t not in named]
+    extra = [t for t, k in added if k == TokenType.CONTROL and t not in named]
     if extra:
         hf.add_special_tokens({"additional_special_tokens": extra})
     hf.model_max_length = 1 << 30
