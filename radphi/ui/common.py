@@ -232,8 +232,8 @@ def send_generation(ctx: AppContext, uid: str | None, set_name: str | None, show
                              "app produced, in this session, can be sent to a review set.)")
         shown = "" if shown is None else str(shown)
         if len(shown) > ctx.settings.max_chars:
-            raise InputError(f"the edited answer is {len(shown):,} characters long; the limit is "
-                             f"{ctx.settings.max_chars:,}")
+            raise InputError(f"The edited answer holds {len(shown):,} characters; the limit is "
+                             f"{ctx.settings.max_chars:,} characters.")
         user = getattr(request, "username", None)
         task = tasks.get_task(gen.task)
         item = ctx.store.add_generation(

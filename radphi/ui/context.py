@@ -118,7 +118,7 @@ class ModelRegistry:
         try:
             return self.entries[name]
         except KeyError:
-            raise ModelLoadError(f"unknown model {name!r}; choose one of: {', '.join(self.entries)}") from None
+            raise ModelLoadError(f"Unknown model {name!r}: choose one of {', '.join(self.entries)}.") from None
 
     def _load(self, entry: ModelEntry) -> Backend:
         if entry.two_forms:
@@ -138,7 +138,7 @@ class ModelRegistry:
         except ModelLoadError:
             raise
         except Exception as exc:  # a backend constructor failing is a load failure to the user
-            raise ModelLoadError(f"could not load model {entry.name!r}: {type(exc).__name__}: {exc}") from exc
+            raise ModelLoadError(f"Could not load model {entry.name!r}: {type(exc).__name__}: {exc}") from exc
 
     def info(self, name: str | None) -> dict[str, Any]:
         """backend.info() plus where text goes; raises ModelLoadError like `backend`."""
