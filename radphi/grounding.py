@@ -50,9 +50,9 @@ class GroundingSettings:
     (`radphi.backends.GenParams.grounding`), so a caller or a script changes them for one
     call and nothing else sees it.
 
-    The scoring values were chosen on a development set of 300 studies written in the
-    demo corpus's held-out phrasings (`build_extra_train(..., split="dev")`), never on
-    its test split; docs/demo-results/README.md gives the grid.
+    The scoring values were chosen on a development set of reports in phrasings the
+    model was not trained on, never on a test split (the grid: lab/demo/LOG.md,
+    "Grounded extraction").
     """
 
     # How many tokens of each option are scored: its first token alone for the first

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 ASSETS = PACKAGE_ROOT / "assets"
-# The embedded demo model (built by `python -m training.demo`; see assets/MODEL_CARD.md).
+# The embedded demo model (assets/MODEL_CARD.md; built by the lab, lab/demo/README.md).
 DEMO_MODEL = ASSETS / "radphi-demo.gguf"
 
 
