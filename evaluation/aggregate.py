@@ -23,8 +23,9 @@ from typing import Any
 import pandas as pd
 
 from evaluation import labels_metrics
-from evaluation.scoring import LABEL_COUNT_COLUMNS, group_strata, iter_tasks, mean_values, metric_columns
-from radphi import stats
+from evaluation.scoring import group_strata, iter_tasks, mean_values, metric_columns
+from radphi import stats, tasks
+from radphi.tasks import LABEL_COUNT_COLUMNS
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,7 @@ def summarize(frame: pd.DataFrame, *, by: str | None = None, n_resamples: int = 
     for task in iter_tasks(frame):
         tf = frame[frame["task"] == task]
         cols = metric_columns(tf, task)
-        is_label = task in labels_metrics.LABEL_TASKS
+        is_label = task in tasks.LABEL_TASKS
         models = list(dict.fromkeys(tf["model"]))
         for model in models:
             mf = tf[tf["model"] == model]

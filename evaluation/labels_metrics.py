@@ -28,7 +28,6 @@ from radphi import tasks
 
 log = logging.getLogger(__name__)
 
-LABEL_TASKS = ("abnormality_labels", "tubes_lines_devices_labels")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _LEADING_ARTICLE = re.compile(r"^(?:the|a|an)\s+")
 

@@ -22,15 +22,15 @@ import logging
 import math
 import re
 from collections import Counter
-from typing import Callable
-
 from evaluation.llava_f1 import f1_from_counts, normalize_answer, normalize_word, word_counts
+from radphi.tasks import TEXT_METRICS
 
 log = logging.getLogger(__name__)
 
 _ROUGE_TOKEN = re.compile(r"[a-z0-9]+")
 
-LEXICAL_METRICS = ("f1", "precision", "recall", "bleu1", "rougeL")
+# The order of `lexical_rows`' tuples: the tasks' TEXT_METRICS.
+LEXICAL_METRICS = TEXT_METRICS
 
 
 def rouge_tokens(text: str) -> list[str]:
@@ -127,14 +127,6 @@ def lexical_rows(pairs: list[tuple[str, str]]) -> list[tuple[float, float, float
     out = []
     for prediction, reference in pairs:
         s = lexical_scores(prediction, reference)
-        out.append((s["f1"], s["precision"], s["recall"], s["bleu1"], s["rougeL"]))
+        out.append(tuple(s[m] for m in LEXICAL_METRICS))
     return out
 
-
-METRIC_FUNCTIONS: dict[str, Callable[[str, str], float]] = {
-    "f1": f1,
-    "precision": precision,
-    "recall": recall,
-    "bleu1": bleu1,
-    "rougeL": rouge_l,
-}

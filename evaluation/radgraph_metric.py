@@ -37,14 +37,11 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import json
-import logging
 import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
-
-log = logging.getLogger(__name__)
 
 DEFAULT_MODEL_TYPE = "radgraph"  # the original RadGraph model; "radgraph-xl" is the package default
 MODEL_TYPES = ("radgraph", "radgraph-xl", "modern-radgraph-xl")
@@ -189,12 +186,3 @@ def reward_list(result: object, n: int) -> list[object] | None:
 def _finite(x: object) -> float:
     value = float(x) if x is not None else float("nan")
     return value if not math.isnan(value) else float("nan")
-
-
-def radgraph_f1(prediction: str, reference: str, model_type: str = DEFAULT_MODEL_TYPE) -> float:
-    """RadGraph F1 of one pair; NaN (missing) when it cannot be computed."""
-    scores, message = radgraph_f1_scores([prediction], [reference], model_type)
-    if scores is None:
-        log.warning("%s", message)
-        return float("nan")
-    return scores[0]

@@ -1,15 +1,16 @@
 """Scoring: `radphi run` records in, one row of per-record metrics per record and model out.
 
-Which metrics a record gets comes from its task (`radphi.tasks.Task.metrics`) plus the
-extras the paper's tables need (`TASK_COLUMNS`). A metric that cannot be computed is NaN
+Which metric columns a record gets, and in which order, its task says
+(`radphi.tasks.Task.columns`): the lexical metrics, RadGraph F1, the judge's and the
+checker's are computed for every record whose task lists them, and the task's `scorer`
+(a key of `SCORERS`) adds its set metrics. A metric that cannot be computed is NaN
 (missing), never 0: the judge when no --judge was given or its reply was unreadable,
 RadGraph F1 without the radgraph package or its model files.
 
-Every task with a source text (all but radiology_qa) also gets the checker's flags
-(`radphi.verify`, deterministic, no model calls): `flags_missed_finding`,
-`flags_false_finding`, `flags_position`, `flags_severity` and `flags_significant`, the
-record's flag counts. They need the record's input fields and prediction, not its
-reference. In records.csv they are counts; the metrics table reports their mean per 100
+Every task with a source text (all but radiology_qa and the general instruction) also
+gets the checker's flags (`radphi.verify`, deterministic, no model calls): the record's
+flag counts, `radphi.tasks.FLAG_COLUMNS`. They need the record's input fields and
+prediction, not its reference. In records.csv they are counts; the metrics table reports their mean per 100
 records (`PER_100_COLUMNS`, `mean_values`). `verify=False` (--no-verify) leaves them out.
 
 The lexical metrics run in one process by default: 50,000 QA-length records take about
@@ -33,7 +34,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import pandas as pd
 
@@ -44,31 +45,27 @@ from radphi import tasks
 log = logging.getLogger(__name__)
 
 LEXICAL = metrics.LEXICAL_METRICS
-LABEL_COUNT_COLUMNS = ("label_tp", "label_fp", "label_fn")
-TEMPORAL_SET_METRICS = tuple(f"{side}_{m}" for side in ("added", "removed") for m in ("precision", "recall", "f1"))
 NAN = float("nan")
-# The checker's per-record flag counts (radphi.verify.CATEGORIES in order, then the
-# significant ones); tests/test_eval_verify.py checks the names against the categories.
-VERIFY_COLUMNS = ("flags_missed_finding", "flags_false_finding", "flags_position", "flags_severity",
-                  "flags_significant")
 # Counts per record whose table value is the mean per 100 records.
-PER_100_COLUMNS = frozenset(VERIFY_COLUMNS)
-
-# Per task: the per-record metric columns, in the order of the paper's tables.
-TASK_COLUMNS: dict[str, tuple[str, ...]] = {
-    "radiology_qa": LEXICAL,  # no source text: nothing for the checker to check against
-    "impression_prediction": ("radgraph_f1", "rougeL", "f1", "precision", "recall", "bleu1") + VERIFY_COLUMNS,
-    "abnormality_labels": tasks.LABEL_METRICS + LABEL_COUNT_COLUMNS + VERIFY_COLUMNS,
-    "tubes_lines_devices_labels": tasks.LABEL_METRICS + LABEL_COUNT_COLUMNS + VERIFY_COLUMNS,
-    "qa_temporal_findings": tasks.JUDGE_METRICS + TEMPORAL_SET_METRICS + LEXICAL + VERIFY_COLUMNS,
-    "qa_temporal_progression": tasks.JUDGE_METRICS + ("progression_accuracy",) + VERIFY_COLUMNS,
-    "extract_findings": LEXICAL + VERIFY_COLUMNS,
-    "extract_impression": LEXICAL + VERIFY_COLUMNS,
-    "cleanup_report_text": LEXICAL + VERIFY_COLUMNS,
-    "qa_comprehension": tasks.JUDGE_METRICS + LEXICAL + VERIFY_COLUMNS,
-}
+PER_100_COLUMNS = frozenset(tasks.FLAG_COLUMNS)
 # Columns that are counts behind corpus-level metrics, not metrics to average.
-COUNT_COLUMNS = frozenset(LABEL_COUNT_COLUMNS)
+COUNT_COLUMNS = frozenset(tasks.LABEL_COUNT_COLUMNS)
+
+
+def _label_scorer(task: str, prediction: str, reference: str) -> dict[str, Any]:
+    scores = labels_metrics.label_scores(task, prediction, reference)
+    out = {k: v for k, v in scores.items() if not k.startswith("_")}
+    out["_pred_labels"], out["_ref_labels"] = scores["_pred"], scores["_ref"]  # for per-label scores
+    return out
+
+
+# The scorers a task names (`radphi.tasks.Task.scorer`): (task, prediction, reference) ->
+# {column: value}; columns starting with "_" are hidden (kept for the aggregate, not shown).
+SCORERS: dict[str, Callable[[str, str, str], dict[str, Any]]] = {
+    "labels": _label_scorer,
+    "temporal_findings": lambda task, pred, ref: labels_metrics.temporal_findings_scores(pred, ref),
+    "progression": lambda task, pred, ref: {"progression_accuracy": labels_metrics.progression_accuracy(pred, ref)},
+}
 MISSING_STRATUM = "(missing)"
 PARALLEL_MIN_PAIRS = 4000
 _CHUNK = 2000
@@ -168,7 +165,7 @@ def compute_lexical(pairs: list[tuple[str, str]], workers: int = 1, progress: bo
 
 
 def verify_rows(records: Sequence[Mapping[str, Any]]) -> list[tuple[float, ...]]:
-    """The VERIFY_COLUMNS values of each record (task, input fields, prediction); all NaN
+    """The FLAG_COLUMNS values of each record (task, input fields, prediction); all NaN
     for a record the checker fails on (logged), so one odd record does not stop a run."""
     from radphi.verify import count_flags, verify_record
 
@@ -179,10 +176,10 @@ def verify_rows(records: Sequence[Mapping[str, Any]]) -> list[tuple[float, ...]]
         except Exception as exc:  # noqa: BLE001 - a checker bug on one record must not lose the evaluation
             # The type only: a foreign exception's message may quote report text.
             log.warning("checker failed on %s record %r: %s", rec.get("task"), rec.get("id"), type(exc).__name__)
-            out.append((NAN,) * len(VERIFY_COLUMNS))
+            out.append((NAN,) * len(tasks.FLAG_COLUMNS))
             continue
         counts = count_flags(flags)
-        out.append(tuple(float(counts[c[len("flags_"):]]) for c in VERIFY_COLUMNS[:-1])
+        out.append(tuple(float(counts[c[len("flags_"):]]) for c in tasks.FLAG_COLUMNS[:-1])
                    + (float(sum(f.significant for f in flags)),))
     return out
 
@@ -193,6 +190,11 @@ def compute_verify(records: Sequence[Mapping[str, Any]], workers: int = 1,
     slim = [{"id": r.get("id"), "task": r["task"], "prediction": r.get("prediction"),
              **{f: r.get(f) for f in tasks.TASKS[r["task"]].fields}} for r in records]
     return _map_chunks(verify_rows, slim, _VERIFY_CHUNK, workers, VERIFY_PARALLEL_MIN, progress, "checker flags")
+
+
+def columns_of(task: str) -> tuple[str, ...]:
+    """The task's per-record metric columns (`radphi.tasks.Task.columns`)."""
+    return tasks.TASKS[task].columns
 
 
 def default_workers() -> int:
@@ -215,7 +217,7 @@ def score_records(
 
     `judge` is an `evaluation.judge.Judge` or None (judge metrics missing). `notes`
     collects one-line messages about metrics that are missing and why. `verify=False`
-    leaves out the checker's flag columns (VERIFY_COLUMNS).
+    leaves out the checker's flag columns (`radphi.tasks.FLAG_COLUMNS`).
     """
     notes = notes if notes is not None else []
     rows: list[dict[str, Any]] = []
@@ -225,32 +227,26 @@ def score_records(
             row[by] = stratum_of(rec, by)
         rows.append(row)
 
-    lexical_idx = [i for i, r in enumerate(records) if "f1" in TASK_COLUMNS[r["task"]]]
+    lexical_idx = [i for i, r in enumerate(records) if "f1" in columns_of(r["task"])]
     lexical = compute_lexical([(_text(records[i].get("prediction")), _text(records[i].get("reference")))
                                for i in lexical_idx], workers or default_workers(), progress)
     for i, values in zip(lexical_idx, lexical):
         rows[i].update(zip(LEXICAL, values))
 
     for i, rec in enumerate(records):
-        task, pred, ref = rec["task"], _text(rec.get("prediction")), _text(rec.get("reference"))
-        if task in labels_metrics.LABEL_TASKS:
-            scores = labels_metrics.label_scores(task, pred, ref)
-            rows[i].update({k: v for k, v in scores.items() if not k.startswith("_")})
-            rows[i]["_pred_labels"], rows[i]["_ref_labels"] = scores["_pred"], scores["_ref"]
-        elif task == "qa_temporal_findings":
-            rows[i].update(labels_metrics.temporal_findings_scores(pred, ref))
-        elif task == "qa_temporal_progression":
-            rows[i]["progression_accuracy"] = labels_metrics.progression_accuracy(pred, ref)
+        scorer = tasks.TASKS[rec["task"]].scorer
+        if scorer is not None:
+            rows[i].update(SCORERS[scorer](rec["task"], _text(rec.get("prediction")), _text(rec.get("reference"))))
 
     _add_radgraph(records, rows, radgraph_model, notes)
     _add_judge(records, rows, judge, progress, notes)
     if verify:
         _add_verify(records, rows, workers or default_workers(), progress, notes)
 
-    skip = () if verify else VERIFY_COLUMNS
+    skip = () if verify else tasks.FLAG_COLUMNS
     columns = ["id", "model", "task"] + ([by] if by else [])
     for task in dict.fromkeys(r["task"] for r in records):
-        columns += [c for c in TASK_COLUMNS[task] if c not in columns and c not in skip]
+        columns += [c for c in columns_of(task) if c not in columns and c not in skip]
     hidden = ["_pred_labels", "_ref_labels"] if any("_pred_labels" in r for r in rows) else []
     frame = pd.DataFrame(rows, columns=columns + hidden)
     for col in columns[3 + (1 if by else 0):]:
@@ -260,7 +256,7 @@ def score_records(
 
 def _add_radgraph(records: Sequence[Mapping[str, Any]], rows: list[dict[str, Any]], model: str | None,
                   notes: list[str]) -> None:
-    idx = [i for i, r in enumerate(records) if "radgraph_f1" in TASK_COLUMNS[r["task"]]]
+    idx = [i for i, r in enumerate(records) if "radgraph_f1" in columns_of(r["task"])]
     if not idx:
         return
     from evaluation import radgraph_metric
@@ -278,7 +274,7 @@ def _add_radgraph(records: Sequence[Mapping[str, Any]], rows: list[dict[str, Any
 
 def _add_verify(records: Sequence[Mapping[str, Any]], rows: list[dict[str, Any]], workers: int, progress: bool,
                 notes: list[str]) -> None:
-    idx = [i for i, r in enumerate(records) if VERIFY_COLUMNS[0] in TASK_COLUMNS[r["task"]]]
+    idx = [i for i, r in enumerate(records) if tasks.FLAG_COLUMNS[0] in columns_of(r["task"])]
     if not idx:
         return
     started = time.perf_counter()
@@ -290,7 +286,7 @@ def _add_verify(records: Sequence[Mapping[str, Any]], rows: list[dict[str, Any]]
                      f"spreads them over N processes, --no-verify skips them")
     failed = 0
     for i, row in zip(idx, values):
-        rows[i].update(zip(VERIFY_COLUMNS, row))
+        rows[i].update(zip(tasks.FLAG_COLUMNS, row))
         failed += math.isnan(row[0])
     if failed:
         notes.append(f"checker flags are missing for {failed} record(s): the checker failed on them (see the log)")
@@ -298,7 +294,7 @@ def _add_verify(records: Sequence[Mapping[str, Any]], rows: list[dict[str, Any]]
 
 def _add_judge(records: Sequence[Mapping[str, Any]], rows: list[dict[str, Any]], judge: Any, progress: bool,
                notes: list[str]) -> None:
-    idx = [i for i, r in enumerate(records) if "judge_relevance" in TASK_COLUMNS[r["task"]]]
+    idx = [i for i, r in enumerate(records) if "judge_relevance" in columns_of(r["task"])]
     if not idx:
         return
     if judge is None:
@@ -316,7 +312,7 @@ def _add_judge(records: Sequence[Mapping[str, Any]], rows: list[dict[str, Any]],
 
 def metric_columns(frame: pd.DataFrame, task: str) -> list[str]:
     """The averaged metrics of a task present in the frame (counts and hidden columns left out)."""
-    return [c for c in TASK_COLUMNS[task] if c in frame.columns and c not in COUNT_COLUMNS]
+    return [c for c in columns_of(task) if c in frame.columns and c not in COUNT_COLUMNS]
 
 
 def mean_values(frame: pd.DataFrame, column: str):

@@ -47,7 +47,6 @@ _ITEM_SPLIT = re.compile(r"[,;\n|]")
 _BULLET = re.compile(r"^\s*(?:[-*\u2022]+|\d+[.)])\s*")
 # Models often preface the list ("Labels: a, b", "The abnormality labels are a, b").
 _PREFACE = re.compile(r"^\s*(?:the\s+)?(?:abnormality\s+|tubes?,?\s*lines?\s*(?:and|&)\s*devices?\s+)?labels?\s*(?:are\b|:)\s*", re.I)
-_NO_LABELS = re.compile(r"^(?:none|no|nil|n/a|no labels?|no (?:abnormalit(?:y|ies)|findings?|devices?)(?: labels?)?(?: found| identified| present)?)\.?$")
 
 
 def _dedupe(items: Iterable[str]) -> list[str]:
@@ -80,8 +79,12 @@ def _parse_labels(text: Any, vocabulary: str) -> dict[str, list[str]]:
     found: list[str] = []
     unknown: list[str] = []
     for item in _label_items(body):
-        if _NO_LABELS.match(item.lower()):
+        if label_vocab.means_no_label(item):
             continue
+        if item.lower().startswith("and "):  # the last item of "a, b, and c"
+            item = _clean_item(item[4:])
+            if not item or label_vocab.means_no_label(item):
+                continue
         canon = label_vocab.canonical(item, vocabulary)
         if canon is not None:
             found.append(canon)
@@ -160,7 +163,7 @@ def _split_and(text: str) -> list[str]:
 
 def _finding_items(text: str) -> list[str]:
     text = text.strip().rstrip(".").strip()
-    if not text or _NO_LABELS.match(text.lower()):
+    if not text or label_vocab.means_no_label(text):
         return []
     if ";" in text or "\n" in text:
         parts = re.split(r"[;\n]", text)
@@ -171,7 +174,7 @@ def _finding_items(text: str) -> list[str]:
         for part in re.split(r",\s*(?:and\s+)?", text):
             parts.extend(_split_and(part))
     items = [_clean_item(p) for p in parts]
-    return _dedupe([i for i in items if i and not _NO_LABELS.match(i.lower())])
+    return _dedupe([i for i in items if i and not label_vocab.means_no_label(i)])
 
 
 def parse_temporal_findings(text: Any) -> dict[str, list[str]]:

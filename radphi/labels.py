@@ -26,9 +26,9 @@ from radphi.label_synonyms import SYNONYM_GROUPS as _SYNONYM_GROUPS
 
 __all__ = [
     "ABNORMALITY_LABELS", "ANATOMICAL_FINDING_LABELS", "CATEGORY", "DEVICE_LABELS",
-    "DISEASE_LABELS", "NO_LABEL_PHRASES", "SYNONYMS", "TECHNICAL_LABELS",
+    "DISEASE_LABELS", "SYNONYMS", "TECHNICAL_LABELS",
     "TUBES_AND_LINES_LABELS", "TUBES_LINES_DEVICES_LABELS", "VOCABULARIES",
-    "canonical", "is_label", "normalize_text", "split_label_list", "synonyms_of",
+    "canonical", "is_label", "means_no_label", "normalize_text", "synonyms_of",
 ]
 
 ANATOMICAL_FINDING_LABELS: tuple[str, ...] = (
@@ -85,13 +85,14 @@ SYNONYMS: dict[str, str] = {
     synonym: label for label, synonyms in _SYNONYM_GROUPS.items() for synonym in synonyms
 }
 
-# Answers that mean "no label at all" in a label list; split_label_list skips
-# them instead of reporting them as unknown.
-NO_LABEL_PHRASES: frozenset[str] = frozenset({
-    "none", "no", "nil", "n/a", "na", "nothing", "normal", "no findings", "no finding",
-    "no abnormality", "no abnormalities", "no acute abnormality", "no devices",
-    "no tubes or lines", "no lines or tubes",
-})
+# The one "no label at all" vocabulary: an answer item that says there is nothing
+# ("none", "No abnormalities found.", "no tubes or lines"). Label lists
+# (`radphi.answers`) skip such an item instead of reporting it as an unknown name.
+_NO_LABEL = re.compile(
+    r"^(?:none|no|nil|n/a|na|nothing|normal|no labels?"
+    r"|no (?:acute )?(?:abnormalit(?:y|ies)|findings?|devices?|tubes? or lines?|lines? or tubes?)(?: labels?)?"
+    r"(?: found| identified| present)?)\.?$")
+
 
 # Longest name worth normalising; anything longer is prose, not a label.
 _MAX_NAME_CHARS = 300
@@ -204,30 +205,6 @@ def is_label(name: str, vocabulary: str | None = None) -> bool:
     return canonical(name, vocabulary) is not None
 
 
-def split_label_list(text: str, vocabulary: str | None = None) -> tuple[list[str], list[str]]:
-    """Split a comma/semicolon/newline separated label list into (labels, unknown).
-
-    Labels are canonical, deduplicated, in order of first mention. Pieces in
-    NO_LABEL_PHRASES are dropped silently. A leading "and " on the last item
-    ("a, b, and c") is ignored; a piece is split on " and " only when it is
-    not itself a name, since "cardiac pacer and wires" is one label.
-    """
-    labels: list[str] = []
-    unknown: list[str] = []
-    if not isinstance(text, str):
-        return labels, unknown
-    for raw in re.split(r"[,;\n]+", text):
-        piece = normalize_text(raw)
-        if piece.startswith("and "):
-            piece = piece[4:]
-        if not piece or piece in NO_LABEL_PHRASES:
-            continue
-        label = canonical(piece, vocabulary)
-        parts = [label] if label else [canonical(part, vocabulary) for part in piece.split(" and ")]
-        if label is None and (len(parts) == 1 or None in parts):
-            unknown.append(piece)
-            continue
-        for part in parts:
-            if part is not None and part not in labels:
-                labels.append(part)
-    return labels, unknown
+def means_no_label(item: str) -> bool:
+    """True when a list item says there is no label at all ("none", "No abnormalities.")."""
+    return isinstance(item, str) and _NO_LABEL.match(" ".join(item.lower().split())) is not None

@@ -1,9 +1,14 @@
-"""The task catalogue: THE owner of prompts.
+"""The task catalogue: THE owner of prompts and of what each task is scored on.
 
-Each of the ten tasks has its input fields, its instruction template (the paper's
-wording, Table 2), its answer parser and answer writer (`radphi.answers`), and the
-names of the metrics that evaluate it. Training, serving and evaluation all render
-prompts through `render_prompt`, so a template changed here changes everywhere.
+Each task has its input fields, its instruction template (the paper's wording, Table 2),
+its answer parser and answer writer (`radphi.answers`), the names of the metrics that
+evaluate it (`metrics`, the paper's headline ones), the per-record columns `radphi eval`
+computes for it (`columns`, in the order of the paper's tables) and the key of the
+scorer that reads its answers into sets (`scorer`, resolved by `evaluation.scoring`;
+radphi never imports evaluation). Besides the paper's ten radiology tasks, `TASKS` holds
+the general-instruction task of stage 1 (Super-NaturalInstructions, `GENERAL_TASK`).
+Training, serving and evaluation all render prompts through `render_prompt`, so a
+template changed here changes everywhere.
 
     >>> from radphi.tasks import render_prompt
     >>> render_prompt("impression_prediction", {"findings": "No effusion."})
@@ -73,6 +78,13 @@ class Task:
     parse: Callable[[str], Any]
     format_answer: Callable[[Any], str]
     metrics: tuple[str, ...]
+    # Every per-record column `radphi eval` computes, in the order of the paper's tables:
+    # the lexical ones (TEXT_METRICS), RadGraph F1, the judge's, the checker's flag
+    # counts (FLAG_COLUMNS) and the scorer's.
+    columns: tuple[str, ...]
+    # The key of the scorer that reads prediction and reference into sets and compares
+    # them (a key of evaluation.scoring.SCORERS; None: the task's columns are all).
+    scorer: str | None = None
     optional_fields: tuple[str, ...] = field(default=())
     # Extractive tasks: the input field whose sentences the answer copies. Grounded
     # decoding (`radphi.grounding`, on by default) keeps the answer to them.
@@ -86,6 +98,18 @@ class Task:
 TEXT_METRICS = ("f1", "precision", "recall", "bleu1", "rougeL")
 JUDGE_METRICS = ("judge_relevance", "judge_accuracy")
 LABEL_METRICS = ("label_precision", "label_recall", "label_f1")
+# Counts behind the label tasks' corpus-level (micro) scores, not metrics to average.
+LABEL_COUNT_COLUMNS = ("label_tp", "label_fp", "label_fn")
+TEMPORAL_SET_METRICS = tuple(f"{side}_{m}" for side in ("added", "removed") for m in ("precision", "recall", "f1"))
+# The checker's per-record flag counts (radphi.verify.CATEGORIES in order, then the
+# significant ones), for every task with a source text; tests/test_eval_verify.py
+# checks the names against the categories.
+FLAG_COLUMNS = ("flags_missed_finding", "flags_false_finding", "flags_position", "flags_severity",
+                "flags_significant")
+
+# Records of general instructions (Super-NaturalInstructions, stage 1 of training): the
+# whole instruction is one field, the prompt the instruction alone.
+GENERAL_TASK = "instruction"
 
 TASKS: dict[str, Task] = {
     t.name: t
@@ -100,6 +124,7 @@ TASKS: dict[str, Task] = {
             parse=answers.parse_text,
             format_answer=answers.format_text,
             metrics=TEXT_METRICS,
+            columns=TEXT_METRICS,  # no source text: nothing for the checker to check against
             optional_fields=("system",),
         ),
         Task(
@@ -113,6 +138,7 @@ TASKS: dict[str, Task] = {
             parse=answers.parse_text,
             format_answer=answers.format_text,
             metrics=("radgraph_f1", "rougeL", "f1"),
+            columns=("radgraph_f1", "rougeL", "f1", "precision", "recall", "bleu1") + FLAG_COLUMNS,
         ),
         Task(
             name="abnormality_labels",
@@ -125,6 +151,8 @@ TASKS: dict[str, Task] = {
             parse=answers.parse_abnormality_labels,
             format_answer=answers.format_labels,
             metrics=LABEL_METRICS,
+            columns=LABEL_METRICS + LABEL_COUNT_COLUMNS + FLAG_COLUMNS,
+            scorer="labels",
         ),
         Task(
             name="tubes_lines_devices_labels",
@@ -137,6 +165,8 @@ TASKS: dict[str, Task] = {
             parse=answers.parse_tubes_lines_devices_labels,
             format_answer=answers.format_labels,
             metrics=LABEL_METRICS,
+            columns=LABEL_METRICS + LABEL_COUNT_COLUMNS + FLAG_COLUMNS,
+            scorer="labels",
         ),
         Task(
             name="qa_temporal_findings",
@@ -149,6 +179,8 @@ TASKS: dict[str, Task] = {
             parse=answers.parse_temporal_findings,
             format_answer=answers.format_temporal_findings,
             metrics=JUDGE_METRICS + ("added_f1", "removed_f1"),
+            columns=JUDGE_METRICS + TEMPORAL_SET_METRICS + TEXT_METRICS + FLAG_COLUMNS,
+            scorer="temporal_findings",
         ),
         Task(
             name="qa_temporal_progression",
@@ -161,6 +193,8 @@ TASKS: dict[str, Task] = {
             parse=answers.parse_progression,
             format_answer=answers.format_progression,
             metrics=JUDGE_METRICS + ("progression_accuracy",),
+            columns=JUDGE_METRICS + ("progression_accuracy",) + FLAG_COLUMNS,
+            scorer="progression",
         ),
         Task(
             name="extract_findings",
@@ -172,6 +206,7 @@ TASKS: dict[str, Task] = {
             parse=answers.parse_text,
             format_answer=answers.format_text,
             metrics=TEXT_METRICS,
+            columns=TEXT_METRICS + FLAG_COLUMNS,
             copies_from="report",
         ),
         Task(
@@ -182,6 +217,7 @@ TASKS: dict[str, Task] = {
             parse=answers.parse_text,
             format_answer=answers.format_text,
             metrics=TEXT_METRICS,
+            columns=TEXT_METRICS + FLAG_COLUMNS,
             # Not grounded: an impression is rewritten as much as copied (numbering and
             # change words go). On 60 records of the demo's held-out-phrasing dev set the
             # free answer scored F1 95.4, grounded 69.1 (scripts/grounding_dev_grid.py).
@@ -199,6 +235,7 @@ TASKS: dict[str, Task] = {
             parse=answers.parse_text,
             format_answer=answers.format_text,
             metrics=TEXT_METRICS,
+            columns=TEXT_METRICS + FLAG_COLUMNS,
             copies_from="text",
         ),
         Task(
@@ -211,9 +248,26 @@ TASKS: dict[str, Task] = {
             parse=answers.parse_text,
             format_answer=answers.format_text,
             metrics=JUDGE_METRICS + TEXT_METRICS,
+            columns=JUDGE_METRICS + TEXT_METRICS + FLAG_COLUMNS,
+        ),
+        Task(
+            name=GENERAL_TASK,
+            title="General instruction",
+            fields=("instruction",),
+            # A Super-NaturalInstructions definition, a blank line, then the instance's
+            # input (training/loaders/supernatural.py): the prompt is that text alone.
+            template="{instruction}",
+            parse=answers.parse_text,
+            format_answer=answers.format_text,
+            # ROUGE-L is Super-NaturalInstructions' own metric.
+            metrics=("rougeL",),
+            columns=TEXT_METRICS,  # no report: nothing for the checker to check against
         ),
     )
 }
+
+# The two label tasks (Chest ImaGenome vocabularies), in the order the app shows them.
+LABEL_TASKS: tuple[str, ...] = tuple(t.name for t in TASKS.values() if t.scorer == "labels")
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 

@@ -33,6 +33,26 @@ def test_empty_labels():
     assert answers.parse_abnormality_labels("No abnormalities.") == {"labels": [], "unknown": []}
 
 
+@pytest.mark.parametrize("text", ["None", "", "nil", "N/A", "nothing", "normal", "No acute abnormality.",
+                                  "no tubes or lines", "No lines or tubes", "No abnormalities found.",
+                                  "no devices identified"])
+def test_every_no_label_answer_is_an_empty_list_in_both_vocabularies(text):
+    # labels.means_no_label is the one "no label" vocabulary, for label lists and temporal findings.
+    empty = {"labels": [], "unknown": []}
+    assert answers.parse_abnormality_labels(text) == answers.parse_tubes_lines_devices_labels(text) == empty
+    assert answers.parse_temporal_findings(f"Added: {text or 'none'}. Removed: cardiomegaly.")["added"] == []
+
+
+def test_label_list_with_synonyms_conjunctions_unknowns_and_an_oxford_and():
+    parsed = answers.parse_abnormality_labels(
+        "Cardiomegaly; small effusions, pneumonia and CHF, and atelectasis\nbanana, none, effusion, Pleural effusions")
+    assert parsed == {"labels": ["atelectasis", "pleural effusion", "enlarged cardiac silhouette", "pneumonia",
+                                 "fluid overload/heart failure"], "unknown": ["small effusions", "banana"]}
+    # "cardiac pacer and wires" is one label, never split on its "and".
+    assert answers.parse_tubes_lines_devices_labels("cardiac pacer and wires, enteric tube")["labels"] == [
+        "enteric tube", "cardiac pacer and wires"]
+
+
 def test_messy_label_output():
     text = "Labels:\n- Cardiomegaly\n- pleural effusions;\n* NG tube\n1. pneumothorax and atelectasis\n- ETT"
     parsed = answers.parse_abnormality_labels(text)

@@ -30,9 +30,10 @@ def test_prompt_errors_are_clear(capsys):
     assert "radiology_qa has no field(s) report" in capsys.readouterr().err
 
 
-def test_tasks_lists_all_ten(capsys):
+def test_tasks_lists_the_ten_and_the_general_instruction(capsys):
     main(["tasks"])
-    assert len(capsys.readouterr().out.strip().splitlines()) == 10
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 11 and lines[-1].split() == ["instruction", "instruction"]
 
 
 def test_run_without_model_says_how_to_pass_one(tmp_path, capsys, monkeypatch):

@@ -23,7 +23,7 @@ CASES = [
     ("i1", "Small left pleural effusion.", {}),
     ("i2", "Small left pleural effusion. Small pneumothorax.", {"false_finding": 1}),
 ]
-FLAG_COLUMNS = list(scoring.VERIFY_COLUMNS)
+FLAG_COLUMNS = list(tasks.FLAG_COLUMNS)
 
 
 def impression(model: str, cases=CASES) -> list[dict]:
@@ -55,10 +55,10 @@ def test_column_names_follow_the_checker_categories():
     from radphi.verify import CATEGORIES
 
     assert FLAG_COLUMNS == [f"flags_{c.value}" for c in CATEGORIES] + ["flags_significant"]
-    # Every task with a source lists them; radiology QA (no source) does not.
+    # Every task with a source lists them; radiology QA and general instructions (no source) do not.
     for task in tasks.TASKS:
-        listed = set(FLAG_COLUMNS) <= set(scoring.TASK_COLUMNS[task])
-        assert listed == (task != "radiology_qa"), task
+        listed = set(FLAG_COLUMNS) <= set(tasks.TASKS[task].columns)
+        assert listed == (task not in ("radiology_qa", tasks.GENERAL_TASK)), task
 
 
 def test_flags_per_100_records_with_cis(tmp_path):

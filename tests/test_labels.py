@@ -17,7 +17,6 @@ from radphi.labels import (
     canonical,
     is_label,
     normalize_text,
-    split_label_list,
 )
 
 
@@ -189,29 +188,6 @@ def test_is_label():
     assert is_label("pacemaker", "tubes_lines_devices")
     assert not is_label("pacemaker", "abnormality")
     assert not is_label("not a finding")
-
-
-def test_split_label_list_round_trips_a_joined_list():
-    chosen = ["cardiac pacer and wires", "enteric tube", "swan-ganz catheter"]
-    found, unknown = split_label_list(", ".join(chosen), "tubes_lines_devices")
-    assert found == chosen
-    assert unknown == []
-
-
-def test_split_label_list_handles_synonyms_and_conjunctions_and_unknowns():
-    found, unknown = split_label_list(
-        "Cardiomegaly; small effusions, pneumonia and CHF, and atelectasis\nbanana, none",
-        "abnormality")
-    assert found == ["enlarged cardiac silhouette", "pneumonia", "fluid overload/heart failure",
-                     "atelectasis"]
-    assert unknown == ["small effusions", "banana"]
-
-
-def test_split_label_list_deduplicates_and_ignores_no_label_answers():
-    found, unknown = split_label_list("effusion, pleural effusion, Pleural effusions")
-    assert found == ["pleural effusion"]
-    assert split_label_list("None") == ([], [])
-    assert split_label_list("") == ([], [])
 
 
 def test_synonyms_of_lists_a_label_s_synonyms_that_map_back_to_it():

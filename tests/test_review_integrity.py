@@ -26,6 +26,7 @@ from radphi.review import exports as reviews_io
 from radphi.settings import DEMO_MODEL
 from radphi.ui import common, dashboard, impression
 from radphi.ui.context import UISettings, registry_from_settings
+from tests.test_reviews_io import snapshot
 from tests.test_ui_handlers import last, make_ctx
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -260,7 +261,7 @@ def test_a_forged_import_is_refused_and_a_true_restore_keeps_the_chain(filled, t
     dump = json.loads(out.read_text())
     target = ReviewStore(tmp_path / "restored.db")
     assert reviews_io.restore(target, dump, actor="cli:admin") > 0
-    assert target.verify().ok and reviews_io.snapshot(target)["ledger"][: len(dump["store"]["ledger"])] == \
+    assert target.verify().ok and snapshot(target)["ledger"][: len(dump["store"]["ledger"])] == \
         dump["store"]["ledger"]
     assert target.role("ada") == "admin"
     # Forgeries: a back-dated review under another reviewer's name, an audit row, a new admin.

@@ -20,6 +20,11 @@ C = ErrorCategory
 HOSTILE = ["=HYPERLINK(\"http://x\",\"y\")", "+1", "-2+3", "@SUM(A1)", "\tTab", "\rCR", "'=quoted", "'plain", "ok"]
 
 
+
+def snapshot(store: ReviewStore) -> dict:
+    """What "the same store" means for a restore: every raw row and the ledger."""
+    return reviews_io.export_dump(store, audit=False)["store"]
+
 @pytest.fixture
 def filled(tmp_path) -> ReviewStore:
     """Two sets (paper and green), hostile text everywhere a person or a file can put it,
@@ -55,7 +60,7 @@ def test_export_then_restore_into_an_empty_store_is_identical_with_its_chain(fil
     rows = reviews_io.restore_file(empty, out, actor="restorer")
     original = json.loads(out.read_text())["store"]
     assert rows == sum(len(v) for v in original["tables"].values())
-    restored = reviews_io.snapshot(empty)
+    restored = snapshot(empty)
     assert {t: v for t, v in restored["tables"].items() if t != "audit"} == \
         {t: v for t, v in original["tables"].items() if t != "audit"}
     assert restored["ledger"][: len(original["ledger"])] == original["ledger"]  # the same chain, then the restore
@@ -127,8 +132,8 @@ def test_cli_import_export_stats_round_trip(tmp_path, capsys):
     assert _cli("--db", str(tmp_path / "copy.db"), "import", str(tmp_path / "all.json")) == 2  # no --restore
     assert "--restore" in capsys.readouterr().err
     assert _cli("--db", str(tmp_path / "copy.db"), "import", str(tmp_path / "all.json"), "--restore") == 0
-    assert reviews_io.snapshot(ReviewStore(tmp_path / "copy.db"))["tables"]["reviews"] == \
-        reviews_io.snapshot(store)["tables"]["reviews"]
+    assert snapshot(ReviewStore(tmp_path / "copy.db"))["tables"]["reviews"] == \
+        snapshot(store)["tables"]["reviews"]
     assert _cli("--db", str(tmp_path / "copy.db"), "verify") == 0 and capsys.readouterr().out.startswith("ok:")
     capsys.readouterr()
     assert _cli("stats", "pilot", "--resamples", "50", "--csv", str(tmp_path / "t.csv"),

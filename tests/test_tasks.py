@@ -20,10 +20,11 @@ EXPECTED_FIELDS = {
     "extract_impression": ("report",),
     "cleanup_report_text": ("text",),
     "qa_comprehension": ("report", "question"),
+    tasks.GENERAL_TASK: ("instruction",),  # Super-NaturalInstructions, stage 1 of training
 }
 
 
-def test_ten_tasks_with_exact_fields():
+def test_ten_radiology_tasks_and_the_general_instruction_with_exact_fields():
     assert {name: t.fields for name, t in tasks.TASKS.items()} == EXPECTED_FIELDS
 
 
@@ -113,5 +114,25 @@ def test_training_text_ends_with_eos():
 
 def test_every_task_names_metrics_and_roundtrips_its_empty_answer():
     for t in tasks.TASKS.values():
-        assert t.metrics
+        assert t.metrics and set(t.metrics) <= set(t.columns), t.name
+        assert len(set(t.columns)) == len(t.columns), t.name
         assert t.parse(t.format_answer(t.parse(""))) == t.parse("")
+
+
+def test_every_task_scorer_is_one_evaluation_resolves():
+    from evaluation import scoring
+
+    named = {t.scorer for t in tasks.TASKS.values()} - {None}
+    assert named == set(scoring.SCORERS)
+    assert tasks.LABEL_TASKS == ("abnormality_labels", "tubes_lines_devices_labels")
+    # The scorer's columns are the task's: a label record gets its label columns, nothing else.
+    row = scoring.SCORERS["labels"]("abnormality_labels", "cardiomegaly, banana", "cardiomegaly")
+    assert {k for k in row if not k.startswith("_")} == set(tasks.LABEL_METRICS + tasks.LABEL_COUNT_COLUMNS)
+    assert set(scoring.SCORERS["temporal_findings"]("qa_temporal_findings", "", "")) == set(tasks.TEMPORAL_SET_METRICS)
+
+
+def test_the_general_instruction_is_its_own_template_around_the_whole_instruction():
+    text = "Name the colour of the sky.\n\nInput: noon"
+    assert tasks.render_instruction(tasks.GENERAL_TASK, {"instruction": f"  {text} "}) == text
+    assert tasks.training_text(tasks.GENERAL_TASK, {"instruction": text}, " blue ") == (
+        f"<instruct>{text}\n<output>", "blue<|endoftext|>")

@@ -20,8 +20,8 @@ records per split, task and source dataset, and what every rule (the loaders' an
 mixing's, training/loaders/tally.py) dropped or changed.
 
 Prompts come from `radphi.tasks.training_text`, the one owner of prompt formats, so
-training, serving and evaluation see the same text. Records of the general
-`instruction` task (Super-NaturalInstructions) are wrapped by `tasks.wrap_prompt`.
+training, serving and evaluation see the same text (the general `instruction` task of
+Super-NaturalInstructions is one of `radphi.tasks.TASKS`, with its own template).
 The completion ends with the end-of-text marker; a model whose end-of-sequence token
 is another (Mistral's `</s>`) gets its own.
 """
@@ -37,25 +37,15 @@ from typing import Any
 
 from radphi import tasks
 from training.loaders import load_source
-from training.loaders.common import GENERAL_TASK
 from training.loaders.tally import collecting
 
 log = logging.getLogger(__name__)
-
-TRAIN_SPLITS = ("train", "validation")
-
 
 def prompt_completion(record: Mapping[str, Any], fmt: str = tasks.DEFAULT_FORMAT,
                       eos_token: str = tasks.END_OF_TEXT) -> dict[str, str]:
     """{"prompt", "completion"} for one record; the completion ends with EOS_TOKEN."""
     answer = str(record.get("reference") or "")
-    if record["task"] == GENERAL_TASK:
-        # The radiology_qa template is the bare question, so this is exactly the token
-        # format around the instruction, with the completion written by the same code.
-        prompt = tasks.wrap_prompt(tasks.clean_field(record["instruction"]), fmt)
-        _, completion = tasks.training_text("radiology_qa", {"question": "-"}, answer, fmt)
-    else:
-        prompt, completion = tasks.training_text(record["task"], record, answer, fmt)
+    prompt, completion = tasks.training_text(record["task"], record, answer, fmt)
     if eos_token != tasks.END_OF_TEXT and completion.endswith(tasks.END_OF_TEXT):
         completion = completion[: -len(tasks.END_OF_TEXT)] + eos_token
     return {"prompt": prompt, "completion": completion}

@@ -21,15 +21,12 @@ EOS = "<|endoftext|>"
 def corpus_texts(corpus_dir: Path) -> list[str]:
     """The train split's prompts and completions in the token format (what training sees)."""
     from radphi.records import iter_numbered
-    from radphi.tasks import END_OF_TEXT, TASKS, training_text, wrap_prompt
+    from radphi.tasks import training_text
 
     texts: list[str] = []
     for path in sorted((corpus_dir / "train").glob("*.jsonl")):
         for _, rec in iter_numbered(str(path), []):
-            if rec["task"] in TASKS:
-                prompt, completion = training_text(rec["task"], rec, rec["reference"])
-            else:
-                prompt, completion = wrap_prompt(rec["instruction"]), rec["reference"] + END_OF_TEXT
+            prompt, completion = training_text(rec["task"], rec, rec["reference"])
             texts.append(prompt + completion)
     return texts
 

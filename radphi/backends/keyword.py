@@ -57,7 +57,7 @@ def labels_in(text: str, vocabulary: str) -> list[str]:
 def keyword_answer(request: Request) -> str:
     f = request.fields
     task = request.task
-    if task in ("abnormality_labels", "tubes_lines_devices_labels"):
+    if task in tasks.LABEL_TASKS:
         vocab = "abnormality" if task == "abnormality_labels" else "tubes_lines_devices"
         return answers.format_labels({"labels": labels_in(f["report"], vocab), "unknown": []})
     if task == "impression_prediction":

@@ -129,12 +129,6 @@ def _audit_entry(a: Any, names: dict[int, str], keys: dict[int, tuple[str, str, 
             "model": key[2] if key else None, "detail": json.loads(a["detail"])}
 
 
-def snapshot(store: ReviewStore) -> dict[str, Any]:
-    """What "the same store" means for a restore: every raw row and the ledger."""
-    dump = export_dump(store, audit=False)
-    return dump["store"]
-
-
 # ---------------------------------------------------------------------------- restore
 
 

@@ -311,11 +311,3 @@ def check_seconds(value: Any) -> float:
     if not math.isfinite(seconds) or not 0.0 <= seconds <= MAX_SECONDS:
         raise ReviewError(f"time spent must be between 0 and {MAX_SECONDS:.0f} seconds, got {value!r}")
     return seconds
-
-
-def counts_to_json(counts: Mapping[ErrorCategory, ErrorCount]) -> dict[str, dict[str, int]]:
-    return {c.value: {"significant": n.significant, "insignificant": n.insignificant} for c, n in counts.items()}
-
-
-def counts_from_json(data: Mapping[str, Any]) -> dict[ErrorCategory, ErrorCount]:
-    return {ErrorCategory(k): ErrorCount(int(v["significant"]), int(v["insignificant"])) for k, v in data.items()}

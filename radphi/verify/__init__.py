@@ -65,7 +65,7 @@ def count_flags(flags: Iterable[Flag]) -> dict[str, int]:
 
 def sources(task: str, fields: Mapping[str, Any]) -> list[str]:
     """The texts an answer to TASK is checked against, in order (current report first)."""
-    if task in ("abnormality_labels", "tubes_lines_devices_labels", "qa_comprehension"):
+    if task in (*tasks.LABEL_TASKS, "qa_comprehension"):
         return [reports.clinical_text(str(fields.get("report") or ""))]
     if task in ("qa_temporal_findings", "qa_temporal_progression"):
         return [reports.clinical_text(str(fields.get(f) or "")) for f in ("report", "prior_report")]
@@ -147,7 +147,7 @@ def _units(task: str, prediction: str) -> list[str]:
     progression lines, or sentences."""
     from radphi import answers
 
-    if task in ("abnormality_labels", "tubes_lines_devices_labels"):
+    if task in tasks.LABEL_TASKS:
         parsed = tasks.TASKS[task].parse(prediction)
         return list(parsed["labels"]) + list(parsed["unknown"])
     if task == "qa_temporal_findings":

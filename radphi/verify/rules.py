@@ -284,7 +284,7 @@ def check(task: str, fields: Mapping[str, str], prediction: str) -> list[Flag]:
     """All the flags for one answer to TASK on FIELDS."""
     if not isinstance(prediction, str) or not prediction.strip():
         return []
-    if task in ("abnormality_labels", "tubes_lines_devices_labels"):
+    if task in tasks.LABEL_TASKS:
         flags = check_labels(task, fields.get("report", ""), prediction)
     elif task == "qa_temporal_findings":
         flags = check_temporal_findings(fields.get("report", ""), fields.get("prior_report", ""), prediction)

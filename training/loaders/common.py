@@ -14,11 +14,6 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-# Records of general instructions (Super-NaturalInstructions) are not one of the ten
-# radiology tasks: their whole instruction is one field, wrapped in the prompt format.
-GENERAL_TASK = "instruction"
-
-
 def make_record(rid: str, task: str, fields: dict[str, str], reference: str, split: str,
                 **meta: Any) -> dict[str, Any]:
     """One record in the shape of DESIGN.md; meta keys with value None are left out."""

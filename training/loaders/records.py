@@ -13,7 +13,6 @@ from typing import Any
 
 from radphi import tasks as task_catalogue
 from radphi.records import BadLine, iter_numbered
-from training.loaders.common import GENERAL_TASK
 from training.loaders.splits import normalize_split
 
 log = logging.getLogger(__name__)
@@ -25,7 +24,7 @@ def load(path: str, default_split: str = "train") -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for lineno, rec in iter_numbered(path, errors):
         task = rec.get("task")
-        fields = ("instruction",) if task == GENERAL_TASK else getattr(task_catalogue.TASKS.get(task), "fields", None)
+        fields = getattr(task_catalogue.TASKS.get(task), "fields", None)
         if fields is None:
             skipped["unknown_task"] += 1
             continue

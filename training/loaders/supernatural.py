@@ -40,7 +40,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from training.loaders.common import GENERAL_TASK, make_record
+from radphi.tasks import GENERAL_TASK
+from training.loaders.common import make_record
 from training.loaders.tally import note
 
 log = logging.getLogger(__name__)

@@ -20,6 +20,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from radphi.tasks import LABEL_TASKS
+
 
 def by_labels(backend: Any, rec: dict[str, Any], max_new_tokens: int) -> str:
     """A temporal-findings answer from two abnormality-label answers of BACKEND (current and
@@ -47,11 +49,7 @@ def score(backend: Any, task: str, records: list[dict[str, Any]], max_new_tokens
     as GenParams.grounding (a radphi.grounding.GroundingSettings; None: the defaults).
     ERRORS, for a label task, counts each "missed: LABEL" and "false: LABEL".
     TEMPORAL_BY_LABELS answers temporal findings with `by_labels`."""
-    from evaluation.labels_metrics import (
-        LABEL_TASKS,
-        label_scores,
-        temporal_findings_scores,
-    )
+    from evaluation.labels_metrics import label_scores, temporal_findings_scores
     from evaluation.metrics import f1
     from radphi import answers
     import dataclasses
@@ -98,7 +96,6 @@ def main() -> None:
 
     import torch
 
-    from evaluation.labels_metrics import LABEL_TASKS
     from radphi.backends import load_backend
     from radphi.records import read_jsonl
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from radphi.records import write_jsonl
-from radphi.tasks import END_OF_TEXT, TASKS, training_text, wrap_prompt
+from radphi.tasks import TASKS, training_text
 from lab.demo.synthetic.augment import extra_phrasings
 from lab.demo.synthetic.general import general_record
 from lab.demo.synthetic.impressions import build_impression
@@ -293,8 +293,5 @@ def build_corpus(out_dir: str | Path, *, seed: int = 0, n_studies: int = DEFAULT
 
 def training_chars(record: dict[str, Any]) -> int:
     """Characters of the record's prompt and completion in the token format, as training sees them."""
-    if record["task"] in TASKS:
-        prompt, completion = training_text(record["task"], record, record["reference"])
-    else:  # a general instruction: the instruction itself is the prompt
-        prompt, completion = wrap_prompt(record["instruction"]), record["reference"] + END_OF_TEXT
+    prompt, completion = training_text(record["task"], record, record["reference"])
     return len(prompt) + len(completion)

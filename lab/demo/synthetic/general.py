@@ -3,10 +3,10 @@
 Simple tasks with exact answers: copy, sort (words, numbers), classify (parity,
 category, question or statement), extract (numbers, cities), count, upper-case and
 reverse. They are written as records of the general instruction task that the
-Super-NaturalInstructions loader writes (`training.loaders.common.GENERAL_TASK`,
-"instruction"): the whole prompt, definition then a blank line then the input, is the
-one field `instruction`, and `training.data.prompt_completion` wraps it in the prompt
-format as a raw instruction (no radiology template). Instruction wordings are held out
+Super-NaturalInstructions loader writes (`radphi.tasks.GENERAL_TASK`, "instruction"):
+the whole prompt, definition then a blank line then the input, is the one field
+`instruction`, which the task's own template puts in the prompt format as it is (no
+radiology wording). Instruction wordings are held out
 for the test split like every other phrasing.
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from training.loaders.common import GENERAL_TASK
+from radphi.tasks import GENERAL_TASK
 from lab.demo.synthetic.impressions import join_list
 from lab.demo.synthetic.phrasing import Phrasebook
 

@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from radphi.records import read_jsonl
-from radphi.tasks import TASKS
-from training.loaders.common import GENERAL_TASK
+from radphi.tasks import GENERAL_TASK, TASKS
 from training.loaders.records import load as load_records
 from lab.demo import ROOT
 from lab.demo.synthetic import build_corpus, generate
@@ -38,7 +37,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, in
 def test_every_task_is_written_for_every_split(corpus):
     out, counts, records = corpus
     for split in ("train", "validation", "test"):
-        for task in list(TASKS) + [GENERAL_TASK]:
+        for task in TASKS:
             if (split, task) == ("validation", "radiology_qa"):
                 continue  # three wordings per fact: two for training, one held out for test
             assert counts.get(f"{split}/{task}", 0) > 0, (split, task)
@@ -69,7 +68,7 @@ def test_records_have_the_one_shape_and_ids_are_unique(corpus):
     _, _, records = corpus
     assert len({r["id"] for r in records}) == len(records)
     for r in records:
-        fields = ("instruction",) if r["task"] == GENERAL_TASK else TASKS[r["task"]].fields
+        fields = TASKS[r["task"]].fields
         assert all(isinstance(r[f], str) and r[f].strip() for f in fields), r["id"]
         assert r["reference"].strip() and r["split"] in ("train", "validation", "test")
         assert r["meta"]["dataset"] == "synthetic"
@@ -201,7 +200,7 @@ def test_extra_train_studies_are_new_train_only_and_never_repeat_a_held_out_inpu
     extra = [r for path in sorted((tmp_path / "extra").glob("*/*.jsonl")) for r in read_jsonl(path)]
     assert sum(counts.values()) == len(extra) > 120 and {p.parent.name for p in (tmp_path / "extra").glob("*/*")} == {"train"}
     assert {r["split"] for r in extra} == {"train"} and {r["meta"]["phrasing"] for r in extra} == {"train"}
-    assert {r["task"] for r in extra} == {t for t in TASKS if t != "radiology_qa"}
+    assert {r["task"] for r in extra} == {t for t in TASKS if t not in ("radiology_qa", GENERAL_TASK)}
     # new patients: no id or report of the corpus comes back
     assert not {r["id"] for r in extra} & {r["id"] for r in records}
     assert not {r["meta"]["patient_id"] for r in extra} & {r["meta"].get("patient_id") for r in records}
