@@ -219,8 +219,8 @@ TASKS: dict[str, Task] = {
             metrics=TEXT_METRICS,
             columns=TEXT_METRICS + FLAG_COLUMNS,
             # Not grounded: an impression is rewritten as much as copied (numbering and
-            # change words go). On 60 records of the demo's held-out-phrasing dev set the
-            # free answer scored F1 95.4, grounded 69.1 (scripts/grounding_dev_grid.py).
+            # change words go); on a development set the free answer scored far higher
+            # (lab/demo/LOG.md, "Grounded extraction").
         ),
         Task(
             name="cleanup_report_text",
