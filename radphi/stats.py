@@ -74,17 +74,10 @@ def _index_chunks(n: int, n_resamples: int, seed: int) -> Iterator[np.ndarray]:
         yield rng.integers(0, n, size=(min(rows, n_resamples - start), n), dtype=np.int32 if n < 2**31 else np.int64)
 
 
-def resample_indices(n: int, n_resamples: int, seed: int) -> np.ndarray:
-    """The (n_resamples, n) record indices of the bootstrap for a seed: the same every time."""
-    if n == 0 or n_resamples == 0:
-        return np.zeros((n_resamples, n), dtype=np.int64)
-    return np.vstack(list(_index_chunks(n, n_resamples, seed)))
-
-
 def resample_sums(data: np.ndarray, n_resamples: int, seed: int) -> np.ndarray:
     """Column sums of `data` (n, k) over each of the seed's resamples: shape (n_resamples, k).
 
-    Resample i is the same for any `data` with n rows (see `resample_indices`).
+    Resample i is the same for any `data` with n rows (see `_index_chunks`).
     """
     data = np.asarray(data, dtype=float)
     if data.ndim == 1:
@@ -254,13 +247,19 @@ def _bootstrap_rows(values: np.ndarray, fn: Callable[[np.ndarray], float], n_res
 
 # ---------------------------------------------------------------- agreement statistics
 #
-# Both statistics are functions of per-unit column sums, so they bootstrap over units
-# (cases) with the same fast resampling as everything above. Point values of
-# Krippendorff's alpha come from the `krippendorff` package when it is installed (the
-# closed form below is tested equal to it); Cohen's kappa is four lines of numpy, which
+# All three bootstrap over units (cases). Cohen's kappa is four lines of numpy, which
 # scikit-learn's `cohen_kappa_score` would cost scipy and sklearn to import (the tests
 # check our values against scikit-learn's on fixed data). Fleiss' kappa comes from
 # statsmodels, resampled over units row by row.
+#
+# Krippendorff's alpha is the `krippendorff` package's. Only its bootstrap interval uses
+# the closed form below, a function of per-unit column sums like Cohen's kappa, because
+# calling the package once per resample is too slow for the dashboard, which recomputes
+# on every request: on 4 raters x 200 units x 1000 resamples, 0.1-0.3 s an interval
+# against 0.005-0.06 s, 4-30x, and the review dashboard of 100 cases x 2 models x 4
+# reviewers takes about 2.2 s instead of 0.9 s (bench/bench_alpha_bootstrap.py, on a
+# shared 2-core machine). The tests check the closed form against the package, on
+# values and on the percentiles of the resampled units.
 
 ALPHA_LEVELS = ("nominal", "interval")
 
@@ -303,14 +302,6 @@ def kappa_statistic(sums: np.ndarray) -> np.ndarray:
         po = np.trace(m, axis1=-2, axis2=-1) / n
         pe = (m.sum(axis=-1) * m.sum(axis=-2)).sum(axis=-1) / n**2
         return np.where(np.isclose(pe, 1.0) | (n == 0), np.nan, (po - pe) / (1.0 - pe))
-
-
-def cohen_kappa(a: np.ndarray, b: np.ndarray) -> float:
-    """Cohen's kappa of two raters' nominal values on the same units (NaN if undefined)."""
-    cols = kappa_columns(a, b)
-    if len(cols) == 0:
-        return float("nan")
-    return float(kappa_statistic(cols.sum(axis=0)[None, :])[0])
 
 
 def cohen_kappa_ci(a: np.ndarray, b: np.ndarray, *, n_resamples: int = DEFAULT_RESAMPLES, seed: int = 0,
@@ -372,25 +363,23 @@ def _alpha_from_sums(level: str) -> SumStatistic:
 def krippendorff_alpha(data: np.ndarray, level: str = "nominal") -> float:
     """Krippendorff's alpha of (raters, units) data (NaN = not scored), any number of raters.
 
-    NaN when there is no variation to measure against (every value the same) or no unit
-    was scored twice.
+    The value is the `krippendorff` package's. NaN when there is no variation to measure
+    against (every value the same) or no unit was scored twice.
     """
     cols = alpha_columns(data, level)
     if len(cols) == 0:
         return float("nan")
-    value = float(_alpha_from_sums(level)(cols.sum(axis=0)[None, :])[0])
-    if np.isnan(value):
-        return value
-    try:
-        import krippendorff
-    except ImportError:  # the closed form above is tested equal to the package
-        return value
+    if np.isnan(_alpha_from_sums(level)(cols.sum(axis=0)[None, :])[0]):
+        return float("nan")  # undefined: the package would raise or divide by zero
+    import krippendorff
+
     return float(krippendorff.alpha(reliability_data=np.asarray(data, dtype=float), level_of_measurement=level))
 
 
 def krippendorff_alpha_ci(data: np.ndarray, level: str = "nominal", *, n_resamples: int = DEFAULT_RESAMPLES,
                           seed: int = 0, confidence: float = DEFAULT_CONFIDENCE) -> CI:
-    """Krippendorff's alpha with its bootstrap interval over units; `n` counts pairable units."""
+    """Krippendorff's alpha (the package's) with its bootstrap interval over units (the
+    closed form's, see the comment above `ALPHA_LEVELS`); `n` counts pairable units."""
     cols = alpha_columns(data, level)
     if len(cols) == 0:
         return CI(float("nan"), float("nan"), float("nan"), 0)

@@ -68,22 +68,23 @@ def build_sample(store: ReviewStore, set_name: str = "pilot", n_cases: int = 20,
     ([1, 1, 1, 0], [1, 1, 1, 1], 0.0),
 ])
 def test_cohen_kappa_equals_scikit_learns(a, b, sklearn_value):
-    assert stats.cohen_kappa(a, b) == pytest.approx(sklearn_value, abs=1e-12)
     ci = stats.cohen_kappa_ci(a, b, n_resamples=200, seed=1)
-    assert ci.value == pytest.approx(sklearn_value) and ci.n == len(a)
+    assert ci.value == pytest.approx(sklearn_value, abs=1e-12) and ci.n == len(a)
+    assert ci.low <= ci.value <= ci.high
 
 
 def test_cohen_kappa_is_one_for_identical_raters_and_undefined_without_variation():
-    assert stats.cohen_kappa([0, 1, 1, 0], [0, 1, 1, 0]) == pytest.approx(1.0)
-    assert np.isnan(stats.cohen_kappa([1, 1, 1], [1, 1, 1]))
+    assert stats.cohen_kappa_ci([0, 1, 1, 0], [0, 1, 1, 0], n_resamples=0).value == pytest.approx(1.0)
+    assert np.isnan(stats.cohen_kappa_ci([1, 1, 1], [1, 1, 1], n_resamples=0).value)
     with pytest.raises(ValueError, match="same units"):
-        stats.cohen_kappa([0, 1], [0])
+        stats.cohen_kappa_ci([0, 1], [0])
 
 
 def test_krippendorff_alpha_matches_the_textbook_example_and_the_package():
     assert stats.krippendorff_alpha(KRIPPENDORFF_EXAMPLE, "nominal") == pytest.approx(0.743, abs=5e-4)
     assert stats.krippendorff_alpha(KRIPPENDORFF_EXAMPLE, "interval") == pytest.approx(0.849, abs=5e-4)
-    krippendorff = pytest.importorskip("krippendorff")
+    import krippendorff
+
     rng = np.random.default_rng(3)
     for level in stats.ALPHA_LEVELS:
         for _ in range(5):
@@ -91,14 +92,31 @@ def test_krippendorff_alpha_matches_the_textbook_example_and_the_package():
             data[rng.random(data.shape) < 0.3] = nan
             # The closed form that the bootstrap uses equals the package, on every draw.
             cols = stats.alpha_columns(data, level)
-            ours = float(stats._alpha_from_sums(level)(cols.sum(axis=0)[None, :])[0])
-            assert ours == pytest.approx(krippendorff.alpha(reliability_data=data, level_of_measurement=level))
+            closed = float(stats._alpha_from_sums(level)(cols.sum(axis=0)[None, :])[0])
+            assert closed == pytest.approx(krippendorff.alpha(reliability_data=data, level_of_measurement=level))
 
 
 def test_krippendorff_alpha_interval_holds_the_value_and_counts_pairable_units():
     ci = stats.krippendorff_alpha_ci(KRIPPENDORFF_EXAMPLE, "nominal", n_resamples=300, seed=0)
     assert ci.low <= ci.value <= ci.high and ci.n == 11  # unit 12 has one value: no pairs
     assert np.isnan(stats.krippendorff_alpha(np.array([[1.0, nan], [nan, 2.0]])))
+    assert np.isnan(stats.krippendorff_alpha(np.array([[2.0, 2.0], [2.0, 2.0]])))  # no variation
+
+
+@pytest.mark.parametrize("level", stats.ALPHA_LEVELS)
+def test_krippendorff_alpha_interval_is_the_package_on_resampled_units(level):
+    import krippendorff
+
+    rng = np.random.default_rng(5)
+    data = rng.integers(0, 4, (3, 40)).astype(float)
+    data[rng.random(data.shape) < 0.3] = nan
+    pairable = data[:, (~np.isnan(data)).sum(axis=0) >= 2]
+    # The units radphi.stats resamples for seed 2: one numpy generator, int32 indices.
+    idx = np.random.default_rng(2).integers(0, pairable.shape[1], size=(100, pairable.shape[1]), dtype=np.int32)
+    samples = [krippendorff.alpha(reliability_data=pairable[:, row], level_of_measurement=level) for row in idx]
+    ci = stats.krippendorff_alpha_ci(data, level, n_resamples=100, seed=2)
+    assert (ci.low, ci.high) == pytest.approx(tuple(np.percentile(samples, [2.5, 97.5])), abs=1e-12)
+    assert ci.n == pairable.shape[1] and ci.low < ci.high
 
 
 # ------------------------------------------------------------------ the dashboard

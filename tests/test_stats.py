@@ -14,6 +14,12 @@ def values(n: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).random(n)
 
 
+def drawn(n: int, n_resamples: int, seed: int) -> np.ndarray:
+    """The (n_resamples, n) record indices radphi.stats resamples for a seed, drawn here
+    independently: one numpy generator per seed, int32 indices (one chunk at these sizes)."""
+    return np.random.default_rng(seed).integers(0, n, size=(n_resamples, n), dtype=np.int32)
+
+
 def test_same_seed_same_interval_other_seed_other_interval():
     x = values(200)
     a = stats.bootstrap_ci(x, n_resamples=300, seed=7)
@@ -38,7 +44,7 @@ def test_interval_contains_the_estimate_and_narrows_as_n_grows():
 
 def test_interval_is_the_2_5_and_97_5_percentiles_of_resampled_means():
     x = values(50, seed=1)
-    idx = stats.resample_indices(50, 200, seed=3)
+    idx = drawn(50, 200, seed=3)
     means = x[idx].mean(axis=1)
     ci = stats.bootstrap_ci(x, n_resamples=200, seed=3)
     assert (ci.low, ci.high) == pytest.approx(tuple(np.percentile(means, [2.5, 97.5])))
@@ -52,7 +58,7 @@ def test_resample_sums_do_not_depend_on_the_summing_path(monkeypatch):
     gathered = stats.resample_sums(data, 40, seed=5)
     monkeypatch.setattr(stats, "_GATHER_MAX_COLUMNS", 0)  # force counts @ data
     assert np.allclose(stats.resample_sums(data, 40, seed=5), gathered)
-    idx = stats.resample_indices(300, 40, seed=5)
+    idx = drawn(300, 40, seed=5)
     assert np.allclose(data[idx].sum(axis=1), gathered)
 
 
