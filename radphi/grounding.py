@@ -36,10 +36,8 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-# A sentence ends at . : ? or ! followed by white space and a capital, digit, "_"
-# (MIMIC-CXR's de-identification placeholder) or a bracket. "3.4 cm" and "10:15" stay whole.
-_SPLIT = re.compile(r"(?<=[.:?!])\s+(?=[A-Z0-9_\[(])")
-_SPACE = re.compile(r"\s+")
+from radphi import reports
+
 _CLAUSE = re.compile(r", (?=[a-z])")
 # A clause that qualifies what the sentence says ("..., though the tip is not well seen").
 _QUALIFIER = re.compile(r"(?:though|although|but|however|except|whereas|while|without|with)\b", re.I)
@@ -109,9 +107,9 @@ def settings(chosen: GroundingSettings | None = None) -> dict[str, object]:
 
 
 def sentences(text: str) -> list[str]:
-    """The input's sentences, white space collapsed to single spaces."""
-    flat = _SPACE.sub(" ", text).strip()
-    return [s for s in _SPLIT.split(flat) if s]
+    """The input's sentences (`radphi.reports.sentences`), white space collapsed to single
+    spaces, so an answer is the input's words joined by single spaces."""
+    return reports.sentences(text, flat=True)
 
 
 @dataclass(frozen=True)
@@ -142,21 +140,6 @@ def options(text: str) -> list[Option]:
                     piece = piece[0].upper() + piece[1:]
                 out.append(Option(piece, i, e != len(sent), s, e))
     return out
-
-
-def is_copy(answer: str, text: str) -> bool:
-    """Whether ANSWER is a grounded answer for input TEXT: options of TEXT, from ever later
-    sentences, joined by single spaces (the empty answer included)."""
-    opts = options(text)
-
-    def rest_ok(rest: str, last: int) -> bool:
-        if not rest:
-            return True
-        return any(o.index > last and rest.startswith(o.text)
-                   and (len(rest) == len(o.text) or rest[len(o.text)] == " ")
-                   and rest_ok(rest[len(o.text) + 1:], o.index) for o in opts)
-
-    return rest_ok(answer, -1)
 
 
 # score(answer_so_far, continuations) -> (a score for each continuation, the score of ending)

@@ -223,11 +223,14 @@ def clinical_text(text: str) -> str:
 
 # --- sentences ---------------------------------------------------------------
 
-# A sentence ends at . ? ! or ; followed by white space and a capital, digit, "_"
+# A sentence ends at . ? ! ; or : followed by white space and a capital, digit, "_"
 # (MIMIC's placeholder) or a bracket, or at a line break; list numbering ("1. ", "2) ")
-# starts a new one. "3.4 cm", "10:15" and "Dr. Smith" stay whole.
-_SENTENCE_END = re.compile(r"(?<=[.?!;])(?<!\b\d\.)(?<!\b\d\d\.)(?<!\b[DdMm]r\.)(?<!\bMs\.)(?<!\bMrs\.)(?<!\bvs\.)\s+(?=[A-Z0-9_\[(])|\s*\n\s*|\s+(?=\(?\d{1,2}[.)]\s+[A-Z])")
+# starts a new one. So an inline header ("FINDINGS: The lungs ...") is a sentence of its
+# own. "3.4 cm", "10:15" and "Dr. Smith" stay whole.
+_SENTENCE_END = re.compile(r"(?<=[.?!;:])(?<!\b[DdMm]r\.)(?<!\bMs\.)(?<!\bMrs\.)(?<!\bvs\.)\s+(?=[A-Z0-9_\[(])|\s*\n\s*|\s+(?=\(?\d{1,2}[.)]\s+[A-Z])")
 _NUMBERING = re.compile(r"^\(?\d{1,2}[.)]\s+")
+# List numbering split off as a piece of its own ("1." before "Small effusion."): no sentence.
+_BARE_NUMBER = re.compile(r"^\(?\d{1,2}[.)]\s*$")
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -239,7 +242,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         end = match.start() if match is not None else len(text)
         piece = text[start:end]
         lead = len(piece) - len(piece.lstrip())
-        numbering = _NUMBERING.match(piece[lead:])
+        numbering = _NUMBERING.match(piece[lead:]) or _BARE_NUMBER.match(piece[lead:])
         if numbering:
             lead += numbering.end()
         s, e = start + lead, start + len(piece.rstrip())
@@ -250,8 +253,11 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def sentences(text: str) -> list[str]:
-    """The sentences of TEXT (see sentence_spans)."""
+def sentences(text: str, *, flat: bool = False) -> list[str]:
+    """The sentences of TEXT (see sentence_spans). FLAT: white space collapsed to single
+    spaces first, so a line break inside a sentence does not end it."""
+    if flat and isinstance(text, str):
+        text = " ".join(text.split())
     return [text[s:e] for s, e in sentence_spans(text)]
 
 

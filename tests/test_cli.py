@@ -183,7 +183,7 @@ def test_wait_until_serving_reports_an_exited_process_and_a_silent_port():
 
 
 def test_run_grounds_extraction_unless_told_not_to(tmp_path, tiny_phi_gguf, capsys):
-    from radphi.grounding import is_copy
+    from tests.test_grounding import is_copy
 
     report = ("FINDINGS: Comparison is made to the prior study from ___. The endotracheal tube terminates 3.4 cm "
               "above the carina. Emphysema is noted in both upper lobes, which is new. No pneumothorax. "

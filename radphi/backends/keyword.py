@@ -22,7 +22,6 @@ from typing import Iterator
 from radphi import answers, labels, reports, tasks
 from radphi.backends.base import Generation, GenParams, Request, Stream, StreamingBackend, timed_generation
 
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 _NEGATION = re.compile(r"\b(no|not|without|negative for|free of|resolved|removed|clear of|absent|"
                        r"rather than|evaluate for|assess for|r/o|rule out)\b", re.I)
 _NOISE = re.compile(r"\b(dr\.?|discussed|recommend\w*|follow[- ]?up|advised|called|notified|"
@@ -32,16 +31,12 @@ _WORD = re.compile(r"[a-z0-9/'-]+")
 MAX_WINDOW = 6  # the longest label, "mass/nodule (not otherwise specified)", is 4-5 words
 
 
-def sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.split(text or "") if s.strip()]
-
-
 def labels_in(text: str, vocabulary: str) -> list[str]:
     """Labels mentioned, not negated, in the report's findings and impression."""
     sections = reports.split_sections(text)
     body = " ".join(sections.get(k, "") for k in ("findings", "impression")).strip() or reports.find_findings(text)
     found: list[str] = []
-    for sentence in sentences(body):
+    for sentence in reports.sentences(body):
         if _NEGATION.search(sentence):
             continue
         words = _WORD.findall(sentence.lower())
@@ -61,13 +56,13 @@ def keyword_answer(request: Request) -> str:
         vocab = "abnormality" if task == "abnormality_labels" else "tubes_lines_devices"
         return answers.format_labels({"labels": labels_in(f["report"], vocab), "unknown": []})
     if task == "impression_prediction":
-        return " ".join(sentences(f["findings"])[:2])
+        return " ".join(reports.sentences(f["findings"])[:2])
     if task == "extract_findings":
         return reports.find_findings(f["report"])
     if task == "extract_impression":
         return reports.find_impression(f["report"])
     if task == "cleanup_report_text":
-        return " ".join(s for s in sentences(f["text"]) if not _NOISE.search(s))
+        return " ".join(s for s in reports.sentences(f["text"]) if not _NOISE.search(s))
     if task in ("qa_temporal_findings", "qa_temporal_progression"):
         now, before = labels_in(f["report"], "abnormality"), labels_in(f["prior_report"], "abnormality")
         if task == "qa_temporal_findings":
@@ -82,7 +77,7 @@ def keyword_answer(request: Request) -> str:
             present = set(labels_in(f["report"], "abnormality") + labels_in(f["report"], "tubes_lines_devices"))
             if asked:
                 return "Yes." if any(a in present for a in asked) else "No."
-        first = sentences(reports.find_findings(f["report"]))
+        first = reports.sentences(reports.find_findings(f["report"]))
         return first[0] if first else ""
     return ""  # radiology_qa: no knowledge to draw on
 
