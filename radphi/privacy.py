@@ -31,22 +31,15 @@ ALLOW_REMOTE_ENV = "RADPHI_ALLOW_REMOTE"
 _TRUE = {"1", "true", "yes", "on"}
 
 
-def is_loopback_url(url: str) -> bool:
-    """True when URL's host is this machine: localhost, 127.0.0.0/8 or ::1.
+def is_loopback_host(host: str) -> bool:
+    """True when HOST (a host name or address, a bind address too) is this machine only:
+    localhost, 127.0.0.0/8 or ::1 (brackets, an IPv6 zone and an IPv4-mapped form allowed).
 
-    Anything else is remote, private ranges and hostnames included. A URL without a
-    scheme ("127.0.0.1:8080/v1") is read as if it had one.
+    Anything else is remote, private ranges and other host names included.
     """
-    if not url:
-        return False
-    parts = urlsplit(url if "://" in url else "//" + url)
-    try:
-        host = parts.hostname
-    except ValueError:
-        return False
+    host = (host or "").strip().strip("[]").rstrip(".").lower()
     if not host:
         return False
-    host = host.rstrip(".").lower()
     if host == "localhost":
         return True
     try:
@@ -56,6 +49,18 @@ def is_loopback_url(url: str) -> bool:
     if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
         addr = addr.ipv4_mapped
     return addr.is_loopback
+
+
+def is_loopback_url(url: str) -> bool:
+    """True when URL's host is this machine (`is_loopback_host`). A URL without a scheme
+    ("127.0.0.1:8080/v1") is read as if it had one."""
+    if not url:
+        return False
+    try:
+        host = urlsplit(url if "://" in url else "//" + url).hostname
+    except ValueError:
+        return False
+    return is_loopback_host(host or "")
 
 
 def remote_allowed_from_env() -> bool:

@@ -5,7 +5,6 @@ and `python app.py` itself (no model, the host rule, sign-in, cleanup at exit)."
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import re
@@ -173,12 +172,9 @@ def test_stop_through_the_server_closes_the_stream_on_its_own_thread(server):
 
 
 def _loopback(host: str) -> bool:
-    if host in ("localhost", "127.0.0.1", "::1", ""):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]").split("%")[0]).is_loopback
-    except ValueError:
-        return False
+    from radphi.privacy import is_loopback_host
+
+    return host == "" or is_loopback_host(host)
 
 
 def test_no_outside_connection_at_start_up_or_while_serving(tiny_phi_gguf, monkeypatch, tmp_path):

@@ -399,6 +399,17 @@ def test_is_loopback_url(url, expected):
     assert is_loopback_url(url) is expected
 
 
+@pytest.mark.parametrize("host,expected", [
+    ("127.0.0.1", True), ("localhost", True), ("::1", True), ("[::1]", True), (" LOCALHOST. ", True),
+    ("::ffff:127.0.0.1", True), ("fe80::1%eth0", False), ("0.0.0.0", False), ("::", False), ("", False),
+    ("192.168.1.5", False), ("example.com", False),
+])
+def test_is_loopback_host_is_the_one_check_for_bind_addresses_and_urls(host, expected):
+    from radphi.privacy import is_loopback_host
+
+    assert is_loopback_host(host) is expected
+
+
 # ---------------------------------------------------------------- SPEC and info
 
 

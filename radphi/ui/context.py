@@ -15,7 +15,6 @@ in one process.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
 import shutil
@@ -61,19 +60,6 @@ class UISettings:
     max_upload_mb: int = 50
     reviews_db: Path | None = None  # the review store; default $RADPHI_HOME/reviews.db
     form: str | None = None  # --form: which form two-form models answer with (auto, gpu, cpu)
-
-
-def is_loopback_host(host: str) -> bool:
-    """True for a bind address only this machine can reach (localhost, 127.0.0.0/8, ::1)."""
-    host = (host or "").strip().strip("[]")
-    if not host:
-        return False
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _unique(name: str, taken: dict[str, Any]) -> str:

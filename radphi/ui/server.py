@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from radphi.errors import RadphiError
+from radphi.privacy import is_loopback_host
 from radphi.ui import auth  # radphi.ui turns gradio's analytics off before anything imports gradio
 from radphi.ui.context import (
     DEFAULT_MAX_CHARS,
@@ -33,7 +34,6 @@ from radphi.ui.context import (
     AppContext,
     UISettings,
     create_context,
-    is_loopback_host,
 )
 from radphi.ui.logins import LoginGuard
 from radphi.ui.render import banner_html, status_html
