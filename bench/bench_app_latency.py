@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from radphi.localhost import free_port  # noqa: E402  (after the path insert)
+from tests.localhost import free_port  # noqa: E402  (after the path insert)
 
 FINDINGS = ("Case {i:03d}. There is a small left pleural effusion with adjacent atelectasis. No pneumothorax. "
             "The endotracheal tube terminates 3.4 cm above the carina. Heart size is normal.")

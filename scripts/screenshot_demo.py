@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def main() -> int:
     from playwright.sync_api import sync_playwright
 
-    from radphi.localhost import free_port, wait_until_serving
+    sys.path.insert(0, str(ROOT))  # tests/localhost.py: the checkout's test helpers
+    from tests.localhost import free_port, wait_until_serving
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "app.png")

@@ -12,7 +12,7 @@ from typing import Iterator
 import httpx2
 import pytest
 
-from radphi.localhost import free_port
+from tests.localhost import free_port
 
 
 @contextlib.contextmanager

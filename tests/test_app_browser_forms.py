@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from radphi.localhost import free_port
+from tests.localhost import free_port
 from radphi.ui.context import UISettings
 from tests.test_app_browser import ARGS, CHROMIUM, shot
 from tests.test_app_server import start_app

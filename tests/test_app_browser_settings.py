@@ -19,7 +19,7 @@ import os
 import pytest
 
 from radphi.backends.fake import FakeBackend
-from radphi.localhost import free_port
+from tests.localhost import free_port
 from radphi.ui.context import UISettings
 from tests.test_app_browser import CHROMIUM, browser, choose_model, page, shot, wait_done  # noqa: F401 (fixtures)
 from tests.test_app_server import start_app

@@ -20,7 +20,7 @@ import pytest
 
 from radphi.backends import GenParams, Request
 from radphi.backends.llamacpp import LlamaCppBackend
-from radphi.localhost import free_port, wait_until_serving
+from tests.localhost import free_port, wait_until_serving
 from radphi.models_file import ModelEntry
 from radphi.ui.context import UISettings, create_context
 from radphi.ui.server import build_app, launch_app

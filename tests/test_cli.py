@@ -167,7 +167,7 @@ def test_every_subcommand_has_a_handler_that_resolves():
 def test_wait_until_serving_reports_an_exited_process_and_a_silent_port():
     import pytest as _pytest
 
-    from radphi.localhost import free_port, wait_until_serving
+    from tests.localhost import free_port, wait_until_serving
 
     done = subprocess.Popen([sys.executable, "-c", "pass"])
     done.wait()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from radphi.localhost import free_port
+from tests.localhost import free_port
 from radphi.review import ReviewStore
 from radphi.ui import auth
 from radphi.ui.logins import UNKNOWN_USER, LoginGuard, Policy, client_address

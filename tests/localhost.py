@@ -1,5 +1,6 @@
-"""Loopback helpers for starting local servers (the app, llama.cpp's server) from scripts,
-benchmarks and tests: a free port, and waiting until a started process answers HTTP."""
+"""Loopback helpers for starting local servers (the app, llama.cpp's server) from tests,
+benchmarks and scripts: a free port, and waiting until a started process answers HTTP.
+Not part of the installed product; bench/ and scripts/ import it from the checkout."""
 
 from __future__ import annotations
 
