@@ -98,7 +98,7 @@ _MEASURE = re.compile(r"(\d+(?:\.\d+)?)\s*(mm|cm)\b")
 _CHANGE = (
     (WORSE, re.compile(r"\b(?:new|newly|increas\w*|worse\w*|enlarg(?:ing|ed\s+since)|larger|progress\w*"
                        r"|develop(?:ed|ing|ment)|interval\s+(?:development|appearance)|more\s+(?:prominent|extensive)"
-                       r"|accumulat\w*|expanding|expanded|bigger)\b")),
+                       r"|accumulat\w*|(?<!re-)expand(?:ing|ed)|bigger)\b")),  # "re-expanded" lung: better
     (BETTER, re.compile(r"\b(?:decreas\w*|improv\w*|smaller|resolving|less|diminish\w*|reduc\w*|regress\w*"
                         r"|clearing|nearly\s+resolved|partially\s+resolved|re-?expan\w*)\b")),
     (STABLE, re.compile(r"\b(?:unchanged|stable|stably|no\s+(?:significant\s+|interval\s+)?change|similar|persistent"
