@@ -3,7 +3,9 @@
 The output adds `task`, `prediction`, `parsed`, `model`, `model_info`, `prompt_tokens`,
 `completion_tokens`, `seconds` (and `truncated_input` when a report was shortened).
 Runs are resumable: ids already in the output are skipped. A bad line or a record
-that fails is reported with its line number, and the run goes on.
+that fails is reported with its line number, and the run goes on. `run_records` is the
+loop itself, over any numbered records and with the output record's shape given:
+`radphi cleanup-targets` (training/cleanup_targets.py) writes training pairs through it.
 
 Toward a server, `concurrency` requests are in flight at once (threads: each waits on
 its HTTP request, so the GIL is no bottleneck). The default is the backend's
@@ -21,7 +23,7 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from radphi import records as rec_io
 from radphi import tasks
@@ -135,6 +137,41 @@ def run_file(
     record. CONCURRENCY requests (of BATCH_SIZE records each) are in flight at once; None
     takes the backend's default (`resolve_concurrency`). Once STOP is set, no more records
     are written (those finished stay; `summary.stopped` says so)."""
+    bad_lines: list[rec_io.BadLine] = []
+    return run_records(task, backend, rec_io.iter_numbered(input_path, bad_lines), output_path, name=name,
+                       params=params, fmt=fmt, batch_size=batch_size, progress=progress, on_error=on_error,
+                       verify=verify, concurrency=concurrency, stop=stop, source=str(input_path),
+                       bad_lines=bad_lines)
+
+
+# shape(input record, its generation) -> the record to write, or None: not written (failed).
+Shape = Callable[[dict[str, Any], Generation], "dict[str, Any] | None"]
+
+
+def run_records(
+    task: str,
+    backend: Backend,
+    numbered: Iterable[tuple[int, dict[str, Any]]],
+    output_path: str | Path,
+    *,
+    name: str,
+    params: GenParams,
+    fmt: str = tasks.DEFAULT_FORMAT,
+    batch_size: int = 1,
+    progress: bool = True,
+    on_error: Callable[[str], None] | None = None,
+    verify: bool = False,
+    concurrency: int | None = None,
+    stop: threading.Event | None = None,
+    source: str = "input",
+    bad_lines: Sequence[rec_io.BadLine] = (),
+    shape: Shape | None = None,
+) -> RunSummary:
+    """The resumable loop of `run_file` over NUMBERED (line number, record) pairs, whose
+    problems are reported as SOURCE:line. SHAPE makes the record written from an input
+    record and its generation (default: `output_record`); when it gives None, nothing is
+    written and the record counts as failed, so a rerun asks again. BAD_LINES (filled while
+    NUMBERED is read) are reported as failures."""
     t = tasks.get_task(task)
     summary = RunSummary(concurrency=resolve_concurrency(backend, concurrency))
 
@@ -144,31 +181,35 @@ def run_file(
         if on_error:
             on_error(message)
 
-    bad_lines: list[rec_io.BadLine] = []
     todo: list[tuple[int, dict[str, Any], Request]] = []
     done = rec_io.done_ids(output_path)
     seen: set[str] = set()
-    for lineno, record in rec_io.iter_numbered(input_path, bad_lines):
+    for lineno, record in numbered:
         rid = rec_io.record_id(record, lineno)
         record = {"id": rid, **{k: v for k, v in record.items() if k != "id"}}
         if rid in done:
             summary.skipped_done += 1
             continue
         if rid in seen:
-            fail(f"{input_path}:{lineno}: duplicate id {rid!r}; skipped")
+            fail(f"{source}:{lineno}: duplicate id {rid!r}; skipped")
             continue
         seen.add(rid)
         if record.get("task") not in (None, task):
-            fail(f"{input_path}:{lineno}: record is for task {record['task']!r}, not {task!r}; skipped")
+            fail(f"{source}:{lineno}: record is for task {record['task']!r}, not {task!r}; skipped")
             continue
         try:
             todo.append((lineno, record, Request.build(t.name, record, fmt)))
         except InputError as exc:
-            fail(f"{input_path}:{lineno}: {exc}")
+            fail(f"{source}:{lineno}: {exc}")
     for bad in bad_lines:
         fail(str(bad))
 
-    info = model_info(backend, fmt, params)
+    if shape is None:
+        info = model_info(backend, fmt, params)
+
+        def shape(record: dict[str, Any], gen: Generation) -> dict[str, Any] | None:
+            return output_record(record, task, gen, name, info, verify=verify)
+
     size = max(1, batch_size)
     chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
     workers = summary.concurrency = min(summary.concurrency, max(1, len(chunks)))
@@ -177,9 +218,14 @@ def run_file(
 
     def work(chunk: list) -> list[tuple[dict[str, Any] | None, str | None]]:
         # In a worker thread: generation, parsing and the checker; the writing stays in order.
-        results = _generate_chunk(backend, chunk, params, str(input_path))
-        return [(output_record(record, task, gen, name, info, verify=verify) if gen else None, error)
-                for (_, record, _), (gen, error) in zip(chunk, results)]
+        results = _generate_chunk(backend, chunk, params, source)
+        out: list[tuple[dict[str, Any] | None, str | None]] = []
+        for (lineno, record, _), (gen, error) in zip(chunk, results):
+            shaped = shape(record, gen) if gen else None
+            if gen and shaped is None:
+                error = f"{source}:{lineno}: no answer to write; a rerun asks again"
+            out.append((shaped, error))
+        return out
 
     bar = None
     if progress and todo:

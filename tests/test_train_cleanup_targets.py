@@ -95,3 +95,18 @@ def test_loopback_server_needs_no_opt_in():
     backend = OpenAIBackend("openai:tiny@http://127.0.0.1:9/v1")
     assert ct.check_destination(backend, allow_remote=False) is False
     assert ct.check_destination(FakeBackend(), allow_remote=False) is False
+
+
+def test_jsonl_inputs_of_another_task_are_cleaned_through_the_runner(tmp_path: Path):
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"id": "r1", "task": "extract_findings", "text": "Effusion, increased."}) + "\n"
+                   + json.dumps({"id": "r2", "text": "  "}) + "\n" + json.dumps({"text": "Atelectasis."}) + "\n")
+    backend = FakeBackend("fake", answers=["Effusion.", ""])
+    counts = ct.write_cleanup_targets(ct.jsonl_inputs(str(src)), tmp_path / "o.jsonl", spec="fake", backend=backend)
+    # r2 has no text; the third line's empty answer is not written, so a rerun asks again.
+    assert counts == {"written": 1, "skipped_done": 0, "failed": 1}
+    rows = read_jsonl(tmp_path / "o.jsonl")
+    assert [(r["id"], r["task"], r["reference"]) for r in rows] == [("r1", "cleanup_report_text", "Effusion.")]
+    again = ct.write_cleanup_targets(ct.jsonl_inputs(str(src)), tmp_path / "o.jsonl", spec="fake",
+                                     backend=FakeBackend("fake:Atelectasis."))
+    assert again == {"written": 1, "skipped_done": 1, "failed": 0}

@@ -10,8 +10,11 @@ The paper had GPT-4 rewrite each FINDINGS and IMPRESSION section without change
 language, names or follow-up advice; those pairs train `cleanup_report_text` and, read
 by the MIMIC-CXR loader (`clean_targets=`), the extraction targets. Inputs are the
 sections of MIMIC-CXR reports (`--reports`, `--split-csv`) or a JSONL of `{"id",
-"text", ...}` (`--input`). Each answer is appended to OUT at once (flushed), and a
-rerun skips the ids OUT already holds, so a stopped run resumes where it stopped.
+"text", ...}` (`--input`). The answers go through `radphi run`'s resumable loop
+(`radphi.runner.run_records`): each is appended to OUT in input order (flushed), several
+requests in flight toward a server that takes them (`--concurrency`), and a rerun skips
+the ids OUT already holds, so a stopped run resumes where it stopped. An empty answer is
+not written: the next run asks again.
 
 Any SPEC works (`radphi.backends.load_backend`); an OpenAI-compatible server is the
 usual one. Report text goes to a server on this machine as it is. Toward any other
@@ -31,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from radphi import privacy, tasks
-from radphi.errors import RadphiError, RemoteNotAllowed
+from radphi.errors import RemoteNotAllowed
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +44,6 @@ DUA_WARNING = (
     "forbids sending its text to third parties (such as a hosted API): use only your own "
     "server, or data you are allowed to share. Input fields are PHI-scrubbed first."
 )
-MAX_CONSECUTIVE_FAILURES = 5
 
 
 def mimic_sections(reports: str, split_csv: str | None = None, sections: Iterable[str] = ("findings", "impression"),
@@ -70,8 +72,8 @@ def jsonl_inputs(path: str) -> Iterator[dict[str, Any]]:
     from radphi.records import iter_numbered, record_id
 
     for lineno, row in iter_numbered(path):
-        if str(row.get("text") or "").strip():
-            yield {**row, "id": record_id(row, lineno)}
+        if str(row.get("text") or "").strip():  # its own task, if any, is not the one asked
+            yield {**{k: v for k, v in row.items() if k != "task"}, "id": record_id(row, lineno)}
 
 
 def check_destination(backend: Any, allow_remote: bool | None) -> bool:
@@ -88,10 +90,11 @@ def check_destination(backend: Any, allow_remote: bool | None) -> bool:
 
 def write_cleanup_targets(items: Iterable[dict[str, Any]], out: str | Path, *, spec: str,
                           backend: Any = None, allow_remote: bool | None = None, fmt: str = tasks.DEFAULT_FORMAT,
-                          max_new_tokens: int = 512) -> dict[str, int]:
+                          max_new_tokens: int = 512, concurrency: int | None = None,
+                          progress: bool = False) -> dict[str, int]:
     """Append a cleaned target for each item whose id OUT does not hold yet; returns counts."""
-    from radphi.backends import GenParams, Request, backend_kind, load_backend
-    from radphi.records import append_jsonl, done_ids
+    from radphi.backends import GenParams, backend_kind, load_backend
+    from radphi.runner import run_records
 
     if backend is None:
         options = {"allow_remote": allow_remote} if backend_kind(spec) == "openai_api" else {}
@@ -99,34 +102,19 @@ def write_cleanup_targets(items: Iterable[dict[str, Any]], out: str | Path, *, s
     check_destination(backend, allow_remote)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    done = done_ids(out)
-    params = GenParams(max_new_tokens=max_new_tokens)
-    counts = {"written": 0, "skipped_done": 0, "failed": 0}
-    failures_in_a_row = 0
-    for item in items:
-        rid = str(item["id"])
-        if rid in done:
-            counts["skipped_done"] += 1
-            continue
-        try:
-            answer = backend.generate(Request.build(TASK, {"text": item["text"]}, fmt), params).text.strip()
-        except RemoteNotAllowed:
-            raise
-        except RadphiError as exc:
-            answer, failures_in_a_row = "", failures_in_a_row + 1
-            log.warning("%s: %s", rid, exc)
-            if failures_in_a_row >= MAX_CONSECUTIVE_FAILURES:
-                raise RadphiError(f"{failures_in_a_row} failures in a row (last: {exc}); rerun to resume") from exc
+
+    def pair(item: dict[str, Any], gen: Any) -> dict[str, Any] | None:
+        answer = gen.text.strip()
         if not answer:
-            counts["failed"] += 1
-            continue
-        failures_in_a_row = 0
-        record = {"id": rid, "task": TASK, "text": item["text"], "reference": answer,
-                  **({"split": item["split"]} if item.get("split") else {}),
-                  "meta": {**(item.get("meta") or {}), "target_model": spec}}
-        append_jsonl(out, [record])
-        done.add(rid)
-        counts["written"] += 1
+            return None
+        return {"id": item["id"], "task": TASK, "text": item["text"], "reference": answer,
+                **({"split": item["split"]} if item.get("split") else {}),
+                "meta": {**(item.get("meta") or {}), "target_model": spec}}
+
+    summary = run_records(TASK, backend, enumerate(items, start=1), out, name=spec,
+                          params=GenParams(max_new_tokens=max_new_tokens), fmt=fmt, progress=progress,
+                          concurrency=concurrency, source="item", shape=pair)
+    counts = {"written": summary.written, "skipped_done": summary.skipped_done, "failed": len(summary.failed)}
     log.info("%s: %s", out, counts)
     return counts
 
@@ -143,6 +131,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--limit", type=int, help="at most this many reports (a trial run)")
     parser.add_argument("--format", default=tasks.DEFAULT_FORMAT, choices=list(tasks.FORMATS))
     parser.add_argument("--max-new-tokens", type=int, default=512)
+    parser.add_argument("--concurrency", type=int, default=None,
+                        help="requests in flight at once (default: what the server takes; see radphi run)")
     parser.add_argument("--allow-remote", action="store_true", default=None,
                         help="allow sending PHI-scrubbed text to a server not on this machine "
                              "(never with MIMIC-CXR: its data-use agreement forbids it)")
@@ -157,7 +147,8 @@ def main_from_args(args: argparse.Namespace) -> int:
     else:
         items = jsonl_inputs(args.input)
     counts = write_cleanup_targets(items, args.out, spec=args.model, allow_remote=args.allow_remote,
-                                   fmt=args.format, max_new_tokens=args.max_new_tokens)
+                                   fmt=args.format, max_new_tokens=args.max_new_tokens,
+                                   concurrency=args.concurrency, progress=True)
     print(f"{args.out}: {counts}", file=sys.stderr)
     return 1 if counts["failed"] and not (counts["written"] or counts["skipped_done"]) else 0
 
