@@ -12,12 +12,12 @@ from typing import Any, Iterator
 import gradio as gr
 
 from radphi.errors import RadphiError
+from radphi.tasks import LABEL_TASKS
 from radphi.ui import common
 from radphi.ui.context import AppContext
 from radphi.ui.render import label_chips
 from radphi.ui.streaming import check_fields, failed, kept, stream_tasks
 
-LABEL_TASKS = ("abnormality_labels", "tubes_lines_devices_labels")
 EXAMPLE_REPORT = (
     "FINDINGS: Endotracheal tube terminates 4 cm above the carina. A nasogastric tube courses below the "
     "diaphragm. Moderate cardiomegaly. Small bilateral pleural effusions with bibasilar atelectasis.\n"
