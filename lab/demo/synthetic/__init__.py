@@ -11,8 +11,8 @@ DESIGN.md ("The record"), and OUT/manifest.json. Modules: phrasing (templates an
 their train/held-out split), catalog_lungs / catalog_other / findings (findings
 vocabulary and sentences), devices, studies (structured truth and clean findings),
 impressions, reports (noisy MIMIC-layout text), pairs (prior/current truth), questions
-(qa_comprehension), knowledge (radiology_qa), general (stage-1 stand-in), corpus, cli, and
-audit (checks of text against truth, for tests and corpus audits).
+(qa_comprehension), knowledge (radiology_qa), general (stage-1 stand-in), corpus and cli.
+The tests check generated text against its truth with lab/demo/tests/audit.py.
 """
 
 from __future__ import annotations

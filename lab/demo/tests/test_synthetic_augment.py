@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from lab.demo.synthetic.audit import (
+from lab.demo.tests.audit import (
     mentioned_labels,
     names,
     phrasing_of,

@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 
 from radphi.records import read_jsonl
+from radphi.reports import sentences
 from radphi.tasks import GENERAL_TASK, TASKS
 from training.loaders.records import load as load_records
 from lab.demo import ROOT
 from lab.demo.synthetic import build_corpus, generate
-from lab.demo.synthetic.audit import phrasing_of, phrasing_regexes, split_sentences
+from lab.demo.tests.audit import phrasing_of, phrasing_regexes
 from lab.demo.synthetic.cli import main
 from lab.demo.synthetic.corpus import training_chars
 from lab.demo.synthetic.knowledge import FACTS, SYSTEMS
@@ -126,7 +127,7 @@ def test_test_split_is_written_only_in_held_out_phrasings(corpus):
     seen = defaultdict(int)
     for r in records:
         if r["task"] == "extract_findings":
-            texts, prefix = split_sentences(r["reference"]), ("pos:", "neg:", "normal:", "dev:")
+            texts, prefix = sentences(r["reference"]), ("pos:", "neg:", "normal:", "dev:")
         elif r["task"] == "qa_comprehension":
             texts, prefix = [r["question"]], ("q:",)
         elif r["task"] == GENERAL_TASK:
@@ -210,7 +211,7 @@ def test_extra_train_studies_are_new_train_only_and_never_repeat_a_held_out_inpu
     regexes = phrasing_regexes(Phrasebook(0.25))
     for r in extra:
         if r["task"] == "extract_findings":
-            for text in split_sentences(r["reference"]):
+            for text in sentences(r["reference"]):
                 assert set().union(*(phrasing_of(text, regexes, p) for p in ("pos:", "neg:", "normal:", "dev:"))) == {"train"}
     # deterministic from the seed
     build_extra_train(tmp_path / "again", out, seed=SMALL["seed"], n_studies=120)
@@ -244,7 +245,7 @@ def test_a_development_set_is_written_in_the_held_out_phrasings_only(corpus, tmp
     kinds = set()
     for r in dev:
         if r["task"] == "extract_findings":
-            for text in split_sentences(r["reference"]):
+            for text in sentences(r["reference"]):
                 kinds |= set().union(*(phrasing_of(text, regexes, p) for p in ("pos:", "neg:", "normal:", "dev:")))
     assert "heldout" in kinds and "train" not in kinds
     with pytest.raises(ValueError, match="split"):

@@ -13,7 +13,7 @@ import random
 import pytest
 
 from radphi import labels as vocab
-from lab.demo.synthetic.audit import (
+from lab.demo.tests.audit import (
     mentioned_labels,
     names,
     phrasing_of,

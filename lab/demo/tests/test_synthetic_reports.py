@@ -14,12 +14,12 @@ from itertools import pairwise
 import pytest
 
 from radphi import answers
+from radphi import reports
 from radphi.reports import find_findings, find_impression, split_sections
 from lab.demo.synthetic import generate
-from lab.demo.synthetic.audit import (
+from lab.demo.tests.audit import (
     mentioned_labels,
     names,
-    split_sentences,
     template_groups,
 )
 from lab.demo.synthetic.corpus import assign_splits, patient_series, plan_patients
@@ -108,7 +108,7 @@ def test_clean_targets_have_no_noise_and_noisy_text_has_some(studies):
             assert text and not NOISE.search(PRESENCE.sub("", text)), text
         noisy["findings"] += study.findings_noisy != study.findings_clean
         noisy["impression"] += study.impression_noisy != study.impression_clean
-        for sentence in split_sentences(study.findings_clean):
+        for sentence in reports.sentences(study.findings_clean):
             # Cleaning only removes noise: each clean sentence's words survive in order.
             assert sentence[:-1].lower()[1:] in study.findings_noisy.lower(), sentence
     assert noisy["findings"] > 0.3 * len(studies) and noisy["impression"] > 0.3 * len(studies)

@@ -1,4 +1,4 @@
-"""Checks of generated text against the generator's truth, for tests and corpus audits.
+"""Checks of generated text against the generator's truth: the synthetic corpus's tests' helpers.
 
 - `mentioned_labels(sentence)`: the Chest ImaGenome labels a sentence names, found by
   longest-first matching of word n-grams through `radphi.labels.canonical` (so
@@ -8,7 +8,6 @@
   devices, questions, general instructions) with its templates.
 - `phrasing_regexes(book)`: for each group, regexes of its train-only and held-out
   templates; `phrasing_of(sentence, ...)` says which share a sentence can come from.
-- `split_sentences(text)`: clean findings or impression text back into sentences.
 """
 
 from __future__ import annotations
@@ -38,12 +37,6 @@ from lab.demo.synthetic.phrasing import Phrasebook, alternation, template_regex
 from lab.demo.synthetic.questions import QUESTIONS
 
 MAX_NGRAM = 6
-_SENTENCE_END = re.compile(r"(?<=\.)\s+(?=[A-Z0-9])")
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences of clean text; "3.4 cm" does not split, since no space follows its dot."""
-    return [s for s in _SENTENCE_END.split(text.strip()) if s]
 
 
 def mentioned_labels(sentence: str) -> list[str]:
