@@ -116,6 +116,26 @@ def test_every_tab_answers_through_gradio_client(server, tmp_path):
     assert any(workdir.rglob("batch.jsonl")) and any(workdir.rglob("input.jsonl"))
 
 
+def test_every_endpoint_describes_itself_with_named_parameters(server):
+    api = httpx.get(f"{server['url']}gradio_api/info", timeout=30).json()  # what gradio_client reads
+    endpoints = api["named_endpoints"]
+    assert not api["unnamed_endpoints"]
+    for name, ep in endpoints.items():
+        assert ep["description"] and "partial(" not in ep["description"], name  # its own docstring
+        names = [p["parameter_name"] for p in ep["parameters"]]
+        assert all(n and not n.startswith("param_") for n in names), (name, names)
+    params = {name: [p["parameter_name"] for p in ep["parameters"]] for name, ep in endpoints.items()}
+    settings = ["model", "max_new_tokens", "temperature", "fmt"]
+    assert params["/extract_findings"] == params["/extract_impression"] == ["report", *settings, "grounded", "seed",
+                                                                            "new_seed"]
+    assert params["/cleanup"] == ["report"] and params["/ask"] == ["report", "question", *settings, "seed", "new_seed"]
+    assert params["/review_submit"] == ["review"]
+    assert endpoints["/qa"]["description"] == "Answer a radiology question, streamed."
+    # The status comes back as data beside the HTML line on every generating endpoint.
+    for name in ("/qa", "/impression", "/labels", "/compare", "/extract_findings", "/ask", "/batch"):
+        assert endpoints[name]["returns"][-1]["component"] == "Json", name
+
+
 def test_errors_show_in_the_page_and_the_app_stays_up(server):
     c = server["client"]
     _, draft, status, _, data = c.predict("", "tiny-phi-f32", N, 0.0, "token", api_name="/impression")
