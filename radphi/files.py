@@ -6,7 +6,7 @@ scores, eval reports, exports, training data, the review audit log) carry report
 text, which is patient data. Whatever writes such a file goes through here, so one
 place gets the mode right.
 
-- `write_private_text` / `write_private_bytes`: a whole file, atomically (a 0600
+- `write_private_text`: a whole file, atomically (a 0600
   temporary file in the same directory, then os.replace), so a reader never sees half
   a file and an existing file with a wider mode is replaced, not reused.
 - `atomic_private_file`: the same as a context manager, for writers that stream
@@ -95,13 +95,6 @@ def write_private_text(path: str | os.PathLike, text: str, encoding: str = "utf-
     """Write TEXT to PATH atomically, owner-only (0600); returns PATH."""
     with atomic_private_file(path, "w", encoding=encoding) as fh:
         fh.write(text)
-    return Path(path)
-
-
-def write_private_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write DATA to PATH atomically, owner-only (0600); returns PATH."""
-    with atomic_private_file(path, "wb") as fh:
-        fh.write(data)
     return Path(path)
 
 

@@ -186,11 +186,6 @@ def extract(text: str, score: Scorer, *, temperature: float = 0.0, seed: int = 0
         yield piece
 
 
-def next_bonus_for(task: str | None, settings: GroundingSettings | None = None) -> float:
-    """The next-sentence bonus for TASK under SETTINGS (the defaults unless given)."""
-    return (settings or DEFAULT).bonus_for(task)
-
-
 def answer(text: str, score: Scorer, count_tokens: Callable[[str], int], state: dict, *, max_new_tokens: int,
            temperature: float = 0.0, seed: int = 0, task: str | None = None,
            settings: GroundingSettings | None = None) -> Iterator[str]:

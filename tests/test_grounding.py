@@ -100,7 +100,7 @@ def test_the_next_sentence_bonus_is_per_task():
     cfg = grounding.GroundingSettings(next_bonus=0.0, task_next_bonus=(("extract_findings", 3.0),),
                                       whole_clauses=False, keep_findings=False)
     assert cfg.bonus_for("extract_findings") == 3.0 and cfg.bonus_for("cleanup_report_text") == 0.0
-    assert grounding.next_bonus_for("extract_findings") == 12.0 and grounding.next_bonus_for("x") == 8.0
+    assert grounding.DEFAULT.bonus_for("extract_findings") == 12.0 and grounding.DEFAULT.bonus_for("x") == 8.0
     score, _ = table_scorer({"The endotracheal": -0.2, "Emphysema is noted in both upper lobes": -3.0,
                              "No acute": -0.5}, end=-30.0)
 
