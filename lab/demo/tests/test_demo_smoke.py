@@ -72,12 +72,15 @@ def test_tokenizer_keeps_the_format_tokens_whole(quick_build: dict) -> None:
 def test_gguf_generates_through_the_llamacpp_backend(quick_build: dict) -> None:
     from radphi.backends import GenParams, Request
     from radphi.backends.llamacpp import LlamaCppBackend
+    from radphi.hashing import GGUF_SOURCE_KEY, checkpoint_sha256
 
     backend = LlamaCppBackend(str(quick_build["asset_dir"] / "radphi-demo.gguf"))
+    # The installed file is this build's final model, exported (the hash pairs the two forms).
+    assert backend.file_metadata()[GGUF_SOURCE_KEY] == checkpoint_sha256(Path(quick_build["final"]))
     req = Request.build("impression_prediction", {"findings": "There is a small left pleural effusion."})
     gen = backend.generate(req, GenParams(max_new_tokens=8))
-    assert gen.prompt_tokens > 0
-    assert 0 < gen.completion_tokens <= 8 or gen.finish_reason == "stop"
+    assert gen.prompt_tokens > 0 and gen.text and 0 < gen.completion_tokens <= 8
+    assert gen.finish_reason in ("stop", "length")
     pieces = list(backend.stream(req, GenParams(max_new_tokens=8)))
     assert "".join(pieces) == gen.text
 
