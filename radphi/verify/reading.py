@@ -153,9 +153,6 @@ class Reading:
     sentences: list[str] = field(default_factory=list)
     mentions: list[Mention] = field(default_factory=list)
 
-    def of(self, sentence: int) -> list[Mention]:
-        return [m for m in self.mentions if m.sentence == sentence]
-
 
 def _blank(text: str, pattern: re.Pattern[str]) -> str:
     return pattern.sub(lambda m: " " * len(m.group(0)), text)
