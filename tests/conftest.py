@@ -54,3 +54,13 @@ def tiny_phi_gguf(tiny_phi_dir: Path, tmp_path_factory: pytest.TempPathFactory) 
     from training.export_gguf import export_gguf
 
     return export_gguf(tiny_phi_dir, tmp_path_factory.mktemp("gguf") / "tiny-phi-f32.gguf", quant="f32")
+
+
+# --- the browser tests ---
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's Chromium: skips the test where it is missing, fails it in CI (tests/browser_env.py)."""
+    from tests.browser_env import chromium_or_skip
+
+    return chromium_or_skip()

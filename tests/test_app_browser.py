@@ -17,7 +17,6 @@ Screenshots go to tests/artifacts/ (git-ignored); impression.png is the README's
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -29,8 +28,7 @@ from radphi.backends.llamacpp import LlamaCppBackend
 from radphi.ui.context import UISettings
 from tests.test_app_server import free_port, start_app
 from tests.test_ui_handlers import ThreadRecordingBackend
-
-CHROMIUM = "/usr/bin/chromium"
+from tests.browser_env import CHROMIUM
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 FINDINGS = "There is a small left pleural effusion with adjacent atelectasis. No pneumothorax."
 IMG = "<img src=x onerror=alert(1)>"
@@ -38,10 +36,7 @@ PAYLOAD = f"{IMG} <script>alert(2)</script> ${{alert(3)}} {{{{constructor}}}}"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
 
-pytestmark = pytest.mark.skipif(
-    not os.path.exists(CHROMIUM),
-    reason=f"{CHROMIUM} is missing: install Debian's chromium (bash scripts/install_browser.sh)",
-)
+pytestmark = pytest.mark.usefixtures("chromium")  # skipped without it, failed in CI (tests/browser_env.py)
 
 
 class PayloadBackend(FakeBackend):

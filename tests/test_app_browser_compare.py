@@ -5,11 +5,11 @@ the removed pieces of a clean-up shown struck through beside the answer."""
 
 from __future__ import annotations
 
-from tests.test_app_browser import CHROMIUM, app, browser, choose_model, page, shot, wait_done  # noqa: F401
+from tests.test_app_browser import app, browser, choose_model, page, shot, wait_done  # noqa: F401
 
 import pytest
 
-pytestmark = pytest.mark.skipif(not __import__("os").path.exists(CHROMIUM), reason=f"{CHROMIUM} is missing")
+pytestmark = pytest.mark.usefixtures("chromium")  # skipped without it, failed in CI (tests/browser_env.py)
 
 CURRENT = ("FINDINGS: Moderate left pleural effusion, increased. New right lower lobe opacity. "
            "The endotracheal tube has been removed.")

@@ -5,8 +5,6 @@ Screenshot: tests/artifacts/model-form.png."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from tests.localhost import free_port
@@ -14,7 +12,7 @@ from radphi.ui.context import UISettings
 from tests.test_app_browser import ARGS, CHROMIUM, shot
 from tests.test_app_server import start_app
 
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is missing")
+pytestmark = pytest.mark.usefixtures("chromium")  # skipped without it, failed in CI (tests/browser_env.py)
 
 
 @pytest.fixture(scope="module")

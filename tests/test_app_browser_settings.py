@@ -14,17 +14,16 @@ Screenshots: tests/artifacts/cut-off.png, batch-stopped.png.
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
 from radphi.backends.fake import FakeBackend
 from tests.localhost import free_port
 from radphi.ui.context import UISettings
-from tests.test_app_browser import CHROMIUM, browser, choose_model, page, shot, wait_done  # noqa: F401 (fixtures)
+from tests.test_app_browser import browser, choose_model, page, shot, wait_done  # noqa: F401 (fixtures)
 from tests.test_app_server import start_app
 
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is missing")
+pytestmark = pytest.mark.usefixtures("chromium")  # skipped without it, failed in CI (tests/browser_env.py)
 
 LONG = " ".join(f"word{i}" for i in range(300))
 

@@ -7,7 +7,6 @@ Everywhere: no answer the reviewer's page or API gets names a model."""
 from __future__ import annotations
 
 import json
-import os
 import re
 from types import SimpleNamespace
 
@@ -17,12 +16,12 @@ from radphi.backends.fake import FakeBackend
 from radphi.review import ErrorCategory, ReviewStore
 from radphi.ui import common, dashboard, review
 from radphi.ui.context import UISettings
+from tests.browser_env import CHROMIUM
 from tests.test_app_server import free_port, start_app
 from tests.test_ui_handlers import make_ctx
 
 C = ErrorCategory
 MODELS = ("secret-alpha", "secret-beta")
-CHROMIUM = "/usr/bin/chromium"
 OUTPUT_TEXT = re.compile(r"Output text [01]")
 
 
@@ -186,8 +185,8 @@ def test_send_generation_puts_two_models_answers_in_one_case(ctx):
         assert f"Sent the answer of {model} to review set live-impression_prediction" in note and "edit" not in note
     (case,) = ctx.store.cases("live-impression_prediction")
     assert sorted(i.prediction for i in case.items) == ["Clear.", "Effusion."] and not any(i.edited for i in case.items)
-    gen = ctx.store.audit_log(action="generation")[0]["detail"]
-    assert len(gen["prompt_hash"]) == 64 and gen["params"]["max_new_tokens"] == 64
+    gen = ctx.store.audit_log(action="generation_sent")[0]["detail"]
+    assert len(gen["prompt_sha256"]) == 64 and gen["params"]["max_new_tokens"] == 64 and gen["edited"] is False
     assert "generate one first" in common.send_generation(ctx, None, "x", "F")
 
 
@@ -277,7 +276,7 @@ def test_auth_roles_logins_and_admin_only_dashboard(tmp_path, monkeypatch):
 
 # ---------------------------------------------------------------- a real browser
 
-@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is missing")
+@pytest.mark.usefixtures("chromium")  # skipped without it, failed in CI (tests/browser_env.py)
 def test_one_review_by_clicking_and_typing(live):
     from playwright.sync_api import expect, sync_playwright
 
