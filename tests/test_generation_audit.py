@@ -30,3 +30,10 @@ def test_generation_is_audited_with_a_prompt_hash_not_the_text(tmp_path: Path):
     assert detail["prompt_sha256"] == hashlib.sha256(prompt.encode()).hexdigest()
     assert detail["model"] == "m" and detail["params"]["max_new_tokens"] == 32 and detail["format"] == "token"
     assert "Zebra" not in str(events)
+    # One writer, one schema: the entry for sending it to a set has the same keys, plus `edited`.
+    from radphi.ui import common
+
+    common.send_generation(ctx, ctx.generations.get(detail["generation"]).uid, "live", "", request=None)
+    (sent,) = store.audit_log(action="generation_sent")
+    assert set(sent["detail"]) == set(detail) | {"edited"} and sent["detail"]["prompt_sha256"] == detail["prompt_sha256"]
+    assert detail["form"] == "cpu"  # where the fake model runs

@@ -262,9 +262,9 @@ def test_live_generations_of_two_models_on_one_input_form_one_case_and_are_audit
     (case,) = s.cases("live")
     assert case.input_id == live_input_id("impression_prediction", fields) and len(case.items) == 2
     assert not s.get_set("live").study  # the app's sends make a practice set
-    events = s.audit_log(action="generation")
+    events = s.audit_log(action="generation_sent")
     assert len(events) == 2 and events[0]["actor"] == "alice" and events[0]["authenticated"]
-    assert events[0]["detail"]["params"] == info["decoding"] and len(events[0]["detail"]["prompt_hash"]) == 64
+    assert events[0]["detail"]["params"] == info["decoding"] and len(events[0]["detail"]["prompt_sha256"]) == 64
     other = log.add(task="impression_prediction", fields=fields, output="other", model="a", model_info=info,
                     prompt="<instruct>x")
     with pytest.raises(ReviewError, match="already has a different output"):

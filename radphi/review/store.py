@@ -111,6 +111,24 @@ class ReviewStore:
             with self._write() as c:
                 c.execute(sql, args)
 
+    def log_generation(self, generation: Any, actor: str, authenticated: bool = False, *,
+                       action: str = "generation", set_id: int | None = None, item_id: int | None = None,
+                       edited: bool | None = None, conn: sqlite3.Connection | None = None) -> None:
+        """The one writer of a generation's audit entry, in one schema: "generation" when the
+        app produced an answer, "generation_sent" when it went into a review set. `generation`
+        is the app's record of it (radphi.ui.generations.AppGeneration): its id, model, SPEC,
+        model hash, form, format, decoding, prompt hash and token counts — never its text."""
+        info = dict(generation.model_info or {})
+        stats = dict(getattr(generation, "stats", None) or {})
+        detail = {"generation": generation.uid, "task": generation.task, "model": generation.model,
+                  "spec": info.get("spec"), "model_hash": info.get("model_hash"), "form": info.get("form"),
+                  "format": info.get("format"), "params": info.get("decoding"),
+                  "prompt_sha256": generation.prompt_sha256, "prompt_tokens": stats.get("prompt_tokens"),
+                  "completion_tokens": stats.get("completion_tokens"), "finish_reason": stats.get("finish_reason")}
+        if edited is not None:
+            detail["edited"] = edited
+        self.log_event(action, actor, authenticated, set_id=set_id, item_id=item_id, detail=detail, conn=conn)
+
     def audit_log(self, *, action: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         sql = "SELECT * FROM audit" + (" WHERE action = ?" if action else "") + " ORDER BY id DESC"
         sql += f" LIMIT {int(limit)}" if limit else ""
@@ -247,12 +265,8 @@ class ReviewStore:
             item_id, added = sets.insert_item(conn, rs, record, "app", added_by=actor, generation_uid=generation.uid,
                                               edited_text=edit)
             if added:
-                info = generation.model_info
-                self.log_event("generation", actor, authenticated, set_id=rs.id, item_id=item_id, conn=conn,
-                               detail={"generation": generation.uid, "model": model, "spec": info.get("spec"),
-                                       "model_hash": info.get("model_hash"), "prompt_hash": generation.prompt_sha256,
-                                       "params": info.get("decoding"), "format": info.get("format"), "task": task,
-                                       "edited": edit is not None})
+                self.log_generation(generation, actor, authenticated, action="generation_sent", set_id=rs.id,
+                                    item_id=item_id, edited=edit is not None, conn=conn)
             return sets.to_item(conn.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone())
 
     def items(self, set_name: str | int) -> list[Item]:

@@ -200,26 +200,20 @@ def record_generation(ctx: AppContext, model: str | None, backend: Any, request:
     from radphi import runner
 
     log_ = getattr(ctx, "generations", None)
-    uid = None
-    if log_ is not None:
-        info = runner.model_info(backend, request.format, params)
-        uid = log_.add(task=request.task, fields=request.fields, output=text,
-                       model=str(model or ctx.backends.default), model_info=info, prompt=request.prompt,
-                       stats={"prompt_tokens": gen.prompt_tokens, "completion_tokens": gen.completion_tokens,
-                              "finish_reason": gen.finish_reason}).uid
+    if log_ is None:
+        return None
+    info = runner.model_info(backend, request.format, params)
+    entry = log_.add(task=request.task, fields=request.fields, output=text, model=str(model or ctx.backends.default),
+                     model_info={**info, **gen.extra.get("model_info", {})}, prompt=request.prompt,
+                     stats={"prompt_tokens": gen.prompt_tokens, "completion_tokens": gen.completion_tokens,
+                            "finish_reason": gen.finish_reason})
     store = getattr(ctx, "store", None)
-    if store is None:
-        return uid
-    try:
-        store.log_event("generation", "app", detail={
-            "generation": uid, "task": request.task, "model": model, "spec": getattr(backend, "spec", None),
-            "format": request.format, "prompt_sha256": hashlib.sha256(request.prompt.encode()).hexdigest(),
-            "params": params.to_dict(), "prompt_tokens": gen.prompt_tokens,
-            "completion_tokens": gen.completion_tokens, "finish_reason": gen.finish_reason,
-        })
-    except Exception as exc:  # noqa: BLE001 - see the docstring
-        log.warning("could not write the generation to the audit log: %s", type(exc).__name__)
-    return uid
+    if store is not None:
+        try:
+            store.log_generation(entry, "app")
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            log.warning("could not write the generation to the audit log: %s", type(exc).__name__)
+    return entry.uid
 
 
 def answer_note(request: Request, gen: Generation, params: GenParams | None = None) -> str:
