@@ -268,6 +268,9 @@ TASKS: dict[str, Task] = {
 
 # The two label tasks (Chest ImaGenome vocabularies), in the order the app shows them.
 LABEL_TASKS: tuple[str, ...] = tuple(t.name for t in TASKS.values() if t.scorer == "labels")
+# The radiology tasks a user runs (the workbench's tabs and batch): all but stage 1's
+# general-instruction task, which exists for training and evaluation.
+RADIOLOGY_TASKS: tuple[str, ...] = tuple(name for name in TASKS if name != GENERAL_TASK)
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 

@@ -26,6 +26,8 @@ EXPECTED_FIELDS = {
 
 def test_ten_radiology_tasks_and_the_general_instruction_with_exact_fields():
     assert {name: t.fields for name, t in tasks.TASKS.items()} == EXPECTED_FIELDS
+    # The workbench offers the ten radiology tasks, not stage 1's general instruction.
+    assert len(tasks.RADIOLOGY_TASKS) == 10 and tasks.GENERAL_TASK not in tasks.RADIOLOGY_TASKS
 
 
 @pytest.mark.parametrize(

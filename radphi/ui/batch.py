@@ -245,7 +245,7 @@ def build(ctx: AppContext) -> None:
         with gr.Row():
             upload = gr.File(label="CSV or JSONL file", file_types=[".csv", ".jsonl", ".json", ".ndjson"],
                              elem_id="batch-upload")
-            task = gr.Dropdown([(t.title, t.name) for t in tasks.TASKS.values()], value="impression_prediction",
+            task = gr.Dropdown([(tasks.TASKS[t].title, t) for t in tasks.RADIOLOGY_TASKS], value="impression_prediction",
                                label="Task", elem_id="batch-task",
                                info="the file needs a column (CSV) or key (JSONL) for each of the task's fields")
         with gr.Row():
