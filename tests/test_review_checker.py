@@ -208,7 +208,7 @@ def test_dashboard_tab_shows_the_table_and_the_reviewer_tab_no_flags(tmp_path, m
     assert not any(m in json.dumps([out[0], *(o.to_dict() for o in out[3:] if hasattr(o, "to_dict"))], default=str)
                    for m in MODELS)
     # A refused request still fills every output.
-    assert len(dashboard_tab.show(ctx, None, False)) == 7
+    assert len(dashboard_tab.show(ctx, None, False)) == 9
     # The Reviewer tab shows the case and nothing of the checker.
     shown = json.dumps(review.start(ctx, "carol", "chk", None), default=str)
     assert "Small right pleural effusion." in shown or "No acute process." in shown
