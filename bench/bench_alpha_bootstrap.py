@@ -24,7 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from radphi import stats  # noqa: E402
+from radphi import interrater, stats  # noqa: E402
 
 
 def _timed(fn):
@@ -35,7 +35,7 @@ def _timed(fn):
 
 def package_alpha_ci(data: np.ndarray, level: str = "nominal", *, n_resamples: int = stats.DEFAULT_RESAMPLES,
                      seed: int = 0, confidence: float = stats.DEFAULT_CONFIDENCE) -> stats.CI:
-    """`stats.krippendorff_alpha_ci` with every resample's alpha from the package (same resamples)."""
+    """`interrater.krippendorff_alpha_ci` with every resample's alpha from the package (same resamples)."""
     import krippendorff
 
     data = np.asarray(data, dtype=float)
@@ -49,7 +49,7 @@ def package_alpha_ci(data: np.ndarray, level: str = "nominal", *, n_resamples: i
         with np.errstate(invalid="ignore", divide="ignore"):
             return float(krippendorff.alpha(value_counts=c, value_domain=domain, level_of_measurement=level))
 
-    return stats._bootstrap_rows(counts, alpha, n_resamples, seed, confidence)
+    return stats.bootstrap_ci(counts, row_statistic=alpha, n_resamples=n_resamples, seed=seed, confidence=confidence)
 
 
 def _dashboard(rounds: int) -> None:
@@ -60,15 +60,15 @@ def _dashboard(rounds: int) -> None:
 
     store = ReviewStore()
     build_sample(store, n_cases=100, reviewers=("a", "b", "c", "d"))
-    closed = stats.krippendorff_alpha_ci
+    closed = interrater.krippendorff_alpha_ci
     ways = {"closed form": closed, "package per resample": package_alpha_ci}
     times: dict[str, list[float]] = {k: [] for k in ways}
     dashboard(store, "pilot", n_resamples=10)  # warm-up: imports
     for _ in range(rounds):
         for name, fn in ways.items():
-            stats.krippendorff_alpha_ci = fn
+            interrater.krippendorff_alpha_ci = fn
             times[name].append(_timed(lambda: dashboard(store, "pilot", n_resamples=1000))[0])
-    stats.krippendorff_alpha_ci = closed
+    interrater.krippendorff_alpha_ci = closed
     print(f"review dashboard, 100 cases x 2 models x 4 reviewers, 1000 resamples ({rounds} rounds, interleaved):")
     for name, t in times.items():
         print(f"  alpha by {name:20s} min {min(t):5.2f} s, median {float(np.median(t)):5.2f} s")
@@ -89,17 +89,17 @@ def main(argv: list[str] | None = None) -> int:
     for n_values in (2, 5):
         data = rng.integers(0, n_values, shape).astype(float)
         data[rng.random(shape) < args.missing] = np.nan
-        for level in stats.ALPHA_LEVELS:
-            t_closed, ci = _timed(lambda: stats.krippendorff_alpha_ci(data, level, n_resamples=b))
+        for level in interrater.ALPHA_LEVELS:
+            t_closed, ci = _timed(lambda: interrater.krippendorff_alpha_ci(data, level, n_resamples=b))
             t_pkg, ref = _timed(lambda: package_alpha_ci(data, level, n_resamples=b))
             same = np.allclose([ci.low, ci.high], [ref.low, ref.high], rtol=0, atol=1e-12)
             print(f"  alpha {level:8s} {n_values} values: closed form {t_closed:6.3f} s, package per resample "
                   f"{t_pkg:6.3f} s ({t_pkg / t_closed:4.1f}x); same interval: {same}")
     presence = rng.integers(0, 2, shape).astype(float)
     presence[rng.random(shape) < args.missing] = np.nan
-    print(f"  Fleiss' kappa (statsmodels per resample): {_timed(lambda: stats.fleiss_kappa_ci(presence, n_resamples=b))[0]:6.3f} s")
+    print(f"  Fleiss' kappa (statsmodels per resample): {_timed(lambda: interrater.fleiss_kappa_ci(presence, n_resamples=b))[0]:6.3f} s")
     a, c = np.nan_to_num(presence[0]), np.nan_to_num(presence[1])
-    print(f"  Cohen's kappa, one pair of raters:        {_timed(lambda: stats.cohen_kappa_ci(a, c, n_resamples=b))[0]:6.3f} s")
+    print(f"  Cohen's kappa, one pair of raters:        {_timed(lambda: interrater.cohen_kappa_ci(a, c, n_resamples=b))[0]:6.3f} s")
     if not args.no_dashboard:
         _dashboard(args.rounds)
     return 0

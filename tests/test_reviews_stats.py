@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from radphi import stats
+from radphi import interrater
 from radphi.review.report import report_html, report_section
 from radphi.review.stats import ALL, dashboard, dashboard_csv
 from radphi.review import ErrorCategory, ErrorCount, ReviewDraft, ReviewStore, Taxonomy
@@ -68,42 +68,42 @@ def build_sample(store: ReviewStore, set_name: str = "pilot", n_cases: int = 20,
     ([1, 1, 1, 0], [1, 1, 1, 1], 0.0),
 ])
 def test_cohen_kappa_equals_scikit_learns(a, b, sklearn_value):
-    ci = stats.cohen_kappa_ci(a, b, n_resamples=200, seed=1)
+    ci = interrater.cohen_kappa_ci(a, b, n_resamples=200, seed=1)
     assert ci.value == pytest.approx(sklearn_value, abs=1e-12) and ci.n == len(a)
     assert ci.low <= ci.value <= ci.high
 
 
 def test_cohen_kappa_is_one_for_identical_raters_and_undefined_without_variation():
-    assert stats.cohen_kappa_ci([0, 1, 1, 0], [0, 1, 1, 0], n_resamples=0).value == pytest.approx(1.0)
-    assert np.isnan(stats.cohen_kappa_ci([1, 1, 1], [1, 1, 1], n_resamples=0).value)
+    assert interrater.cohen_kappa_ci([0, 1, 1, 0], [0, 1, 1, 0], n_resamples=0).value == pytest.approx(1.0)
+    assert np.isnan(interrater.cohen_kappa_ci([1, 1, 1], [1, 1, 1], n_resamples=0).value)
     with pytest.raises(ValueError, match="same units"):
-        stats.cohen_kappa_ci([0, 1], [0])
+        interrater.cohen_kappa_ci([0, 1], [0])
 
 
 def test_krippendorff_alpha_matches_the_textbook_example_and_the_package():
-    assert stats.krippendorff_alpha(KRIPPENDORFF_EXAMPLE, "nominal") == pytest.approx(0.743, abs=5e-4)
-    assert stats.krippendorff_alpha(KRIPPENDORFF_EXAMPLE, "interval") == pytest.approx(0.849, abs=5e-4)
+    assert interrater.krippendorff_alpha(KRIPPENDORFF_EXAMPLE, "nominal") == pytest.approx(0.743, abs=5e-4)
+    assert interrater.krippendorff_alpha(KRIPPENDORFF_EXAMPLE, "interval") == pytest.approx(0.849, abs=5e-4)
     import krippendorff
 
     rng = np.random.default_rng(3)
-    for level in stats.ALPHA_LEVELS:
+    for level in interrater.ALPHA_LEVELS:
         for _ in range(5):
             data = rng.integers(0, 4, (3, 25)).astype(float)
             data[rng.random(data.shape) < 0.3] = nan
             # The closed form that the bootstrap uses equals the package, on every draw.
-            cols = stats.alpha_columns(data, level)
-            closed = float(stats._alpha_from_sums(level)(cols.sum(axis=0)[None, :])[0])
+            cols = interrater.alpha_columns(data, level)
+            closed = float(interrater._alpha_from_sums(level)(cols.sum(axis=0)[None, :])[0])
             assert closed == pytest.approx(krippendorff.alpha(reliability_data=data, level_of_measurement=level))
 
 
 def test_krippendorff_alpha_interval_holds_the_value_and_counts_pairable_units():
-    ci = stats.krippendorff_alpha_ci(KRIPPENDORFF_EXAMPLE, "nominal", n_resamples=300, seed=0)
+    ci = interrater.krippendorff_alpha_ci(KRIPPENDORFF_EXAMPLE, "nominal", n_resamples=300, seed=0)
     assert ci.low <= ci.value <= ci.high and ci.n == 11  # unit 12 has one value: no pairs
-    assert np.isnan(stats.krippendorff_alpha(np.array([[1.0, nan], [nan, 2.0]])))
-    assert np.isnan(stats.krippendorff_alpha(np.array([[2.0, 2.0], [2.0, 2.0]])))  # no variation
+    assert np.isnan(interrater.krippendorff_alpha(np.array([[1.0, nan], [nan, 2.0]])))
+    assert np.isnan(interrater.krippendorff_alpha(np.array([[2.0, 2.0], [2.0, 2.0]])))  # no variation
 
 
-@pytest.mark.parametrize("level", stats.ALPHA_LEVELS)
+@pytest.mark.parametrize("level", interrater.ALPHA_LEVELS)
 def test_krippendorff_alpha_interval_is_the_package_on_resampled_units(level):
     import krippendorff
 
@@ -114,7 +114,7 @@ def test_krippendorff_alpha_interval_is_the_package_on_resampled_units(level):
     # The units radphi.stats resamples for seed 2: one numpy generator, int32 indices.
     idx = np.random.default_rng(2).integers(0, pairable.shape[1], size=(100, pairable.shape[1]), dtype=np.int32)
     samples = [krippendorff.alpha(reliability_data=pairable[:, row], level_of_measurement=level) for row in idx]
-    ci = stats.krippendorff_alpha_ci(data, level, n_resamples=100, seed=2)
+    ci = interrater.krippendorff_alpha_ci(data, level, n_resamples=100, seed=2)
     assert (ci.low, ci.high) == pytest.approx(tuple(np.percentile(samples, [2.5, 97.5])), abs=1e-12)
     assert ci.n == pairable.shape[1] and ci.low < ci.high
 
@@ -239,19 +239,19 @@ FLEISS_TABLE = np.array([[0, 0, 0, 0, 14], [0, 2, 6, 4, 2], [0, 0, 3, 5, 6], [0,
 def test_fleiss_kappa_matches_the_textbook_example_from_raw_ratings():
     # (raters, units): rater r gives unit u the r-th of its ratings, categories 1..5.
     data = np.array([np.repeat(np.arange(1, 6), row) for row in FLEISS_TABLE], dtype=float).T
-    table, m = stats.fleiss_units(data)
+    table, m = interrater.fleiss_units(data)
     assert m == 14 and (table == FLEISS_TABLE).all()
-    assert stats.fleiss_kappa(table) == pytest.approx(0.210, abs=5e-4)
-    ci = stats.fleiss_kappa_ci(data, n_resamples=200)
+    assert interrater.fleiss_kappa(table) == pytest.approx(0.210, abs=5e-4)
+    ci = interrater.fleiss_kappa_ci(data, n_resamples=200)
     assert ci.n == 10 and ci.low <= ci.value <= ci.high
 
 
 def test_fleiss_kappa_uses_the_units_with_the_common_number_of_ratings():
     data = np.array([[1, 0, 1, 0, 1], [1, 0, 1, 1, 1], [nan, nan, nan, nan, 0]], dtype=float)
-    table, m = stats.fleiss_units(data)
+    table, m = interrater.fleiss_units(data)
     assert m == 2 and table.shape == (4, 2)  # the 5th unit, rated three times, is left out
     assert (table.sum(axis=1) == 2).all()
-    assert np.isnan(stats.fleiss_kappa(np.array([[2, 0], [2, 0]])))  # one value everywhere: undefined
+    assert np.isnan(interrater.fleiss_kappa(np.array([[2, 0], [2, 0]])))  # one value everywhere: undefined
 
 
 def test_the_preference_question_is_tallied_and_its_agreement_measured():

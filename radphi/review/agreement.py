@@ -20,7 +20,7 @@ import itertools
 import numpy as np
 import pandas as pd
 
-from radphi import stats
+from radphi import interrater
 
 AGREEMENT_COLUMNS = ["category", "statistic", "value", "low", "high", "n"]
 PREFERENCE_COLUMNS = ["model A", "model B", "answers", "A better", "equal", "B better", "A's share of decisive",
@@ -42,17 +42,17 @@ def _rows(category: str, what: str, data: np.ndarray, raters: list[str], *, n_re
         both = ~np.isnan(data[i]) & ~np.isnan(data[j])
         if both.sum() == 0:
             continue
-        ci = stats.cohen_kappa_ci(data[i][both], data[j][both], n_resamples=n_resamples, seed=seed)
+        ci = interrater.cohen_kappa_ci(data[i][both], data[j][both], n_resamples=n_resamples, seed=seed)
         out.append({"category": category, "statistic": f"Cohen's kappa, {what}: {a} vs {b}", "value": ci.value,
                     "low": ci.low, "high": ci.high, "n": ci.n})
     if len(raters) >= 2:
-        ci = stats.fleiss_kappa_ci(data, n_resamples=n_resamples, seed=seed)
+        ci = interrater.fleiss_kappa_ci(data, n_resamples=n_resamples, seed=seed)
         if ci.n:
             out.append({"category": category, "statistic": f"Fleiss' kappa, {what} (all reviewers)", "value": ci.value,
                         "low": ci.low, "high": ci.high, "n": ci.n})
     levels = [("nominal", data, what)] + ([("interval", counts, "counts")] if counts is not None else [])
     for level, values, name in levels:
-        ci = stats.krippendorff_alpha_ci(values, level, n_resamples=n_resamples, seed=seed)
+        ci = interrater.krippendorff_alpha_ci(values, level, n_resamples=n_resamples, seed=seed)
         out.append({"category": category, "statistic": f"Krippendorff's alpha, {name} ({level})", "value": ci.value,
                     "low": ci.low, "high": ci.high, "n": ci.n})
     return out
