@@ -47,7 +47,7 @@ def build_small(out_dir: Path, hidden: int = 768, layers: int = 6) -> Path:
     from transformers import AutoTokenizer, PhiConfig, PhiForCausalLM
 
     from tests.tinymodels import build_tiny_phi
-    from training.export_gguf import export_gguf
+    from radphi.training.export_gguf import export_gguf
 
     tiny = build_tiny_phi(out_dir / "tiny")
     tok = AutoTokenizer.from_pretrained(tiny)

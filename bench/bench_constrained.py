@@ -3,8 +3,8 @@ on the same model, for the structured tasks.
 
     python bench/bench_constrained.py [--gguf FILE] [--hf DIR] [--runs 3] [--reports 6]
 
-Defaults: the embedded demo model (assets/radphi-demo.gguf) through llama.cpp, and the
-same model imported into a transformers directory (training.import_gguf, cached in
+Defaults: the embedded demo model (radphi/assets/radphi-demo.gguf) through llama.cpp, and the
+same model imported into a transformers directory (radphi.training.import_gguf, cached in
 bench/out/) through transformers, there once with each engine of
 radphi/backends/hf_constrain.py (xgrammar, llguidance). Each run answers the four
 structured tasks on the same reports, greedily, free and constrained in turn; it prints
@@ -78,7 +78,7 @@ def bench(name: str, backend, fmt: str, args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--gguf", default=str(ROOT / "assets" / "radphi-demo.gguf"))
+    parser.add_argument("--gguf", default=str(ROOT / "radphi" / "assets" / "radphi-demo.gguf"))
     parser.add_argument("--hf", help="an HF model directory (default: --gguf imported, if it is a phi2 GGUF)")
     parser.add_argument("--format", default=None, help="prompt format (default: the model's own)")
     parser.add_argument("--runs", type=int, default=3)
@@ -100,7 +100,7 @@ def main() -> None:
         return
     hf_dir = args.hf
     if hf_dir is None:
-        from training.import_gguf import import_gguf
+        from radphi.training.import_gguf import import_gguf
 
         hf_dir = ROOT / "bench" / "out" / (Path(args.gguf).stem + "-hf")
         if not (hf_dir / "config.json").is_file():

@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from evaluation import run_eval, scoring  # noqa: E402
+from radphi.evaluation import run_eval, scoring  # noqa: E402
 from radphi import stats  # noqa: E402
 
 SYSTEMS = ("Chest", "Cardiac", "Gastrointestinal", "Musculoskeletal", "Central Nervous System", "Breast",

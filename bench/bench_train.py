@@ -1,4 +1,4 @@
-"""Training throughput through the project's trainer (training.sft: trl SFTTrainer + peft
+"""Training throughput through the project's trainer (radphi.training.sft: trl SFTTrainer + peft
 + accelerate), on random weights and random tokens: steady-state tokens/s after warm-up,
 and model-FLOPs utilisation on a GPU. Prints figures; never asserts on time.
 
@@ -58,7 +58,7 @@ def one_run(mode: str, args: argparse.Namespace, base: Path | None, tmp: Path) -
     import torch
     from datasets import Dataset
 
-    from training import sft, sft_model
+    from radphi.training import sft, sft_model
 
     finetune, model_dtype = MODES[mode]
     gpu = args.gpu

@@ -14,7 +14,7 @@ the trainer, on a Phi-2-shaped model with random weights (issue 25's goals).
 - batch: `radphi run`'s path (runner.run_file over a JSONL of reports, impression
   task) with the backend's batched `generate`; new tokens per second of wall time,
   prefill included, per batch size (goal >= 5,000 tok/s).
-- train: training/sft.py's trainer (trl SFTTrainer, through bench/bench_train.py's
+- train: radphi/training/sft.py's trainer (trl SFTTrainer, through bench/bench_train.py's
   `one_run`) on full 2,048-token rows (what packing produces), bf16, full fine-tune and
   LoRA r=16; tokens/s and model-FLOPs utilisation (goal >= 40% MFU).
 

@@ -6,7 +6,7 @@ Same compute as the real Phi-2: 2560 hidden, 32 layers, 32 heads, 10240 FFN, 51,
 vocabulary rows and partial rotary 0.4. The tokenizer is a small byte-level BPE
 (from the test fixtures) with the embedding padded to 51,200 rows, as Phi-2's is:
 speed does not depend on what the tokens mean. The checkpoint goes through our own
-exporter (`training.export_gguf`), so this also exercises it at Phi-2 scale.
+exporter (`radphi.training.export_gguf`), so this also exercises it at Phi-2 scale.
 Nothing is downloaded. Takes a few minutes and ~14 GB of disk on first use; cached.
 """
 
@@ -51,7 +51,7 @@ def build_checkpoint(out_dir: Path) -> Path:
 
 
 def build(out: Path, quant: str = "q4_k_m", keep_checkpoint: bool = False) -> Path:
-    from training.export_gguf import export_gguf
+    from radphi.training.export_gguf import export_gguf
 
     gguf = out / f"phi2-shaped-{quant}.gguf"
     if gguf.is_file():

@@ -8,7 +8,7 @@
     radphi import-gguf MODEL.gguf OUT_DIR            a phi2 GGUF back into an HF directory, to train from
     radphi verify PRED.jsonl [--output OUT.jsonl]     the checker's flags for each answer (no model calls)
     radphi eval PRED.jsonl [PRED2.jsonl ...] --out DIR   (radphi eval --help for its options)
-    radphi train --config FILE [--set KEY=VALUE ...]    one SFT stage (training/configs/)
+    radphi train --config FILE [--set KEY=VALUE ...]    one SFT stage (radphi/training/configs/)
     radphi data build --config FILE --out DIR [--limit N]   write and count what a stage trains on
     radphi cleanup-targets --model SPEC --reports DIR --out pairs.jsonl
     radphi review import|export|stats|sets|close|role ...   human reviews (radphi review --help)
@@ -116,12 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models", type=Path, metavar="FILE", help="the models file, with --fallback-for")
 
     p = sub.add_parser("import-gguf", help="turn a phi2 GGUF (f32, f16 or quantized) back into an HF model directory")
-    p.add_argument("gguf", help="the .gguf file, such as assets/radphi-demo.gguf")
+    p.add_argument("gguf", help="the .gguf file, such as radphi/assets/radphi-demo.gguf")
     p.add_argument("out", help="the directory to write (config.json, model.safetensors, tokenizer)")
 
-    # evaluation.run_eval imports nothing heavy at module level (numpy, pandas, plotly and
+    # radphi.evaluation.run_eval imports nothing heavy at module level (numpy, pandas, plotly and
     # the judge load inside main), so building its flags here stays cheap.
-    from evaluation import run_eval
+    from radphi.evaluation import run_eval
 
     p = sub.add_parser("eval", help="score prediction files: metrics with bootstrap CIs, CSV and HTML report")
     run_eval.add_arguments(p)
@@ -143,13 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
     deid_cli.add_arguments(p)
 
     # The training modules import torch, transformers and trl only inside main.
-    from training import cleanup_targets, sft
+    from radphi.training import cleanup_targets, sft
 
     p = sub.add_parser("train", help="run one supervised fine-tuning stage from a config file")
     sft.add_arguments(p)
     p = sub.add_parser("cleanup-targets", help="write clean-up targets for reports through a model SPEC (resumable)")
     cleanup_targets.add_arguments(p)
-    from training import data_build
+    from radphi.training import data_build
 
     p = sub.add_parser("data", help="inspect training data: `radphi data build` writes and counts what a stage "
                                     "trains on")
@@ -296,7 +296,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_export_gguf(args: argparse.Namespace) -> int:
-    from training.export_gguf import export_gguf
+    from radphi.training.export_gguf import export_gguf
 
     if args.fallback_for is None:
         if not args.src_dir or not args.out:
@@ -329,7 +329,7 @@ def cmd_export_gguf(args: argparse.Namespace) -> int:
 
 
 def cmd_import_gguf(args: argparse.Namespace) -> int:
-    from training.import_gguf import import_gguf
+    from radphi.training.import_gguf import import_gguf
 
     print(f"wrote {import_gguf(args.gguf, args.out)}", file=sys.stderr)
     return 0
@@ -337,11 +337,11 @@ def cmd_import_gguf(args: argparse.Namespace) -> int:
 
 # Subcommands that hand their parsed flags to another module's entry point, imported only
 # when the subcommand runs (so `radphi --help` stays cheap): name -> "module:function".
-DELEGATED = {"eval": "evaluation.run_eval:main", "serve": "radphi.ui.server:main",
+DELEGATED = {"eval": "radphi.evaluation.run_eval:main", "serve": "radphi.ui.server:main",
              "review": "radphi.review.cli:main", "scrub": "radphi.deid.cli:main",
-             "train": "training.sft:main_from_args",
-             "data": "training.data_build:main_from_args",
-             "cleanup-targets": "training.cleanup_targets:main_from_args"}
+             "train": "radphi.training.sft:main_from_args",
+             "data": "radphi.training.data_build:main_from_args",
+             "cleanup-targets": "radphi.training.cleanup_targets:main_from_args"}
 
 
 def _delegate(target: str) -> Callable[[argparse.Namespace], int]:

@@ -1,7 +1,7 @@
 """The models file (TOML): named model SPECs for the app's picker and the CLI.
 
     [models.demo]
-    spec = "assets/radphi-demo.gguf"
+    spec = "radphi/assets/radphi-demo.gguf"
     description = "Demo model trained on synthetic reports"
 
     [models.rad-phi2]

@@ -5,7 +5,7 @@ The output adds `task`, `prediction`, `parsed`, `model`, `model_info`, `prompt_t
 Runs are resumable: ids already in the output are skipped. A bad line or a record
 that fails is reported with its line number, and the run goes on. `run_records` is the
 loop itself, over any numbered records and with the output record's shape given:
-`radphi cleanup-targets` (training/cleanup_targets.py) writes training pairs through it.
+`radphi cleanup-targets` (radphi/training/cleanup_targets.py) writes training pairs through it.
 
 Toward a server, `concurrency` requests are in flight at once (threads: each waits on
 its HTTP request, so the GIL is no bottleneck). The default is the backend's

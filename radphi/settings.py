@@ -16,9 +16,9 @@ from radphi.files import private_dir
 
 log = logging.getLogger(__name__)
 
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
-ASSETS = PACKAGE_ROOT / "assets"
-# The embedded demo model (assets/MODEL_CARD.md; built by the lab, lab/demo/README.md).
+# Package data: the demo model, its card and the examples install with radphi.
+ASSETS = Path(__file__).resolve().parent / "assets"
+# The embedded demo model (radphi/assets/MODEL_CARD.md; built by the lab, lab/demo/README.md).
 DEMO_MODEL = ASSETS / "radphi-demo.gguf"
 
 

@@ -4,7 +4,7 @@ Each task has its input fields, its instruction template (the paper's wording, T
 its answer parser and answer writer (`radphi.answers`), the names of the metrics that
 evaluate it (`metrics`, the paper's headline ones), the per-record columns `radphi eval`
 computes for it (`columns`, in the order of the paper's tables) and the key of the
-scorer that reads its answers into sets (`scorer`, resolved by `evaluation.scoring`;
+scorer that reads its answers into sets (`scorer`, resolved by `radphi.evaluation.scoring`;
 radphi never imports evaluation). Besides the paper's ten radiology tasks, `TASKS` holds
 the general-instruction task of stage 1 (Super-NaturalInstructions, `GENERAL_TASK`).
 Training, serving and evaluation all render prompts through `render_prompt`, so a
@@ -83,7 +83,7 @@ class Task:
     # counts (FLAG_COLUMNS) and the scorer's.
     columns: tuple[str, ...]
     # The key of the scorer that reads prediction and reference into sets and compares
-    # them (a key of evaluation.scoring.SCORERS; None: the task's columns are all).
+    # them (a key of radphi.evaluation.scoring.SCORERS; None: the task's columns are all).
     scorer: str | None = None
     optional_fields: tuple[str, ...] = field(default=())
     # Extractive tasks: the input field whose sentences the answer copies. Grounded
@@ -255,7 +255,7 @@ TASKS: dict[str, Task] = {
             title="General instruction",
             fields=("instruction",),
             # A Super-NaturalInstructions definition, a blank line, then the instance's
-            # input (training/loaders/supernatural.py): the prompt is that text alone.
+            # input (radphi/training/loaders/supernatural.py): the prompt is that text alone.
             template="{instruction}",
             parse=answers.parse_text,
             format_answer=answers.format_text,

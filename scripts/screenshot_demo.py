@@ -5,7 +5,7 @@
 Starts the app exactly as a newcomer does (`python app.py`, no --model, so the demo
 model), drives Debian's /usr/bin/chromium through Playwright's Python package (never
 `playwright install`), drafts an impression for the first example in
-assets/examples/impression_prediction.jsonl and saves a screenshot.
+radphi/assets/examples/impression_prediction.jsonl and saves a screenshot.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "app.png")
     args = p.parse_args()
-    example = ROOT / "assets" / "examples" / "impression_prediction.jsonl"
+    example = ROOT / "radphi" / "assets" / "examples" / "impression_prediction.jsonl"
     findings = json.loads(example.read_text(encoding="utf-8").splitlines()[0])["findings"]
     port = free_port()
     url = f"http://127.0.0.1:{port}/"

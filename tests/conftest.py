@@ -51,7 +51,7 @@ def tiny_llama_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_phi_gguf(tiny_phi_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """tiny_phi_dir exported to an f32 GGUF that llama.cpp loads."""
-    from training.export_gguf import export_gguf
+    from radphi.training.export_gguf import export_gguf
 
     return export_gguf(tiny_phi_dir, tmp_path_factory.mktemp("gguf") / "tiny-phi-f32.gguf", quant="f32")
 

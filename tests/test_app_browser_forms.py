@@ -17,7 +17,7 @@ pytestmark = pytest.mark.usefixtures("chromium")  # skipped without it, failed i
 
 @pytest.fixture(scope="module")
 def app(tiny_phi_dir, tmp_path_factory):
-    from training.export_gguf import export_gguf
+    from radphi.training.export_gguf import export_gguf
 
     tmp = tmp_path_factory.mktemp("forms_app")
     gguf = export_gguf(tiny_phi_dir, tmp / "tiny-f32.gguf", quant="f32")

@@ -20,7 +20,7 @@ from radphi.backends.llamacpp import LlamaCppBackend
 
 REPORT = "Small left pleural effusion. Heart size is normal."
 QUESTION = "Is there an effusion?"
-DEMO = Path(__file__).resolve().parents[1] / "assets" / "radphi-demo.gguf"
+DEMO = Path(__file__).resolve().parents[1] / "radphi" / "assets" / "radphi-demo.gguf"
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def chat_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def chat_gguf(chat_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from training.export_gguf import export_gguf
+    from radphi.training.export_gguf import export_gguf
 
     return export_gguf(chat_dir, tmp_path_factory.mktemp("chat_gguf") / "tiny-chat.gguf", quant="f32")
 

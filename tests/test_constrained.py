@@ -96,7 +96,7 @@ def chat_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def chat_gguf(chat_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from training.export_gguf import export_gguf
+    from radphi.training.export_gguf import export_gguf
 
     return export_gguf(chat_dir, tmp_path_factory.mktemp("chat_gguf") / "tiny-chat.gguf", quant="f32")
 

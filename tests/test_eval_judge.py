@@ -11,7 +11,7 @@ import stat
 import httpx2
 import pytest
 
-from evaluation import judge as J
+from radphi.evaluation import judge as J
 from radphi.backends.fake import FakeBackend
 from radphi.backends.openai_api import OpenAIBackend
 from radphi.errors import BackendUnavailable, InputError, RemoteNotAllowed

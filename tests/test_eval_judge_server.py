@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from evaluation import run_eval
+from radphi.evaluation import run_eval
 from tests.servers import llama_server as start_llama_server
 
 N_CTX = 2048

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evaluation import labels_metrics as lm
-from evaluation.aggregate import summarize
-from evaluation.scoring import score_records
+from radphi.evaluation import labels_metrics as lm
+from radphi.evaluation.aggregate import summarize
+from radphi.evaluation.scoring import score_records
 
 
 def test_set_prf_hand_computed():

@@ -1,12 +1,12 @@
 """Unigram F1, precision and recall as LLaVA-Med computes them: hand-computed cases,
-quirks included (see evaluation/llava_f1.py)."""
+quirks included (see radphi/evaluation/llava_f1.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from evaluation.llava_f1 import CONTRACTIONS, calculate_f1score, f1_precision_recall, normalize_answer, normalize_word
-from evaluation.metrics import f1, precision, recall
+from radphi.evaluation.llava_f1 import CONTRACTIONS, calculate_f1score, f1_precision_recall, normalize_answer, normalize_word
+from radphi.evaluation.metrics import f1, precision, recall
 
 
 def prf(pred: str, ref: str) -> tuple[float, float, float]:

@@ -9,8 +9,8 @@ import pytest
 from nltk.translate.bleu_score import sentence_bleu
 from rouge_score import rouge_scorer
 
-from evaluation import metrics
-from evaluation.llava_f1 import f1_precision_recall, normalize_answer
+from radphi.evaluation import metrics
+from radphi.evaluation.llava_f1 import f1_precision_recall, normalize_answer
 
 PAIRS = [
     ("Small left pleural effusion.", "Small left pleural effusion."),
@@ -107,7 +107,7 @@ def test_lexical_scores_bundle_matches_each_function():
 
 
 def test_worker_processes_give_the_same_scores_in_order():
-    from evaluation.scoring import PARALLEL_MIN_PAIRS, compute_lexical
+    from radphi.evaluation.scoring import PARALLEL_MIN_PAIRS, compute_lexical
 
     pairs = random_pairs(PARALLEL_MIN_PAIRS, seed=9)
     parallel = compute_lexical(pairs, workers=2)

@@ -10,9 +10,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from evaluation import radgraph_metric as rg
-from evaluation.aggregate import summarize
-from evaluation.scoring import score_records
+from radphi.evaluation import radgraph_metric as rg
+from radphi.evaluation.aggregate import summarize
+from radphi.evaluation.scoring import score_records
 
 RECORDS = [
     {"id": str(i), "model": "m", "task": "impression_prediction", "findings": "Small effusion.",

@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from evaluation import run_eval
-from evaluation.aggregate import PAIR_SEP
+from radphi.evaluation import run_eval
+from radphi.evaluation.aggregate import PAIR_SEP
 from radphi.errors import InputError
 
 SYSTEMS = ["Chest", "Cardiac"]
@@ -117,7 +117,7 @@ def test_paired_differences_use_only_shared_ids(tmp_path):
 
 
 def test_parser_is_cheap_and_its_defaults_match_stats():
-    code = ("import argparse, sys; from evaluation import run_eval; p = argparse.ArgumentParser(); "
+    code = ("import argparse, sys; from radphi.evaluation import run_eval; p = argparse.ArgumentParser(); "
             "run_eval.add_arguments(p); p.parse_args(['x.jsonl']); "
             "print(sorted(m for m in ('numpy', 'pandas', 'plotly', 'openai') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
@@ -142,11 +142,11 @@ def test_user_errors(tmp_path):
 
 def test_module_runs_as_a_script(two_models, tmp_path):
     out = tmp_path / "cli"
-    done = subprocess.run([sys.executable, "-m", "evaluation.run_eval", *map(str, two_models), "--out", str(out),
+    done = subprocess.run([sys.executable, "-m", "radphi.evaluation.run_eval", *map(str, two_models), "--out", str(out),
                            "--bootstrap", "0", "--no-progress"], capture_output=True, text=True, timeout=120,
                           cwd=Path(__file__).resolve().parent.parent)
     assert done.returncode == 0, done.stderr
     assert (out / "metrics.csv").is_file() and (out / "report.html").is_file()
-    bad = subprocess.run([sys.executable, "-m", "evaluation.run_eval", "--out", str(out)], capture_output=True,
+    bad = subprocess.run([sys.executable, "-m", "radphi.evaluation.run_eval", "--out", str(out)], capture_output=True,
                          text=True, timeout=120, cwd=Path(__file__).resolve().parent.parent)
     assert bad.returncode == 2 and bad.stderr.startswith("error: ")

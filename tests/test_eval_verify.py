@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from evaluation import run_eval, scoring
-from evaluation.aggregate import PAIR_SEP
+from radphi.evaluation import run_eval, scoring
+from radphi.evaluation.aggregate import PAIR_SEP
 from radphi import tasks
 
 FINDINGS = "Small left pleural effusion. No pneumothorax."

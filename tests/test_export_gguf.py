@@ -1,4 +1,4 @@
-"""Acceptance tests for training.export_gguf: llama.cpp, loading the exported file,
+"""Acceptance tests for radphi.training.export_gguf: llama.cpp, loading the exported file,
 must tokenize and generate exactly as transformers does on the source model."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training.export_gguf import export_gguf, main
+from radphi.training.export_gguf import export_gguf, main
 
 PROMPT = "<instruct>Given the findings from a radiology report: small left pleural effusion.\n<output>"
 # Long enough for 64 teacher-forced positions with either tokenizer.
@@ -177,7 +177,7 @@ def test_sentencepiece_without_legacy_prefix_still_matches_prompts(tiny_llama_di
     _, tok = _hf(src)
     ids = tok(PROMPT)["input_ids"]
     assert ids != _hf(tiny_llama_dir)[1](PROMPT)["input_ids"]  # the variant really differs
-    with caplog.at_level("WARNING", logger="training.gguf_vocab"):
+    with caplog.at_level("WARNING", logger="radphi.training.gguf_vocab"):
         path = export_gguf(src, tmp_path / "nonlegacy.gguf", quant="f16")
     assert "legacy=False" in caplog.text
     assert _llama(path).tokenize(PROMPT.encode(), add_bos=True, special=True) == ids
@@ -302,7 +302,7 @@ def test_cli_reports_errors_without_a_traceback(tmp_path, capsys):
     assert "model directory not found" in capsys.readouterr().err
 
 
-# --- vocabulary (training.gguf_vocab, on gguf.vocab) ---
+# --- vocabulary (radphi.training.gguf_vocab, on gguf.vocab) ---
 
 def test_added_tokens_are_typed_as_llama_cpp_converter_does(tiny_phi_dir, tiny_llama_dir, tmp_path):
     import shutil
@@ -310,7 +310,7 @@ def test_added_tokens_are_typed_as_llama_cpp_converter_does(tiny_phi_dir, tiny_l
     from gguf import TokenType
     from transformers import AutoTokenizer
 
-    from training.gguf_vocab import build_vocab
+    from radphi.training.gguf_vocab import build_vocab
 
     # gguf.vocab.BpeVocab types every added token CONTROL; convert_hf_to_gguf.py, and so
     # this exporter, keeps a plain added token USER_DEFINED (llama.cpp matches and prints it).

@@ -1,4 +1,4 @@
-"""training.import_gguf: a phi2 GGUF turned back into a transformers directory must give
+"""radphi.training.import_gguf: a phi2 GGUF turned back into a transformers directory must give
 the source model's tokens and logits, and a bad file must be refused clearly."""
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from training.import_gguf import GGUFImportError, import_gguf, main
+from radphi.training.import_gguf import GGUFImportError, import_gguf, main
 
 TEXT = ("<instruct>Given the findings from a radiology report: small left pleural effusion.\n<output>"
         "Small left pleural effusion.<|endoftext|>")
@@ -30,7 +30,7 @@ def _logits(model, ids):
 @pytest.fixture(scope="module")
 def padded_exports(tiny_phi_padded_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The padded tiny Phi exported as f32 and q8_0."""
-    from training.export_gguf import export_gguf
+    from radphi.training.export_gguf import export_gguf
 
     out = tmp_path_factory.mktemp("import_src")
     return {q: export_gguf(tiny_phi_padded_dir, out / f"tiny-{q}.gguf", quant=q) for q in ("f32", "q8_0")}
@@ -63,7 +63,7 @@ def test_imported_directory_exports_to_the_same_gguf_tensors(padded_exports, tmp
     import numpy as np
     from gguf import GGUFReader
 
-    from training.export_gguf import export_gguf
+    from radphi.training.export_gguf import export_gguf
 
     again = export_gguf(import_gguf(padded_exports["f32"], tmp_path / "imp"), tmp_path / "again.gguf", quant="f32")
     first = {t.name: np.array(t.data) for t in GGUFReader(padded_exports["f32"]).tensors}
@@ -88,7 +88,7 @@ def test_imported_model_trains_from_its_directory(padded_exports, tmp_path):
 
 
 def test_refuses_other_architectures_and_bad_files(tiny_llama_dir, tmp_path):
-    from training.export_gguf import export_gguf
+    from radphi.training.export_gguf import export_gguf
 
     llama = export_gguf(tiny_llama_dir, tmp_path / "llama.gguf", quant="f32")
     with pytest.raises(GGUFImportError, match="architecture 'llama' is not supported"):

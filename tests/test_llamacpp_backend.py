@@ -207,7 +207,7 @@ def test_quantized_gguf_generates_without_crashing(tiny_phi_dir, tmp_path, radph
     """On VMs that report AMX, llama.cpp's repacked quantized path can die with SIGILL;
     the backend probes in a child process first and loads without repacking there."""
     from radphi.backends.llamacpp_load import _cpu_key
-    from training.export_gguf import export_gguf
+    from radphi.training.export_gguf import export_gguf
 
     q8 = export_gguf(tiny_phi_dir, tmp_path / "tiny-q8_0.gguf", quant="q8_0")
     b = LlamaCppBackend(str(q8))

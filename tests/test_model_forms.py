@@ -31,7 +31,7 @@ H200 = Machine(cuda=True, gpu_name="NVIDIA H200", gpu_free_bytes=139_200_000_000
 @pytest.fixture(scope="module")
 def pair(tiny_phi_dir, tmp_path_factory) -> tuple[Path, Path]:
     """The tiny HF model and its GGUF, exported by radphi (so it records its checkpoint)."""
-    from training.export_gguf import export_gguf
+    from radphi.training.export_gguf import export_gguf
 
     return tiny_phi_dir, export_gguf(tiny_phi_dir, tmp_path_factory.mktemp("forms") / "tiny-f32.gguf", quant="f32")
 
@@ -198,7 +198,7 @@ def test_a_failure_that_is_not_the_gpus_is_not_hidden(pair, monkeypatch):
 
 
 def test_a_gguf_of_another_checkpoint_is_named_in_a_warning(tmp_path, pair, tiny_phi_padded_dir):
-    from training.export_gguf import export_gguf
+    from radphi.training.export_gguf import export_gguf
 
     gpu, cpu = pair
     other = export_gguf(tiny_phi_padded_dir, tmp_path / "other.gguf", quant="f32")

@@ -1,4 +1,4 @@
-"""evaluation.quantization_loss: a checkpoint against its GGUFs through radphi eval's paired
+"""radphi.evaluation.quantization_loss: a checkpoint against its GGUFs through radphi eval's paired
 differences, on a tiny model; and the table's sign (always GGUF − checkpoint)."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from evaluation.aggregate import PAIR_SEP
-from evaluation.quantization_loss import loss_table, main
+from radphi.evaluation.aggregate import PAIR_SEP
+from radphi.evaluation.quantization_loss import loss_table, main
 from radphi import records
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evaluation.labels_metrics import micro_prf
+from radphi.evaluation.labels_metrics import micro_prf
 from radphi import stats
 
 

@@ -1,4 +1,4 @@
-"""training.step_budget: a run fitted to a deadline gets the schedule of a run started with
+"""radphi.training.step_budget: a run fitted to a deadline gets the schedule of a run started with
 that many steps, stops there, and stops at the deadline if the steps slow down."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from training.step_budget import cosine_factor, make_step_budget_callback, plan_steps
+from radphi.training.step_budget import cosine_factor, make_step_budget_callback, plan_steps
 
 
 def test_plan_steps_fits_the_time_left_within_bounds():
@@ -97,7 +97,7 @@ def test_a_resumed_run_is_timed_and_planned_from_where_it_starts():
 
 
 def test_a_diverged_loss_stops_training():
-    from training.sft_model import make_finite_loss_callback
+    from radphi.training.sft_model import make_finite_loss_callback
 
     cb = make_finite_loss_callback()
     control = SimpleNamespace(should_training_stop=False)
@@ -113,7 +113,7 @@ def test_sft_with_a_deadline_records_the_steps_it_fitted(tmp_path: Path):
     pytest.importorskip("trl")
     from tests.fixtures.tiny_base import build_plain_tiny_phi
     from tests.fixtures.train_config import QA_SOURCE, write_config
-    from training.sft import load_config, main
+    from radphi.training.sft import load_config, main
 
     base = build_plain_tiny_phi(tmp_path / "base")
     config = load_config(write_config(tmp_path / "c.toml", model=str(base), output_dir=str(tmp_path / "o"),

@@ -122,7 +122,7 @@ def test_every_task_names_metrics_and_roundtrips_its_empty_answer():
 
 
 def test_every_task_scorer_is_one_evaluation_resolves():
-    from evaluation import scoring
+    from radphi.evaluation import scoring
 
     named = {t.scorer for t in tasks.TASKS.values()} - {None}
     assert named == set(scoring.SCORERS)

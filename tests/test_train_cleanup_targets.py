@@ -13,7 +13,7 @@ from radphi.backends.fake import FakeBackend
 from radphi.backends.openai_api import OpenAIBackend
 from radphi.errors import RemoteNotAllowed
 from radphi.records import read_jsonl
-from training import cleanup_targets as ct
+from radphi.training import cleanup_targets as ct
 
 F = Path(__file__).parent / "fixtures" / "train"
 REPORTS = str(F / "mimic-cxr-reports")
@@ -48,7 +48,7 @@ def test_writer_resumes_without_duplicates(tmp_path: Path):
     assert rows[0]["task"] == "cleanup_report_text" and rows[0]["meta"]["target_model"] == "fake"
     assert rest.requests[0].task == "cleanup_report_text" and rest.requests[0].fields["text"] == items[2]["text"]
     # The pairs are what the cleanup loader reads.
-    from training.loaders import load_source
+    from radphi.training.loaders import load_source
 
     loaded = load_source({"loader": "cleanup", "path": str(out), "split_csv": SPLIT_CSV})
     assert len(loaded) == len(items) and {r["split"] for r in loaded} == {"train", "validation", "test"}

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from training.sft import TrainConfig, add_arguments, cli, load_config
+from radphi.training.sft import TrainConfig, add_arguments, cli, load_config
 
-CONFIGS = Path(__file__).resolve().parent.parent / "training" / "configs"
+CONFIGS = Path(__file__).resolve().parent.parent / "radphi" / "training" / "configs"
 
 
 def test_stage_configs_load_and_chain():
@@ -68,7 +68,7 @@ def test_accelerate_configs_parse(name: str, kind: str):
 
 
 def test_packed_cpu_runs_use_one_row_micro_batches():
-    from training.sft import TrainConfig, micro_batches
+    from radphi.training.sft import TrainConfig, micro_batches
 
     cfg = TrainConfig(batch_size=16, grad_accum=2, packing=True)
     assert micro_batches(cfg, gpu=False) == (1, 32)  # same tokens per optimizer step
@@ -79,7 +79,7 @@ def test_packed_cpu_runs_use_one_row_micro_batches():
 def test_load_model_builds_the_layers_with_the_dropout_asked_for(tiny_phi_dir: Path):
     import torch
 
-    from training import sft_model
+    from radphi.training import sft_model
 
     tok, tokens = sft_model.load_tokenizer(str(tiny_phi_dir))
     def rates(model) -> set[float]:

@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 from radphi import cli, tasks
-from training.data import apply_caps_and_weights, build_rows, prompt_completion
+from radphi.training.data import apply_caps_and_weights, build_rows, prompt_completion
 
 F = Path(__file__).parent / "fixtures" / "train"
 
@@ -147,8 +147,8 @@ def test_radphi_data_build_writes_and_counts_what_the_stage_trains_on(tmp_path, 
 
 
 def test_data_build_is_what_training_builds(tmp_path):
-    from training.data_build import build
-    from training.sft import load_config
+    from radphi.training.data_build import build
+    from radphi.training.sft import load_config
 
     config = stage_config(tmp_path)
     summary = build(config, tmp_path / "built", stream=io.StringIO())
@@ -178,9 +178,9 @@ def test_data_build_limit_is_a_quick_look_and_bad_input_is_one_line(tmp_path, ca
 
 
 def test_data_build_with_the_models_tokenizer_applies_the_length_rule(tmp_path, tiny_phi_dir):
-    from training.data import token_counter
-    from training.data_build import build
-    from training.sft_model import load_tokenizer
+    from radphi.training.data import token_counter
+    from radphi.training.data_build import build
+    from radphi.training.sft_model import load_tokenizer
 
     config = stage_config(tmp_path, extra="max_length = 120")
     stream = io.StringIO()

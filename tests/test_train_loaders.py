@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from radphi import answers, tasks
-from training.loaders import load_source
-from training.loaders.common import clean_report, norm_id
-from training.loaders.diff_vqa import level_rank, progression_of, split_difference_answer
-from training.loaders.imagenome import scene_graph_files
-from training.loaders.mimic_sections import CUSTOM_INDICES, CUSTOM_SECTION_NAMES, official_sections, rule_sections
-from training.loaders.splits import MimicSplits, SplitCounter, normalize_split
-from training.loaders.tally import collecting
+from radphi.training.loaders import load_source
+from radphi.training.loaders.common import clean_report, norm_id
+from radphi.training.loaders.diff_vqa import level_rank, progression_of, split_difference_answer
+from radphi.training.loaders.imagenome import scene_graph_files
+from radphi.training.loaders.mimic_sections import CUSTOM_INDICES, CUSTOM_SECTION_NAMES, official_sections, rule_sections
+from radphi.training.loaders.splits import MimicSplits, SplitCounter, normalize_split
+from radphi.training.loaders.tally import collecting
 
 F = Path(__file__).parent / "fixtures" / "train"
 SPLIT_CSV = str(F / "mimic-cxr-2.0.0-split.csv")

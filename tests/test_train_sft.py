@@ -1,4 +1,4 @@
-"""training.sft on a tiny Phi trained on fixture data on CPU: label masking, special
+"""radphi.training.sft on a tiny Phi trained on fixture data on CPU: label masking, special
 tokens added once (embedding grown only when needed, never shrunk), LoRA training whose
 loss falls and whose adapter and merged model reload and generate, stages chained, and
 resume continuing the step count."""
@@ -28,7 +28,7 @@ def spare_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run(config_path: Path, *overrides: str) -> dict:
-    from training.sft import load_config, main
+    from radphi.training.sft import load_config, main
 
     return main(load_config(config_path, list(overrides)))
 
@@ -43,8 +43,8 @@ def test_prompt_tokens_are_masked_answer_and_eos_are_not(plain_base: Path, tmp_p
     from datasets import Dataset
 
     from radphi.tasks import render_prompt
-    from training import sft, sft_model
-    from training.data import prompt_completion
+    from radphi.training import sft, sft_model
+    from radphi.training.data import prompt_completion
 
     config = sft.load_config(write_config(tmp_path / "c.toml", model=str(plain_base), output_dir=str(tmp_path / "o"),
                                           prompt_format=fmt, finetune="full", sources=[QA_SOURCE]))
@@ -71,7 +71,7 @@ def test_lora_training_loss_falls_and_the_results_reload_and_generate(plain_base
 
     from radphi.backends import GenParams, Request
     from radphi.backends.hf import HFBackend
-    from training import sft_model
+    from radphi.training import sft_model
 
     out = tmp_path / "lora"
     cfg = write_config(tmp_path / "lora.toml", model=str(plain_base), output_dir=str(out), finetune="lora",
@@ -163,8 +163,8 @@ def test_packed_pairs_do_not_attend_to_each_other(plain_base: Path, tmp_path: Pa
     import torch
     from datasets import Dataset
 
-    from training import sft, sft_model
-    from training.data import prompt_completion
+    from radphi.training import sft, sft_model
+    from radphi.training.data import prompt_completion
 
     config = sft.load_config(write_config(tmp_path / "p.toml", model=str(plain_base), output_dir=str(tmp_path / "o"),
                                           finetune="full", packing=True, sources=[QA_SOURCE]))

@@ -36,7 +36,7 @@ def answers_of(model_dir: Path) -> list[tuple[str, str]]:
 
 @pytest.mark.slow
 def test_trained_model_answers_its_fixture_task_and_did_not_before(tmp_path: Path):
-    from training.sft import load_config, main
+    from radphi.training.sft import load_config, main
 
     base = build_plain_tiny_phi(tmp_path / "base")
     expected = [q["answer"] for q in TRAIN_QA]
@@ -62,7 +62,7 @@ def test_two_processes_under_accelerate_train_one_consistent_checkpoint(tmp_path
     # starts torchrun's two, which train on CPU (gloo) because no GPU is present.
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
            "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "0",
-           "-m", "training.sft", "--config", str(cfg)]
+           "-m", "radphi.training.sft", "--config", str(cfg)]
     env = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="")
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]

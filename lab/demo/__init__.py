@@ -1,4 +1,4 @@
-"""The demo-model lab: how assets/radphi-demo.gguf is built and studied (the synthetic
+"""The demo-model lab: how radphi/assets/radphi-demo.gguf is built and studied (the synthetic
 corpus, the recipe and its variants in config/, ablations, results tables, experiment
 scripts and the experiment log, LOG.md). Not installed; it imports the product (radphi,
 training, evaluation), and the product never imports it. See README.md here."""

@@ -10,7 +10,7 @@ A reduced recipe (three tasks, ~1M training tokens a run) so that all runs fit a
 
 Format ablation (Table 16): `token` against `default`. Stage-1 ablation (Table 17):
 `token+stage1` against `token`. Every stage-2 run has the same data, steps and seed; only
-the format or the starting point differs. Each run is an ordinary `training.sft` run
+the format or the starting point differs. Each run is an ordinary `radphi.training.sft` run
 directory, merged to final/ and exported to q8_0 GGUF; a finished run is reused.
 """
 
@@ -65,7 +65,7 @@ class AblationRecipe:
 
 def _config(recipe: AblationRecipe, *, model: Path, out: Path, sources: list[dict[str, Any]], fmt: str,
             steps: int, weights: dict[str, float]) -> Any:
-    from training.sft import TrainConfig
+    from radphi.training.sft import TrainConfig
 
     return TrainConfig(model=str(model), output_dir=str(out), sources=sources, task_weights=weights, eval_cap=40,
                        prompt_format=fmt, finetune="full", max_length=recipe.max_length, packing=True,
@@ -77,8 +77,8 @@ def _config(recipe: AblationRecipe, *, model: Path, out: Path, sources: list[dic
 
 def _train(cfg: Any, gguf: Path, trained: list[str], name: str) -> Path:
     """One sft run (resumable) and its q8_0 GGUF; skipped when the GGUF exists."""
-    from training import sft
-    from training.export_gguf import export_gguf
+    from radphi.training import sft
+    from radphi.training.export_gguf import export_gguf
 
     if gguf.is_file():
         log.info("reusing %s", gguf)

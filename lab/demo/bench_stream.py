@@ -1,6 +1,6 @@
 """How fast the embedded demo model streams an impression on this machine.
 
-    python -m lab.demo.bench_stream [--model assets/radphi-demo.gguf] [--n 50] [--threads 0]
+    python -m lab.demo.bench_stream [--model radphi/assets/radphi-demo.gguf] [--n 50] [--threads 0]
     python -m lab.demo.bench_stream --task extract_findings   # grounded, a sentence at a time
 
 Streams `impression_prediction` through radphi's LlamaCppBackend (what the app's
@@ -38,7 +38,7 @@ def findings_texts(n: int) -> list[str]:
     from radphi.records import iter_numbered
 
     for path in (ROOT / "runs/demo/corpus/test/impression_prediction.jsonl",
-                 ROOT / "assets/examples/impression_prediction.jsonl"):
+                 ROOT / "radphi/assets/examples/impression_prediction.jsonl"):
         if path.is_file():
             return [rec["findings"] for _, rec in iter_numbered(str(path), [])][:n]
     raise SystemExit("no findings to use: build the corpus with `python -m lab.demo.train` first")

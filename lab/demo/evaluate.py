@@ -58,7 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="predictions and ablation models (default runs/demo-results)")
     parser.add_argument("--demo-dir", type=Path, default=Path("runs/demo"),
                         help="the demo build directory with corpus/ and base/ (default runs/demo; built when missing)")
-    parser.add_argument("--model", type=Path, help="the demo GGUF (default assets/radphi-demo.gguf)")
+    parser.add_argument("--model", type=Path, help="the demo GGUF (default radphi/assets/radphi-demo.gguf)")
     parser.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default 1000)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=int, help="at most N test records per task (a quick look)")
@@ -111,7 +111,7 @@ def split_inputs(corpus: Path, work: Path, tasks: list[str], limit: int | None) 
 
 
 def untrained_gguf(base: Path, work: Path) -> Path:
-    from training.export_gguf import export_gguf
+    from radphi.training.export_gguf import export_gguf
 
     path = work / "untrained.q8_0.gguf"
     if not path.is_file():
@@ -176,8 +176,8 @@ def predict(models: dict[str, tuple[str, str]], inputs: dict[str, Path], pred_di
 
 def score(paths: list[Path], out: Path, *, bootstrap: int, seed: int, heading: str) -> Any:
     """`radphi eval` on PATHS into OUT; returns the metrics table."""
-    from evaluation import aggregate, scoring
-    from evaluation.run_eval import write_outputs
+    from radphi.evaluation import aggregate, scoring
+    from radphi.evaluation.run_eval import write_outputs
 
     loaded = scoring.load_predictions(paths)
     notes: list[str] = []
@@ -191,12 +191,12 @@ def score(paths: list[Path], out: Path, *, bootstrap: int, seed: int, heading: s
 # -- the command ---------------------------------------------------------------------------------
 
 def main(args: argparse.Namespace) -> int:
-    from evaluation.aggregate import pair_name
+    from radphi.evaluation.aggregate import pair_name
     from radphi import settings
     from radphi import tasks as task_mod
     from lab.demo import ablations as demo_ablations
 
-    from evaluation.report import write_plotlyjs
+    from radphi.evaluation.report import write_plotlyjs
 
     if args.plotlyjs_only:
         print(f"wrote {write_plotlyjs(args.out)}", file=sys.stderr)

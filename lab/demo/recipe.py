@@ -112,7 +112,7 @@ class DemoRecipe:
     # see -- the corpus, extra batches 0 and 1, the copy drills and augmented batches 2
     # and 3 -- under one cosine schedule; stages 2-4 are not run.
     one_stage: bool = False
-    # A model that stands for stages 1-3 (a GGUF, such as the shipped assets/radphi-demo.gguf,
+    # A model that stands for stages 1-3 (a GGUF, such as the shipped radphi/assets/radphi-demo.gguf,
     # or a save_pretrained directory); empty: train them. With it, only stage 4 trains,
     # from that model, so a build directory that is gone (runs/ is not kept in git) need
     # not be rebuilt (stages 1-3 take about 4 h on a 2-core CPU) to try a further stage.
@@ -120,7 +120,7 @@ class DemoRecipe:
     packing: bool = True
     gradient_checkpointing: bool | None = None
     dataset_num_proc: int | None = None
-    # End training by this epoch time (0: off); training.step_budget fixes the steps.
+    # End training by this epoch time (0: off); radphi.training.step_budget fixes the steps.
     deadline: float = 0.0
 
     def stage(self, n: int) -> tuple[int, float, int]:

@@ -1,6 +1,6 @@
 """The Markdown tables of `lab.demo.evaluate` (lab/demo/results/README.md).
 
-Every cell comes from a metrics table written by `evaluation.aggregate.summarize`
+Every cell comes from a metrics table written by `radphi.evaluation.aggregate.summarize`
 (columns model, task, stratum, metric, value, ci_low, ci_high, ...): values x100 with
 their CI, the best per row in bold, paired differences marked where the CI lies above 0.
 """
@@ -36,7 +36,7 @@ def _row(table: Any, model: str, task: str, metric: str) -> Any:
 
 
 def _cell(table: Any, model: str, task: str, metric: str, bold: bool = False) -> str:
-    from evaluation.report import scale
+    from radphi.evaluation.report import scale
 
     r = _row(table, model, task, metric)
     if r is None:
@@ -55,7 +55,7 @@ def _value(table: Any, model: str, task: str, metric: str) -> float | None:
 
 def models_table(table: Any, rows: list[tuple[str, list[str]]], models: list[str]) -> list[str]:
     """Task x metric rows, one column per model, the best value in bold (the paper's layout)."""
-    from evaluation.report import title
+    from radphi.evaluation.report import title
     from radphi.tasks import TASKS
 
     lines = ["| Task | Metric | " + " | ".join(models) + " |", "|---|---|" + "---|" * len(models)]
@@ -70,7 +70,7 @@ def models_table(table: Any, rows: list[tuple[str, list[str]]], models: list[str
 
 def pairs_table(table: Any, rows: list[tuple[str, str]], pairs: list[str]) -> list[str]:
     """Paired differences (x100) with CIs; a check mark where the CI lies above 0."""
-    from evaluation.report import title
+    from radphi.evaluation.report import title
     from radphi.tasks import TASKS
 
     lines = ["| Task | Metric | " + " | ".join(pairs) + " |", "|---|---|" + "---|" * len(pairs)]
@@ -87,7 +87,7 @@ def pairs_table(table: Any, rows: list[tuple[str, str]], pairs: list[str]) -> li
 
 def verdict(table: Any, tasks: list[str]) -> list[str]:
     """Does the demo beat each baseline on each task's headline metric (paired CI above 0)?"""
-    from evaluation.aggregate import pair_name
+    from radphi.evaluation.aggregate import pair_name
 
     lines = []
     for base in (KEYWORD, UNTRAINED):
@@ -118,7 +118,7 @@ PAPER_ABLATIONS = {
 
 def ablation_findings(table: Any, pair: str, tasks: list[str], first: str, second: str) -> list[str]:
     """One line per task: which side the paired CI of the headline metric favours, if either."""
-    from evaluation.report import title
+    from radphi.evaluation.report import title
 
     lines = []
     for task in tasks:
@@ -138,7 +138,7 @@ def ablation_findings(table: Any, pair: str, tasks: list[str], first: str, secon
 
 def ablation_section(table: Any, key: str, heading: str, models: list[str], labels: dict[str, str],
                      tasks: list[str], recipe_note: str) -> list[str]:
-    from evaluation.aggregate import PAIR_SEP, pair_name
+    from radphi.evaluation.aggregate import PAIR_SEP, pair_name
 
     named = table.copy()
     named["model"] = named["model"].map(lambda m: PAIR_SEP.join(labels.get(part, part) for part in m.split(PAIR_SEP)))

@@ -1,6 +1,6 @@
 """Rebuild the embedded demo model from a seed, end to end, on CPU (or a GPU if present):
 
-    python -m lab.demo.train --install                # the shipped recipe -> assets/radphi-demo.gguf
+    python -m lab.demo.train --install                # the shipped recipe -> radphi/assets/radphi-demo.gguf
     python -m lab.demo.train --out runs/demo --set max_steps=600 --set studies=2000
     python -m lab.demo.train --config quick --out /tmp/demo    # a smoke run: tiny everything
     python -m lab.demo.train --config gpu --out runs/gpu --train-until 500   # the GPU experiment
@@ -16,14 +16,14 @@ overrides any key on top (VALUE read as TOML: --set lexicon=true, --set
 synthetic corpus (lab.demo.synthetic, plus extra train-only studies) -> byte-level BPE tokenizer
 (lab.demo.base) trained on the train
 split (<|endoftext|>, <instruct>, <output> as special tokens) -> a randomly initialised
-PhiForCausalLM saved as an HF directory -> training.sft (token format, full fine-tune,
-packing) -> final/ -> stage 2: training.sft again from that model, with more studies and
+PhiForCausalLM saved as an HF directory -> radphi.training.sft (token format, full fine-tune,
+packing) -> final/ -> stage 2: radphi.training.sft again from that model, with more studies and
 copy drills -> sft2/final/ -> stage 3: again, on the corpus, the drills and a batch of
 studies written with extra train-only phrasings -> sft3/final/ -> GGUF q8_0
-(training.export_gguf) -> assets/radphi-demo.gguf.
+(radphi.training.export_gguf) -> radphi/assets/radphi-demo.gguf.
 
 Outputs under OUT: corpus/, corpus-extra/ (more train-only studies), base/ (tokenizer + untrained model, also the "untrained"
-baseline), sft/ (training.sft's run dir: data/, checkpoints, final/, run_summary.json),
+baseline), sft/ (radphi.training.sft's run dir: data/, checkpoints, final/, run_summary.json),
 corpus-extra2/ and copy-drills/ (stage 2's extra data), sft2/ (stage 2's run dir),
 corpus-extra3/ and sft3/ (stage 3's), radphi-demo.gguf and demo_summary.json (sizes,
 timings, each stage's summary). Rerunning resumes training from the last checkpoint; a
@@ -48,11 +48,11 @@ log = logging.getLogger(__name__)
 
 MAX_GGUF_BYTES = 25 * 1024 * 1024
 STARTED = time.time()  # --train-until counts from here
-ASSET_DIR = ROOT / "assets"
+ASSET_DIR = ROOT / "radphi" / "assets"
 
 
 def corpus_sources(corpus_dir: Path, tasks: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
-    """training.sft `sources` for a synthetic corpus's train and validation files: all of them
+    """radphi.training.sft `sources` for a synthetic corpus's train and validation files: all of them
     (sorted), or those of TASKS in the order given (the order feeds the seeded mix)."""
     def files(split: str) -> list[Path]:
         if tasks is None:
@@ -64,7 +64,7 @@ def corpus_sources(corpus_dir: Path, tasks: tuple[str, ...] | None = None) -> li
 
 
 def train_sources(*dirs: Path) -> list[dict[str, Any]]:
-    """training.sft `sources` for the train/*.jsonl files of train-only directories."""
+    """radphi.training.sft `sources` for the train/*.jsonl files of train-only directories."""
     return [{"loader": "records", "path": str(p), "default_split": "train"}
             for d in dirs for p in sorted((d / "train").glob("*.jsonl"))]
 
@@ -74,7 +74,7 @@ def sft_config(recipe: DemoRecipe, corpus_dir: Path, base: Path, sft_dir: Path, 
     BASE (stage 1's output) with the second batch of studies and the copy drills too;
     stage 3 (and 4) from the previous stage's output on the corpus, the drills and the
     stage's own batch of augmented studies."""
-    from training.sft import TrainConfig
+    from radphi.training.sft import TrainConfig
 
     out = corpus_dir.parent
     sources = corpus_sources(corpus_dir)
@@ -105,7 +105,7 @@ def sft_config(recipe: DemoRecipe, corpus_dir: Path, base: Path, sft_dir: Path, 
 
 
 def finished_stage(sft_dir: Path, steps: int) -> dict[str, Any] | None:
-    """training.sft's summary of a run in SFT_DIR that reached STEPS and wrote final/, else None
+    """radphi.training.sft's summary of a run in SFT_DIR that reached STEPS and wrote final/, else None
     (a finished stage 1 is then not loaded, data-prepared and saved again for stage 2)."""
     path = sft_dir / "run_summary.json"
     if not (path.is_file() and (sft_dir / "final" / "config.json").is_file()):
@@ -145,7 +145,7 @@ def _stage_data(recipe: DemoRecipe, out: Path, stage: int) -> None:
 def build(recipe: DemoRecipe, out: Path, *, install: bool = True, asset_dir: Path = ASSET_DIR,
           export: bool = True) -> dict[str, Any]:
     """Run the whole chain; returns (and writes OUT/demo_summary.json) what happened."""
-    from training import sft
+    from radphi.training import sft
     from lab.demo.base import build_base
     from lab.demo.synthetic import build_corpus
     from lab.demo.synthetic.corpus import build_extra_train
@@ -192,7 +192,7 @@ def build(recipe: DemoRecipe, out: Path, *, install: bool = True, asset_dir: Pat
 def continued_model(recipe: DemoRecipe, out: Path) -> Path:
     """The model that `recipe.continue_from` names, as a directory stage 4 can start from:
     a GGUF is imported into OUT/continued/ (once), a directory is used as it is."""
-    from training.import_gguf import import_gguf
+    from radphi.training.import_gguf import import_gguf
 
     src = Path(recipe.continue_from)
     if src.is_dir():
@@ -214,7 +214,7 @@ def check_continue(recipe: DemoRecipe) -> None:
 def _continue(recipe: DemoRecipe, out: Path, t0: float, timings: dict[str, float], *, install: bool,
               asset_dir: Path, export: bool) -> dict[str, Any]:
     """Stage 4 alone, from `recipe.continue_from` (standing for stages 1-3; `build` has checked it)."""
-    from training import sft
+    from radphi.training import sft
 
     steps = recipe.stage(4)[0]
     start = continued_model(recipe, out)
@@ -233,7 +233,7 @@ def _finish(recipe: DemoRecipe, out: Path, final: Path, summary: dict[str, Any],
             base_info: dict[str, Any], t0: float, timings: dict[str, float], *, install: bool, asset_dir: Path,
             export: bool) -> dict[str, Any]:
     """Export FINAL, install it, and write OUT/demo_summary.json."""
-    from training.export_gguf import export_gguf
+    from radphi.training.export_gguf import export_gguf
 
     gguf, size = None, None
     if export:
@@ -271,16 +271,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--train-until", type=float, metavar="SECONDS",
                    help="end training SECONDS after this command starts: the first steps are timed and the step "
                         "count (and its cosine schedule) cut to fit; the summary records it for --set max_steps=N")
-    p.add_argument("--install", action="store_true", help="copy the GGUF to assets/radphi-demo.gguf")
+    p.add_argument("--install", action="store_true", help="copy the GGUF to radphi/assets/radphi-demo.gguf")
     p.add_argument("--no-export", action="store_true",
-                   help="stop at the trained HF model (OUT/sft*/final): export it elsewhere with training.export_gguf "
+                   help="stop at the trained HF model (OUT/sft*/final): export it elsewhere with radphi.training.export_gguf "
                         "(a machine without llama-cpp-python cannot quantize)")
     p.add_argument("--print-recipe", action="store_true", help="print the resolved recipe as JSON and exit")
 
 
 def main(args: argparse.Namespace) -> int:
     from lab.demo.recipe import load_recipe
-    from training.sft_model import check_dropout
+    from radphi.training.sft_model import check_dropout
 
     recipe = load_recipe(args.config, args.overrides)
     if args.train_until:

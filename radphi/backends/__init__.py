@@ -44,7 +44,7 @@ _cache_lock = threading.Lock()
 
 def model_name(spec: str) -> str:
     """The one name a model goes by in records, review sets and the app's picker, from its
-    SPEC: the file or directory stem ("assets/radphi-demo.gguf" -> "radphi-demo"), the
+    SPEC: the file or directory stem ("radphi/assets/radphi-demo.gguf" -> "radphi-demo"), the
     served model's name for an API ("openai:phi2@http://..." -> "openai:phi2")."""
     spec = spec.strip()
     if backend_kind(spec) == "fake":

@@ -26,7 +26,7 @@ from pathlib import Path
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", help="an HF model directory to start from")
-    p.add_argument("out", type=Path, help="training.sft's run directory (final/ is written there)")
+    p.add_argument("out", type=Path, help="radphi.training.sft's run directory (final/ is written there)")
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--learning-rate", type=float, default=3e-4)
     p.add_argument("--demo-dir", type=Path, default=Path("runs/demo"))
@@ -35,7 +35,7 @@ def main() -> None:
 
     import dataclasses
 
-    from training import sft
+    from radphi.training import sft
     from lab.demo.train import DemoRecipe, corpus_sources, sft_config, train_sources
 
     recipe = DemoRecipe()

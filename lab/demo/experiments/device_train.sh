@@ -6,11 +6,11 @@
 # Run from the repository root. If .whl/ holds wheels (this project's versions of
 # transformers, trl, peft, datasets, ... for a machine that lacks them), they are installed
 # into /tmp/site first. Training ends TRAIN_UNTIL_SECONDS (default 470) after lab.demo.train
-# starts: training.step_budget times early steps and fixes the step count; the summary in
+# starts: radphi.training.step_budget times early steps and fixes the step count; the summary in
 # OUT says how many, so that `python -m lab.demo.train --config gpu --set max_steps=N` repeats
 # the run anywhere. The trained model comes back as an fp16 copy of OUT/sft/final in
 # 15 MiB pieces (OUT/final16.tar.part-*): rejoin with `cat final16.tar.part-* | tar x`,
-# then export here with `python -m training.export_gguf`.
+# then export here with `python -m radphi.training.export_gguf`.
 set -uo pipefail
 out=${1:?usage: device_train.sh OUT [TRAIN_UNTIL_SECONDS]}
 until=${2:-470}

@@ -3,7 +3,7 @@
     .venv/bin/python -m lab.demo.experiments.quick_task_score runs/demo/sft3/final abnormality_labels
     .venv/bin/python -m lab.demo.experiments.quick_task_score runs/demo/sft3/final extract_findings --n 40
     .venv/bin/python -m lab.demo.experiments.quick_task_score runs/demo/sft3/final abnormality_labels --n 60 --dev
-    .venv/bin/python -m lab.demo.experiments.quick_task_score assets/radphi-demo.gguf abnormality_labels --dev --errors
+    .venv/bin/python -m lab.demo.experiments.quick_task_score radphi/assets/radphi-demo.gguf abnormality_labels --dev --errors
 
 Greedy, on CPU: an HF directory (so a checkpoint can be looked at while it trains, before
 any GGUF export), a GGUF file or `keyword`. Label tasks report the mean label F1, temporal
@@ -49,8 +49,8 @@ def score(backend: Any, task: str, records: list[dict[str, Any]], max_new_tokens
     as GenParams.grounding (a radphi.grounding.GroundingSettings; None: the defaults).
     ERRORS, for a label task, counts each "missed: LABEL" and "false: LABEL".
     TEMPORAL_BY_LABELS answers temporal findings with `by_labels`."""
-    from evaluation.labels_metrics import label_scores, temporal_findings_scores
-    from evaluation.metrics import f1
+    from radphi.evaluation.labels_metrics import label_scores, temporal_findings_scores
+    from radphi.evaluation.metrics import f1
     from radphi import answers
     import dataclasses
 

@@ -90,9 +90,9 @@ def test_demo_results_writes_the_tables_and_reruns_without_regenerating(quick_bu
     tasks, the two ablations (tiny runs), and scores equal to ones computed directly."""
     import pandas as pd
 
-    from evaluation import labels_metrics
+    from radphi.evaluation import labels_metrics
     from lab.demo import evaluate as demo_results
-    from evaluation.aggregate import pair_name
+    from radphi.evaluation.aggregate import pair_name
     from radphi.tasks import GENERAL_TASK, TASKS
 
     out, work = tmp_path / "results", tmp_path / "work"

@@ -32,7 +32,7 @@ def test_the_variants_say_what_they_change():
     assert quick.task_caps == {"*": 8} and quick.task_weights == {} and quick.max_steps == 3
     assert load_recipe("v7_case_noise_only").stage3_task_weights == {}
     v17 = load_recipe("v17_stage4_from_shipped")
-    assert v17.continue_from == "assets/radphi-demo.gguf" and v17.stage(4)[:2] == (1000, 1e-4)
+    assert v17.continue_from == "radphi/assets/radphi-demo.gguf" and v17.stage(4)[:2] == (1000, 1e-4)
 
 
 def test_set_overrides_a_config_and_bad_keys_are_refused(tmp_path: Path):

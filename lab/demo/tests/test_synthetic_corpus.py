@@ -15,7 +15,7 @@ import pytest
 from radphi.records import read_jsonl
 from radphi.reports import sentences
 from radphi.tasks import GENERAL_TASK, TASKS
-from training.loaders.records import load as load_records
+from radphi.training.loaders.records import load as load_records
 from lab.demo import ROOT
 from lab.demo.synthetic import build_corpus, generate
 from lab.demo.tests.audit import phrasing_of, phrasing_regexes

@@ -1,5 +1,0 @@
-"""`python -m evaluation PRED.jsonl ... --out DIR`: the same as `radphi eval`."""
-
-from evaluation.run_eval import cli
-
-raise SystemExit(cli())
