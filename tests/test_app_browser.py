@@ -63,6 +63,19 @@ class FlippedSideBackend(FakeBackend):
                 "Small left pleural effusion.")
 
 
+class TemporalBackend(FakeBackend):
+    """Answers the comparison as a careful model would (the README's picture of Compare)."""
+
+    ANSWERS = {
+        "qa_temporal_findings": "Added: lung opacity. Removed: none.",
+        "qa_temporal_progression": "pleural effusion: worsened\nlung opacity: worsened",
+    }
+
+    def _answer(self, request):
+        self.requests.append(request)
+        return self.ANSWERS.get(request.task, f"echo: {request.instruction}")
+
+
 CHECK_FINDINGS = ("Small right apical pneumothorax. Right internal jugular line terminates in the mid SVC. "
                   "Small left pleural effusion. No consolidation.")
 
@@ -74,7 +87,8 @@ def app(tiny_phi_gguf, tmp_path_factory):
         settings = UISettings(port=free_port(), models=[str(tiny_phi_gguf)], threads=1)
         slow = ThreadRecordingBackend()  # streams "w0 w1 ..." every 5 ms until closed
         demo, ctx, url = start_app(settings, mp, {"payload": PayloadBackend(), "slow": slow,
-                                                   "flipped": FlippedSideBackend()})
+                                                   "flipped": FlippedSideBackend(),
+                                                   "temporal": TemporalBackend()})
         yield {"url": url, "slow": slow}
         demo.close()
         ctx.close()

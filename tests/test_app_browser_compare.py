@@ -37,14 +37,15 @@ def run_compare(page, current: str, prior: str) -> dict[str, tuple[str, str, str
 
 def test_compare_paints_new_red_resolved_green_and_swapping_swaps_them(page):
     page.get_by_role("tab", name="Compare with prior").click()
-    choose_model(page, "compare", "payload")
+    choose_model(page, "compare", "temporal")
     forward = run_compare(page, CURRENT, PRIOR)
     assert forward["lung opacity"][:2] == ("new", RED)
     assert forward["endotracheal tube"][:2] == ("resolved", GREEN)
     assert forward["pleural effusion"][:2] == ("worsened", AMBER)
     assert forward["pleural effusion"][2:] == ("Moderate left pleural effusion, increased.",
                                                "Small left pleural effusion.")
-    shot(page, "compare.png")
+    page.locator("#compare-result").scroll_into_view_if_needed()
+    shot(page, "compare.png")  # the README's picture (docs/compare.png)
     back = run_compare(page, PRIOR, CURRENT)
     new = {k for k, v in forward.items() if v[0] == "new"}
     resolved = {k for k, v in forward.items() if v[0] == "resolved"}
