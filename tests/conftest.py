@@ -64,3 +64,19 @@ def chromium() -> str:
     from tests.browser_env import chromium_or_skip
 
     return chromium_or_skip()
+
+
+@pytest.fixture(scope="session")
+def chat_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random Llama with a Phi-3-style chat template (tests/tinychat.py)."""
+    from tests.tinychat import build_tiny_chat_llama
+
+    return build_tiny_chat_llama(tmp_path_factory.mktemp("tiny_chat"))
+
+
+@pytest.fixture(scope="session")
+def chat_gguf(chat_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """chat_dir exported to an f32 GGUF (its chat template in tokenizer.chat_template)."""
+    from radphi.training.export_gguf import export_gguf
+
+    return export_gguf(chat_dir, tmp_path_factory.mktemp("chat_gguf") / "tiny-chat.gguf", quant="f32")

@@ -23,18 +23,6 @@ QUESTION = "Is there an effusion?"
 DEMO = Path(__file__).resolve().parents[1] / "radphi" / "assets" / "radphi-demo.gguf"
 
 
-@pytest.fixture(scope="module")
-def chat_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tests.tinychat import build_tiny_chat_llama
-
-    return build_tiny_chat_llama(tmp_path_factory.mktemp("tiny_chat"))
-
-
-@pytest.fixture(scope="module")
-def chat_gguf(chat_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from radphi.training.export_gguf import export_gguf
-
-    return export_gguf(chat_dir, tmp_path_factory.mktemp("chat_gguf") / "tiny-chat.gguf", quant="f32")
 
 
 def _request(system: str | None = "You are a radiologist.") -> Request:

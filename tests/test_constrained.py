@@ -87,18 +87,6 @@ def test_a_cut_off_answer_fails_closed_even_when_it_looks_complete():
 
 # --------------------------------------------------------------------------- random weights
 
-@pytest.fixture(scope="module")
-def chat_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tests.tinychat import build_tiny_chat_llama
-
-    return build_tiny_chat_llama(tmp_path_factory.mktemp("tiny_chat"))
-
-
-@pytest.fixture(scope="module")
-def chat_gguf(chat_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from radphi.training.export_gguf import export_gguf
-
-    return export_gguf(chat_dir, tmp_path_factory.mktemp("chat_gguf") / "tiny-chat.gguf", quant="f32")
 
 
 SEEDS = range(4)
