@@ -41,6 +41,15 @@ def render_chat(render: Render, messages: list[dict[str, str]], *, add_generatio
         raise InputError(f"the model's chat template failed to render the prompt: {type(exc).__name__}: {exc}") from exc
 
 
+def render_request(render: Render, request: Any, user: str | None = None) -> str:
+    """The exact text a model receives for REQUEST (a `radphi.backends.Request`): the chat
+    template applied in the chat format, else the prompt as it is; USER replaces the
+    request's user message (to count a shortened one). Shared by every local backend."""
+    if not request.chat:
+        return request.prompt if user is None else user
+    return render_chat(render, request.chat_messages(user))
+
+
 def answer_tail(render: Render) -> str:
     """What the template writes right after an assistant's answer, leading spaces and
     line breaks dropped: it starts with the end-of-turn marker (`<|end|>`, `<|im_end|>`,

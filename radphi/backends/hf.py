@@ -35,7 +35,7 @@ from typing import Any, Iterator
 from radphi import tasks
 from radphi.backends import constraints
 from radphi.backends.base import Generation, GenParams, Request, StopScanner, Stream, fit_request, timed_generation
-from radphi.backends.chat import end_of_turn, render_chat
+from radphi.backends.chat import end_of_turn, render_request
 from radphi.backends.hf_compile import ModelThread, TokenClock, run_generate
 from radphi.backends.hf_load import HFLoader
 from radphi.errors import GenerationError, InputError, ModelLoadError, RadphiError
@@ -327,11 +327,8 @@ class HFBackend:
         return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
 
     def render(self, request: Request, user: str | None = None) -> str:
-        """The exact text the model receives for REQUEST (the chat template applied in the
-        chat format); USER replaces the request's user message (to count a shortened one)."""
-        if not request.chat:
-            return request.prompt if user is None else user
-        return render_chat(self._render_messages, request.chat_messages(user))
+        """The exact text the model receives for REQUEST (`chat.render_request`)."""
+        return render_request(self._render_messages, request, user)
 
     def prompt_tokens(self, request: Request, user: str | None = None) -> list[int]:
         """The prompt's token ids as the model gets them. A chat template writes its own
