@@ -17,7 +17,6 @@ import json
 import logging
 import re
 import threading
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
