@@ -78,3 +78,18 @@ def test_unquantized_files_and_the_environment_skip_the_probe(amx_cpu, monkeypat
     assert amx_cpu.extra_bufts_ok(tmp_path / "m.gguf", "F16") is True
     monkeypatch.setenv("RADPHI_LLAMA_EXTRA_BUFTS", "0")
     assert amx_cpu.extra_bufts_ok(tmp_path / "m.gguf", "Q4_K_M") is False
+
+
+def test_repacking_is_off_by_default_for_quantized_files_and_probed_when_asked(amx_cpu, monkeypatch, tmp_path):
+    """bench/bench_cpu_levers.py measured that repacking does not pay for a whole request;
+    asked for, it is still guarded by the crash probe."""
+    calls = []
+    monkeypatch.setattr(amx_cpu.subprocess, "run",
+                        lambda *a, **k: calls.append(a[0]) or subprocess.CompletedProcess(a[0], -4, b"", b""))
+    model = tmp_path / "m.gguf"
+    assert amx_cpu.REPACK_QUANTIZED is False
+    assert amx_cpu.use_repack(model, "Q4_K_M") is False and not calls
+    assert amx_cpu.use_repack(model, "F16") is True
+    assert amx_cpu.use_repack(model, "Q4_K_M", wanted=True) is False and len(calls) == 1  # SIGILL in the probe
+    monkeypatch.setenv("RADPHI_LLAMA_EXTRA_BUFTS", "1")
+    assert amx_cpu.use_repack(model, "Q4_K_M") is True

@@ -69,13 +69,14 @@ class LlamaCppBackend(StreamingBackend):
     grounds = True  # extractive tasks can copy the input's sentences (radphi.grounding)
 
     def __init__(self, spec: str, *, n_ctx: int = 0, n_threads: int | None = None, n_batch: int = 512,
-                 n_gpu_layers: int = 0):
+                 n_gpu_layers: int = 0, repack: bool | None = None):
         self.spec = spec
         self.path = Path(spec).expanduser()
         self.n_ctx = n_ctx  # 0: the model's own training context
         self.n_threads = n_threads or physical_cores()
         self.n_batch = n_batch
         self.n_gpu_layers = n_gpu_layers
+        self.repack = repack  # None: llamacpp_load.use_repack's default (measured in bench/bench_cpu_levers.py)
         self._llm: Any = None
         self._load_lock = threading.Lock()
         # A plain Lock, not an RLock: a web server may advance a stream on one worker
@@ -97,7 +98,7 @@ class LlamaCppBackend(StreamingBackend):
                 if not self.path.is_file():
                     raise ModelLoadError(f"model file not found: {self.path}")
                 try:
-                    from radphi.backends.llamacpp_load import extra_bufts_ok, load_llama
+                    from radphi.backends.llamacpp_load import load_llama
                 except ImportError as exc:  # pragma: no cover - depends on the install
                     raise ModelLoadError("llama-cpp-python is not installed: pip install llama-cpp-python") from exc
                 t0 = time.perf_counter()
@@ -108,11 +109,7 @@ class LlamaCppBackend(StreamingBackend):
                         "The file may be truncated or not a GGUF model; re-export it with `radphi export-gguf`."
                     )
                 try:
-                    self._llm = load_llama(
-                        self.path, use_extra_bufts=extra_bufts_ok(self.path, meta.get("quantization", "")),
-                        n_ctx=self.n_ctx, n_threads=self.n_threads, n_threads_batch=self.n_threads,
-                        n_batch=self.n_batch, n_gpu_layers=self.n_gpu_layers, verbose=False,
-                    )
+                    self._llm = load_llama(self.path, **self.load_kwargs(meta))
                 except Exception as exc:  # llama.cpp reports every load failure as ValueError/RuntimeError
                     raise ModelLoadError(
                         f"could not load GGUF model {self.path}: {exc}. "
@@ -121,6 +118,15 @@ class LlamaCppBackend(StreamingBackend):
                 log.info("loaded %s in %.1f s (%d threads, context %d)", self.path, time.perf_counter() - t0,
                          self.n_threads, self._llm.n_ctx())
         return self._llm
+
+    def load_kwargs(self, meta: dict[str, Any] | None = None) -> dict[str, Any]:
+        """What `load_llama` is called with (bench/bench_cpu_decode.py loads raw llama.cpp alike)."""
+        from radphi.backends.llamacpp_load import use_repack
+
+        meta = self.file_metadata() if meta is None else meta
+        return dict(use_extra_bufts=use_repack(self.path, meta.get("quantization", ""), self.repack), n_ctx=self.n_ctx,
+                    n_threads=self.n_threads, n_threads_batch=self.n_threads, n_batch=self.n_batch,
+                    n_gpu_layers=self.n_gpu_layers, verbose=False)
 
     @property
     def context_length(self) -> int:

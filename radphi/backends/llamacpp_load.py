@@ -6,8 +6,9 @@ Firecracker VM with amx_int8/amx_tile flags), the repacked path dies with SIGILL
 the first multi-token evaluation of a quantized model, killing the whole process.
 f32/f16 files do not repack and are unaffected.
 
-So, for a quantized file on a CPU that reports AMX, the first load on a machine is
-tried in a child process: if the child dies on a signal, extra buffer types are
+Repacking is off by default for quantized files (`REPACK_QUANTIZED`: it does not pay
+for radphi's request shape). Where it is asked for, on a CPU that reports AMX, the first
+load on a machine is tried in a child process: if the child dies on a signal, extra buffer types are
 turned off for such files from then on (the verdict is cached in
 $RADPHI_HOME/cache/llama_cpu_probe.json, keyed by llama-cpp-python version, the
 build's CPU features, the CPU and quantization). RADPHI_LLAMA_EXTRA_BUFTS=0 or 1 skips the probe.
@@ -47,6 +48,28 @@ def _cpu_key() -> tuple[str, bool]:
         return "unknown", False
     model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "unknown")
     return model, "amx" in info
+
+
+# Repacking quantized weights does not pay for radphi's requests on the CPU. Measured with
+# bench/bench_cpu_levers.py (README, "CPU speed") on a Phi-2-shaped Q4_K_M, 2 cores, a
+# build without the AMX kernels: repacking cost 24% of prefill (39.5 against 52.0 tok/s)
+# and gave no decode gain (6.33 against 6.53 tok/s), so a question on a 400-token report
+# with 60 new tokens took as long (20.9 against 20.8 s) and its first token came later.
+REPACK_QUANTIZED = False
+
+
+def use_repack(path: str | Path, quantization: str, wanted: bool | None = None) -> bool:
+    """Whether to load this file with llama.cpp's extra buffer types (weight repacking):
+    RADPHI_LLAMA_EXTRA_BUFTS=0/1 if set; else WANTED (None: REPACK_QUANTIZED for a
+    quantized file), and then only where the crash probe (`extra_bufts_ok`) passes."""
+    env = os.environ.get("RADPHI_LLAMA_EXTRA_BUFTS")
+    if env in ("0", "1"):
+        return env == "1"
+    if quantization.upper() in UNQUANTIZED:
+        return True
+    if not (REPACK_QUANTIZED if wanted is None else wanted):
+        return False
+    return extra_bufts_ok(path, quantization)
 
 
 def extra_bufts_ok(path: str | Path, quantization: str) -> bool:
