@@ -2,8 +2,7 @@
 # Proves the package installs as a user installs it: a fresh venv, `pip install .` (not
 # editable, no repository on the path), then `radphi serve --help`, `radphi run` on the
 # embedded demo model (package data) and `radphi eval` on its output. Run by .ci/run after
-# the test suite; pip's cache holds the llama-cpp-python wheel scripts/setup.sh built, so
-# nothing compiles twice.
+# the test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -12,7 +11,13 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 "$PY" -m venv "$WORK/venv"
 "$WORK/venv/bin/pip" install -q --upgrade pip 2>/dev/null
-"$WORK/venv/bin/pip" install -q "$REPO" 2>&1 | grep -v "^WARNING: Location" || true
+# The llama-cpp-python wheel scripts/setup.sh built for this machine (its build id in
+# .venv/.llama_build), so nothing compiles twice.
+links=()
+if [ -f .venv/.llama_build ]; then
+  links=(--find-links "${RADPHI_WHEEL_DIR:-$HOME/.cache/radphi/wheels}/$(cat .venv/.llama_build)")
+fi
+"$WORK/venv/bin/pip" install -q "${links[@]}" "$REPO" 2>&1 | grep -v "^WARNING: Location" || true
 "$WORK/venv/bin/python" -c "import radphi" || { echo "check_package: radphi did not install" >&2; exit 1; }
 
 # Away from the checkout, so only the installed package can answer.
