@@ -22,7 +22,7 @@ Levers (the first variant of each is today's default):
   batch    n_batch/n_ubatch 512/512, 512/128
   flash    flash attention off / on / on with a q8_0 KV cache (a quantized V cache needs it)
   mlock    use_mlock off / on
-  omp      OpenMP defaults / OMP_WAIT_POLICY=passive (threads sleep rather than spin)
+  omp      OMP_WAIT_POLICY=passive (radphi's default, llamacpp_load) / active (spinning, OpenMP's default)
 
 Without --gguf it uses the Phi-2-shaped Q4_K_M from bench/phi2_shaped.py. Prints
 figures; asserts nothing about time.
@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -49,9 +50,9 @@ GGML_TYPE = {"f16": 1, "q8_0": 8}
 # ---------------------------------------------------------------- the measured process
 def worker(spec: dict) -> dict:
     """Load the model as SPEC says, run the request and the follow-up; return the figures."""
-    import llama_cpp
+    from radphi.backends.llamacpp_load import load_llama  # first: it sets OpenMP's defaults
 
-    from radphi.backends.llamacpp_load import load_llama
+    import llama_cpp
 
     s = spec["settings"]
     kwargs = dict(n_ctx=2048, n_threads=s["threads"], n_threads_batch=s["threads"], n_batch=s["n_batch"],
@@ -98,8 +99,8 @@ def levers(default_threads: int, repack_default: bool, pythons: dict[str, str]) 
         "flash": [("flash attention off", {}, {}, "installed"), ("flash attention on", {"flash": True}, {}, "installed"),
                   ("flash on, KV cache q8_0", {"flash": True, "kv": "q8_0"}, {}, "installed")],
         "mlock": [("mlock off", {}, {}, "installed"), ("mlock on", {"mlock": True}, {}, "installed")],
-        "omp": [("OpenMP defaults", {}, {}, "installed"),
-                ("OMP_WAIT_POLICY=passive", {}, {"OMP_WAIT_POLICY": "passive"}, "installed")],
+        "omp": [("OMP_WAIT_POLICY=passive (radphi's)", {}, {"OMP_WAIT_POLICY": "passive"}, "installed"),
+                ("OMP_WAIT_POLICY=active (OpenMP's)", {}, {"OMP_WAIT_POLICY": "active"}, "installed")],
     }
     for label in pythons:
         if label != "installed":
@@ -171,6 +172,7 @@ def main() -> int:
           f"request: a question on a ~400-token report + {N_NEW} new tokens, then a follow-up question")
     everything = {}
     busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(a.busy)]
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so that `finally` stops the busy loops
     try:
         run_levers(a, table, base, first, second, pythons, everything)
     finally:

@@ -93,3 +93,15 @@ def test_repacking_is_off_by_default_for_quantized_files_and_probed_when_asked(a
     assert amx_cpu.use_repack(model, "Q4_K_M", wanted=True) is False and len(calls) == 1  # SIGILL in the probe
     monkeypatch.setenv("RADPHI_LLAMA_EXTRA_BUFTS", "1")
     assert amx_cpu.use_repack(model, "Q4_K_M") is True
+
+
+def test_llama_threads_sleep_while_waiting_unless_the_user_says_otherwise():
+    import sys
+
+    code = "import os, radphi.backends.llamacpp_load; print(os.environ['OMP_WAIT_POLICY'])"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    env["PYTHONPATH"] = str(ROOT)
+    run = lambda e: subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=e,  # noqa: E731
+                                   timeout=60).stdout.strip()
+    assert run(env) == "passive"
+    assert run({**env, "OMP_WAIT_POLICY": "active"}) == "active"

@@ -1,17 +1,21 @@
-"""Loading a GGUF into llama-cpp-python safely on CPUs whose weight repacking crashes.
+"""Loading a GGUF into llama-cpp-python: safely on CPUs whose weight repacking crashes,
+and with llama.cpp's threads sleeping rather than spinning while they wait.
 
 llama.cpp repacks quantized weights into "extra buffer types" (AMX, interleaved
 AVX layouts) for speed. On some virtual machines that report AMX (seen here: a
-Firecracker VM with amx_int8/amx_tile flags), the repacked path dies with SIGILL on
-the first multi-token evaluation of a quantized model, killing the whole process.
-f32/f16 files do not repack and are unaffected.
+Firecracker VM with amx_int8/amx_tile flags), a build with llama.cpp's AMX kernels
+dies on the first multi-token evaluation of a repacked quantized model (SIGILL or
+SIGSEGV in ggml_backend_amx_mul_mat, ggml-org/llama.cpp#20824), killing the whole
+process, although the AMX instructions themselves run there. scripts/setup.sh builds
+without those kernels on such CPUs; f32/f16 files do not repack and are unaffected.
 
 Repacking is off by default for quantized files (`REPACK_QUANTIZED`: it does not pay
 for radphi's request shape). Where it is asked for, on a CPU that reports AMX, the first
-load on a machine is tried in a child process: if the child dies on a signal, extra buffer types are
-turned off for such files from then on (the verdict is cached in
+load on a machine is tried in a child process: if the child dies on a signal, extra
+buffer types are turned off for such files from then on (the verdict is cached in
 $RADPHI_HOME/cache/llama_cpu_probe.json, keyed by llama-cpp-python version, the
-build's CPU features, the CPU and quantization). RADPHI_LLAMA_EXTRA_BUFTS=0 or 1 skips the probe.
+build's CPU features, the CPU and quantization). RADPHI_LLAMA_EXTRA_BUFTS=0 or 1 skips
+the probe and decides.
 """
 
 from __future__ import annotations
@@ -31,6 +35,15 @@ log = logging.getLogger(__name__)
 
 _patch_lock = threading.Lock()
 UNQUANTIZED = {"F32", "F16", "BF16"}
+
+# llama.cpp's threads wait for each other between operations through OpenMP. Spinning
+# (OpenMP's default) is no faster on a quiet machine, and where other work holds a core
+# it is ruinous: measured with bench/bench_cpu_levers.py (README, "CPU speed"), 2 threads
+# beside one busy process answered the 400-token request in 69.6 s spinning against
+# 36.5 s sleeping (quiet: 17.3 against 16.9 s). libgomp reads this when llama.cpp is
+# loaded, so it is set on importing this module, before any `import llama_cpp` here;
+# a value the user set wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 _PROBE = """
 import sys
