@@ -197,6 +197,7 @@ def test_llamacpp_option_scores_equal_transformers_scores(backends):
     """The llama.cpp scorer decodes batches through llama-cpp-python's context itself; its
     log-probabilities must equal a plain transformers forward pass on the same weights."""
     from radphi.backends.hf_scoring import option_scores
+    from radphi.backends.llamacpp_scoring import option_scorer
 
     hf, cpp = backends
     hf._ensure_loaded()
@@ -205,7 +206,7 @@ def test_llamacpp_option_scores_equal_transformers_scores(backends):
     options = [" No pneumothorax.", " The endotracheal tube", " IMPRESSION:"]
     end_ids = {llm.token_eos()}
     with cpp._lock:
-        got, got_end = cpp._option_scorer(llm, prompt, end_ids)("Heart.", options, 3)
+        got, got_end = option_scorer(llm, prompt, end_ids)("Heart.", options, 3)
     base = prompt + llm.tokenize(b"Heart.", add_bos=False, special=False)
     opts = [llm.tokenize(o.encode(), add_bos=False, special=False)[:3] for o in options]
     want, want_end = option_scores(hf._model, base, opts, sorted(end_ids), "cpu")

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import codecs
 import logging
-import math
 import os
 import threading
 import time
@@ -32,7 +31,8 @@ from radphi import hashing, tasks
 from radphi.backends import constraints
 from radphi.backends.base import (Generation, GenParams, Request, StopScanner, Stream, StreamingBackend, fit_request,
                                   timed_generation)
-from radphi.backends.chat import answer_tail, render_chat
+from radphi.backends.chat import answer_tail, render_request
+from radphi.backends.llamacpp_scoring import option_scorer
 from radphi.errors import InputError, ModelLoadError
 
 log = logging.getLogger(__name__)
@@ -215,11 +215,8 @@ class LlamaCppBackend(StreamingBackend):
         return self._chat_formatter(add_generation_prompt)(messages=messages).prompt
 
     def render(self, request: Request, user: str | None = None) -> str:
-        """The exact text the model receives for REQUEST (the chat template applied in the
-        chat format); USER replaces the request's user message (to count a shortened one)."""
-        if not request.chat:
-            return request.prompt if user is None else user
-        return render_chat(self._render_messages, request.chat_messages(user))
+        """The exact text the model receives for REQUEST (`chat.render_request`)."""
+        return render_request(self._render_messages, request, user)
 
     def prompt_tokens(self, request: Request, user: str | None = None) -> list[int]:
         """The prompt's token ids, as `stream` evaluates them."""
@@ -288,58 +285,6 @@ class LlamaCppBackend(StreamingBackend):
         vocab = llama_cpp.llama_model_get_vocab(llm.model)
         return {t for t in range(llm.n_vocab()) if llama_cpp.llama_vocab_is_eog(vocab, t)}
 
-    def _logits_rows(self, llm: Any, batch: list[int], n_past: int) -> Any:
-        """Logits for every token of BATCH, decoded after the first N_PAST tokens in the cache.
-
-        `Llama.eval` keeps only the last token's logits unless the whole model was loaded
-        with `logits_all` (an n_ctx x n_vocab buffer), so this decodes the batch itself
-        through llama-cpp-python's own context and batch objects.
-        """
-        import numpy as np
-
-        llm._ctx.kv_cache_seq_rm(-1, n_past, -1)
-        llm._batch.set_batch(batch=batch, n_past=n_past, logits_all=True)
-        llm._ctx.decode(llm._batch)
-        n_vocab = llm.n_vocab()
-        rows = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(len(batch) * n_vocab,))
-        return rows.reshape(len(batch), n_vocab).astype(np.float64)
-
-    def _option_scorer(self, llm: Any, prompt: list[int], end_ids: set[int]) -> Any:
-        """`radphi.grounding.Scorer` for this model: each option's mean log-probability over
-        its first tokens, and the log-probability of ending, after the prompt and answer."""
-        import numpy as np
-
-        from radphi.grounding import DEFAULT
-
-        def log_softmax(rows: Any) -> Any:
-            rows = rows - rows.max(axis=-1, keepdims=True)
-            return rows - np.log(np.exp(rows).sum(axis=-1, keepdims=True))
-
-        def score(answer: str, options: Any, n_tokens: int = DEFAULT.score_tokens) -> tuple[list[float], float]:
-            base = prompt + (llm.tokenize(answer.encode("utf-8"), add_bos=False, special=False) if answer else [])
-            cached = llm.input_ids[: llm.n_tokens].tolist()
-            common = 0
-            while common < min(len(cached), len(base) - 1) and cached[common] == base[common]:
-                common += 1
-            llm.n_tokens = common
-            if len(base) - 1 > common:
-                llm.eval(base[common:-1])
-            past = llm.n_tokens
-            # Never past the context: near its end fewer tokens are scored, and with no
-            # room at all only ending remains.
-            room = min(n_tokens, llm.n_ctx() - len(base))
-            scores, end = [], -math.inf
-            for i, text in enumerate(options):
-                ids = llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)[:max(0, room)]
-                lp = log_softmax(self._logits_rows(llm, [base[-1]] + ids, past))
-                scores.append(float(np.mean([lp[j, t] for j, t in enumerate(ids)])) if ids else -math.inf)
-                if i == 0:  # every row starts from the same context: ending is read off the first
-                    end = max(float(lp[0, t]) for t in end_ids)
-            llm.n_tokens = past
-            return scores, end
-
-        return score
-
     def _grounded_pieces(self, llm: Any, params: GenParams, source: str, prompt: list[int], stop_ids: set[int],
                          state: dict[str, Any], task: str) -> Iterator[str]:
         from radphi.grounding import answer
@@ -347,7 +292,7 @@ class LlamaCppBackend(StreamingBackend):
         def count(piece: str) -> int:
             return len(llm.tokenize(piece.encode("utf-8"), add_bos=False, special=False))
 
-        yield from answer(source, self._option_scorer(llm, prompt, stop_ids), count, state,
+        yield from answer(source, option_scorer(llm, prompt, stop_ids), count, state,
                           max_new_tokens=params.max_new_tokens, temperature=params.temperature, seed=params.seed,
                           task=task, settings=params.grounding)
 
