@@ -23,6 +23,12 @@ def run_compare(page, current: str, prior: str) -> dict[str, tuple[str, str, str
     page.locator("#compare-current textarea").fill(current)
     page.locator("#compare-prior textarea").fill(prior)
     page.locator("#compare-run").click()
+    # The previous run's status already holds its latency lines: first wait until the page
+    # shows this run (its current report's first sentence in the table), then for its end.
+    first = current.split(": ", 1)[-1].split(". ")[0]
+    page.wait_for_function(
+        "text => [...document.querySelectorAll('#compare-result .rp-current')].some(e => e.innerText.startsWith(text))",
+        arg=first, timeout=60_000)
     wait_done(page, "compare", 2)
     rows = page.locator("#compare-result tr.rp-change")
     out = {}
