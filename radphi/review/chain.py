@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,12 +160,9 @@ def head_path(db: Path) -> Path:
 def write_head(db: Path, seq: int, value: str) -> None:
     """Record the head beside the database (owner-only, atomic). Two processes may race;
     the loser leaves an older head, which still verifies: an entry of the chain."""
-    path = head_path(db)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump({"seq": seq, "hash": value}, fh)
-    os.replace(tmp, path)
+    from radphi.files import write_private_text
+
+    write_private_text(head_path(db), json.dumps({"seq": seq, "hash": value}))
 
 
 def read_head(db: Path) -> tuple[int, str] | None:

@@ -15,7 +15,6 @@ import getpass
 import hashlib
 import hmac
 import logging
-import os
 import secrets
 import stat
 import sys
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 from radphi.errors import InputError
+from radphi.files import write_private_text
 
 log = logging.getLogger(__name__)
 
@@ -112,10 +112,7 @@ def add_user(path: str | Path, user: str, password: str) -> None:
     lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
     lines = [ln for ln in lines if ln.partition(":")[0].strip() != user]
     lines.append(f"{user}:{hash_password(password)}")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write("\n".join(lines) + "\n")
-    os.chmod(path, 0o600)
+    write_private_text(path, "\n".join(lines) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
