@@ -79,6 +79,12 @@ def model_info(backend: Backend, fmt: str, params: GenParams) -> dict[str, Any]:
     }
 
 
+def answered_by(info: dict[str, Any], gen: Generation) -> dict[str, Any]:
+    """INFO (`model_info`, taken before the answer) with the facts of the form that gave
+    GEN: a two-form model may have switched to its GGUF after a GPU failure meanwhile."""
+    return {**info, **gen.extra.get("model_info", {})}
+
+
 def _form_of_device(device: Any) -> str | None:
     device = str(device or "")
     if device.startswith(("cuda", "gpu")):
@@ -94,9 +100,7 @@ def output_record(record: dict[str, Any], task: str, gen: Generation, name: str,
         prediction=gen.text,
         parsed=tasks.get_task(task).parse(gen.text),
         model=name,
-        # A two-form model says which form gave this answer (it may have switched to its
-        # GGUF after a GPU failure since the run began).
-        model_info={**info, **gen.extra.get("model_info", {})},
+        model_info=answered_by(info, gen),
         prompt_tokens=gen.prompt_tokens,
         completion_tokens=gen.completion_tokens,
         # "length": the answer was cut by max_new_tokens and is incomplete; "stop": it ended.

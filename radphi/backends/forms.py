@@ -114,6 +114,7 @@ class TwoFormBackend:
         self._backends: dict[str, Any] = {}
         self.fallback: str | None = None  # what the page says after a switch
         self._pair: tuple[bool | None, str] | None = None
+        self._form_info: dict[str, dict[str, Any]] = {}
         log.info("model %s: %s", self.name, self.choice.reason)
 
     # ------------------------------------------------------------------ forms
@@ -209,10 +210,13 @@ class TwoFormBackend:
         return out
 
     def form_info(self, form: str) -> dict[str, Any]:
-        """What a record says of the form that answered."""
-        info = self.backend_for(form).info()
-        return {"form": form, "spec": info.get("spec"), "backend": info.get("backend"),
-                "quantization": info.get("quantization"), "model_hash": info.get("model_hash")}
+        """What a record says of the form that answered (read once per form: it is stamped
+        on every answer, and these facts do not change while the process runs)."""
+        if form not in self._form_info:
+            info = self.backend_for(form).info()
+            self._form_info[form] = {"form": form, "spec": info.get("spec"), "backend": info.get("backend"),
+                                     "quantization": info.get("quantization"), "model_hash": info.get("model_hash")}
+        return dict(self._form_info[form])
 
     def _stamp(self, gen: Generation, form: str, notice: str | None) -> Generation:
         gen.extra["form"] = form

@@ -20,6 +20,7 @@ template's end-of-turn token. Structured tasks decode under a GBNF grammar
 from __future__ import annotations
 
 import codecs
+import functools
 import logging
 import os
 import threading
@@ -60,6 +61,35 @@ def physical_cores() -> int:
     except OSError:
         pass
     return max(1, os.cpu_count() or 1)
+
+
+@functools.lru_cache(maxsize=64)
+def _gguf_metadata(path: str, size: int, mtime_ns: int) -> dict[str, Any]:
+    """The header fields `LlamaCppBackend.file_metadata` returns, for one version of a file
+    (size and mtime are in the key, so a replaced file is read again)."""
+    try:
+        import gguf
+
+        reader = gguf.GGUFReader(path)
+        fields = {}
+        for name in ("general.architecture", "general.name", "general.file_type", "radphi.prompt_format",
+                     hashing.GGUF_SOURCE_KEY):
+            field = reader.get_field(name)
+            if field is not None:
+                fields[name] = field.contents()
+        arch = fields.get("general.architecture")
+        ctx = reader.get_field(f"{arch}.context_length") if arch else None
+        if ctx is not None:
+            fields["context_length"] = int(ctx.contents())
+        if "general.file_type" in fields:
+            try:
+                fields["quantization"] = gguf.LlamaFileType(int(fields["general.file_type"])).name.removeprefix(
+                    "MOSTLY_").removeprefix("ALL_")
+            except ValueError:
+                fields["quantization"] = str(fields["general.file_type"])
+        return fields
+    except Exception as exc:  # a corrupt header: say so in info(), fail properly on load
+        return {"error": str(exc)}
 
 
 class LlamaCppBackend(StreamingBackend):
@@ -133,29 +163,13 @@ class LlamaCppBackend(StreamingBackend):
         return int(self._ensure_loaded().n_ctx())
 
     def file_metadata(self) -> dict[str, Any]:
-        """Header fields read with the `gguf` package, without loading the model."""
+        """Header fields read with the `gguf` package, without loading the model (read once
+        per file version: info() runs on every page update and every record)."""
         try:
-            import gguf
-
-            reader = gguf.GGUFReader(str(self.path))
-            fields = {}
-            for name in ("general.architecture", "general.name", "general.file_type", "radphi.prompt_format",
-                         hashing.GGUF_SOURCE_KEY):
-                field = reader.get_field(name)
-                if field is not None:
-                    fields[name] = field.contents()
-            arch = fields.get("general.architecture")
-            ctx = reader.get_field(f"{arch}.context_length") if arch else None
-            if ctx is not None:
-                fields["context_length"] = int(ctx.contents())
-            if "general.file_type" in fields:
-                try:
-                    fields["quantization"] = gguf.LlamaFileType(int(fields["general.file_type"])).name.removeprefix("MOSTLY_").removeprefix("ALL_")
-                except ValueError:
-                    fields["quantization"] = str(fields["general.file_type"])
-            return fields
-        except Exception as exc:  # a corrupt header: say so in info(), fail properly on load
+            st = self.path.stat()
+        except OSError as exc:
             return {"error": str(exc)}
+        return dict(_gguf_metadata(str(self.path.resolve()), st.st_size, st.st_mtime_ns))
 
     def info(self) -> dict[str, Any]:
         meta = self.file_metadata()

@@ -202,9 +202,9 @@ def record_generation(ctx: AppContext, model: str | None, backend: Any, request:
     log_ = getattr(ctx, "generations", None)
     if log_ is None:
         return None
-    info = runner.model_info(backend, request.format, params)
+    info = runner.answered_by(runner.model_info(backend, request.format, params), gen)
     entry = log_.add(task=request.task, fields=request.fields, output=text, model=str(model or ctx.backends.default),
-                     model_info={**info, **gen.extra.get("model_info", {})}, prompt=request.prompt,
+                     model_info=info, prompt=request.prompt,
                      stats={"prompt_tokens": gen.prompt_tokens, "completion_tokens": gen.completion_tokens,
                             "finish_reason": gen.finish_reason})
     store = getattr(ctx, "store", None)
