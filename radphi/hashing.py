@@ -17,6 +17,7 @@ from radphi.settings import radphi_home
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
+_seen: dict[str, str] = {}  # this process's answers, before the cache file is read again
 
 
 def _cache_path() -> Path:
@@ -29,19 +30,22 @@ def file_sha256(path: str | os.PathLike) -> str:
     st = path.stat()
     key = f"{path}|{st.st_size}|{st.st_mtime_ns}"
     with _lock:
+        if key in _seen:  # asked again in this process (every answer's record names its model's hash)
+            return _seen[key]
         cache_file = _cache_path()
         try:
             cache = json.loads(cache_file.read_text())
         except (OSError, ValueError):
             cache = {}
         if key in cache:
+            _seen[key] = cache[key]
             return cache[key]
         h = hashlib.sha256()
         with path.open("rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 h.update(block)
         digest = "sha256:" + h.hexdigest()
-        cache[key] = digest
+        cache[key] = _seen[key] = digest
         try:
             cache_file.parent.mkdir(parents=True, exist_ok=True)
             tmp = cache_file.with_suffix(".tmp")
