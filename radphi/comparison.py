@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from radphi import labels, reports
+from radphi import reports
 from radphi.verify.reading import ACUTE_PROCESS, ANY_DEVICE, BETTER, STABLE, WORSE, Mention, Reading, read
 
 NEW, WORSENED, IMPROVED, RESOLVED, UNCHANGED = "new", "worsened", "improved", "resolved", "unchanged"
@@ -85,11 +85,3 @@ def compare_reports(current: str, prior: str) -> list[Change]:
             out.append(Change(label, change, _sentence(now_r, _best(now)), _sentence(before_r, _best(before))))
     return out
 
-
-def canonical(item: str) -> str | None:
-    """The finding label a model's item names ("small left effusion" -> "pleural effusion")."""
-    label = labels.canonical(item)
-    if label is None:
-        found = [m.label for m in read(item).mentions if m.positive]
-        label = found[0] if len(found) == 1 else None
-    return label

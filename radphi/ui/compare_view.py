@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from radphi.comparison import IMPROVED, NEW, RESOLVED, UNCHANGED, WORSENED, canonical, compare_reports
+from radphi.comparison import IMPROVED, NEW, RESOLVED, UNCHANGED, WORSENED, compare_reports
+from radphi.verify.temporal import finding_label
 from radphi.ui.render import esc
 
 COLOURS = {  # change -> (border, background, text)
@@ -38,7 +39,7 @@ def _model_said(findings: dict[str, list[str]] | None, progression: list[dict[st
     loose: list[str] = []
 
     def add(item: str, word: str) -> None:
-        label = canonical(item)
+        label = finding_label(item)
         if label is None:
             text = f"{item}: {word}"
             if text not in loose:

@@ -12,16 +12,19 @@ from radphi.verify.flags import sentence_of as _sentence
 from radphi.verify.reading import ACUTE_PROCESS, ANY_DEVICE, BETTER, STABLE, WORSE, Mention, Reading, read
 
 
+def finding_label(item: str) -> str | None:
+    """The finding label an answer's item names ("small left effusion" -> "pleural
+    effusion"): the vocabulary's synonyms, else the one finding the reader finds in it.
+    The Compare tab (radphi.comparison) matches a model's items with the same reading."""
+    label = labels.canonical(item)
+    if label is None:
+        found = [m.label for m in read(item).mentions if m.positive]
+        label = found[0] if len(found) == 1 else None
+    return label
+
+
 def _canonical_items(items: list[str]) -> list[str]:
-    out = []
-    for item in items:
-        label = labels.canonical(item)
-        if label is None:
-            found = [m.label for m in read(item).mentions if m.positive]
-            label = found[0] if len(found) == 1 else None
-        if label is not None and label not in out:
-            out.append(label)
-    return out
+    return list(dict.fromkeys(label for label in map(finding_label, items) if label is not None))
 
 
 def check_temporal_findings(report: str, prior: str, prediction: str) -> list[Flag]:
