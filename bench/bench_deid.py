@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from radphi.deid import find_spans, scrub  # noqa: E402
-from radphi.deid.scoring import load_set, score  # noqa: E402
+from tests.deid_scoring import load_set, score  # noqa: E402
 from radphi.deid.spans import replace  # noqa: E402
 
 TODAY_COMMIT = "a738501"

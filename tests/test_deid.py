@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from radphi.deid import PLACEHOLDERS, find_spans, libraries, scrub, scrub_text
-from radphi.deid.scoring import identifiers_left, load_set, score
+from tests.deid_scoring import identifiers_left, load_set, score
 from radphi.deid.spans import Span, merge, replace
 
 FIXTURES = Path(__file__).parent / "fixtures"

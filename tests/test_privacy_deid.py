@@ -16,7 +16,7 @@ from radphi.backends import GenParams
 from radphi.backends.base import Request
 from radphi.backends.openai_api import OpenAIBackend
 from radphi.deid import libraries, scrub_text
-from radphi.deid.scoring import identifiers_left, load_set
+from tests.deid_scoring import identifiers_left, load_set
 from radphi.errors import RemoteNotAllowed
 
 FIXTURES = Path(__file__).parent / "fixtures"
