@@ -54,6 +54,23 @@ class BatchRun:
     summary: runner.RunSummary | None = None
     error: BaseException | None = None
     finished: bool = False  # the handler has shown the final result
+    records: list[dict[str, Any]] = field(default_factory=list)  # read so far from `output`
+    _read_to: int = 0  # the byte offset `records` covers
+
+    def read_new(self) -> list[dict[str, Any]]:
+        """The records written so far: only what was added since the last call is read
+        (the page polls a long batch every POLL_SECONDS), and whole lines only (the
+        runner may be writing the next)."""
+        if self.output.exists():
+            with self.output.open("rb") as fh:
+                fh.seek(self._read_to)
+                for line in fh:
+                    if not line.endswith(b"\n"):
+                        break
+                    self._read_to += len(line)
+                    if line.strip():
+                        self.records.append(json.loads(line))
+        return self.records
 
 
 _RUNS: dict[str, BatchRun] = {}  # session -> its batch (one per page; Stop finds it here)
@@ -62,18 +79,6 @@ _RUNS_LOCK = threading.Lock()
 
 def _session(request: Any) -> str:
     return getattr(request, "session_hash", None) or f"direct-{uuid.uuid4().hex}"
-
-
-def _rows(output: Path) -> list[dict[str, Any]]:
-    """The records written so far (whole lines only: the runner may be writing the next)."""
-    if not output.exists():
-        return []
-    out = []
-    with output.open(encoding="utf-8") as fh:
-        for line in fh:
-            if line.endswith("\n") and line.strip():
-                out.append(json.loads(line))
-    return out
 
 
 def finish_text(record: dict[str, Any]) -> str:
@@ -114,7 +119,7 @@ def _plural(n: int, unit: str) -> str:
 
 def _final(run: BatchRun, stopped: bool) -> tuple[Any, ...]:
     """(results file, summary HTML, table, status data) once the run has ended."""
-    records = _rows(run.output)
+    records = run.read_new()
     prepared, summary = run.prepared, run.summary
     problems = prepared.problems + ([prepared.describe(m) for m in summary.failed] if summary else [])
     file = str(run.output) if records else None
@@ -194,7 +199,7 @@ def stream_batch(ctx: AppContext, upload: Any, task: str, model: str | None, max
     shown = -1
     try:
         while run.thread.is_alive():
-            records = _rows(run.output)
+            records = run.read_new()
             if len(records) != shown:
                 shown = len(records)
                 yield (None, _progress_html(title, shown, prepared.rows, prepared.unit), table_rows(records),
