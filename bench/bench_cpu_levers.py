@@ -1,7 +1,7 @@
 """Each llama.cpp setting that could speed up the CPU path, measured on a whole request.
 
     python bench/bench_cpu_levers.py [--gguf FILE] [--runs 3] [--levers build,threads,...]
-        [--python noamx=/tmp/lc-noamx/bin/python]
+        [--python noamx=/tmp/lc-noamx/bin/python] [--file q8_0=bench/out/phi2-shaped-q8_0.gguf]
 
 A whole request is the shape the app serves most: a question on a ~400-token report
 (qa_comprehension) answered with 60 new tokens (EOS ignored, so every run decodes the
@@ -23,6 +23,8 @@ Levers (the first variant of each is today's default):
   flash    flash attention off / on / on with a q8_0 KV cache (a quantized V cache needs it)
   mlock    use_mlock off / on
   omp      OMP_WAIT_POLICY=passive (radphi's default, llamacpp_load) / active (spinning, OpenMP's default)
+  file     the --gguf file and other quantizations of the same model (--file LABEL=GGUF), each
+           on every build (the installed one and --python ones), with repacking off and on
 
 Without --gguf it uses the Phi-2-shaped Q4_K_M from bench/phi2_shaped.py. Prints
 figures; asserts nothing about time.
@@ -88,9 +90,14 @@ def worker(spec: dict) -> dict:
 
 
 # ---------------------------------------------------------------- the levers
-def levers(default_threads: int, repack_default: bool, pythons: dict[str, str]) -> dict[str, list[tuple]]:
-    """lever -> [(label, settings changes, environment, python label)]; the first is the baseline."""
+def levers(default_threads: int, repack_default: bool, pythons: dict[str, str],
+           files: dict[str, str] | None = None) -> dict[str, list[tuple]]:
+    """lever -> [(label, settings changes, environment, python label)]; the first is the baseline.
+    FILES: label -> GGUF path (the --gguf file first), for the file lever."""
     out = {
+        # every file x every build x repacking off and on
+        "file": [(f"{flabel}, {py}, repack {'on' if r else 'off'}", {"gguf": path, "repack": r}, {}, py)
+                 for flabel, path in (files or {}).items() for py in pythons for r in (False, True)],
         "build": [(f"installed, repack {'on' if repack_default else 'off'}", {}, {}, "installed")],
         "repack": [("repack off", {"repack": False}, {}, "installed"), ("repack on", {"repack": True}, {}, "installed")],
         "threads": [(f"{default_threads} threads", {}, {}, "installed"), ("1 thread", {"threads": 1}, {}, "installed")],
@@ -137,9 +144,12 @@ def main() -> int:
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--gguf", type=Path)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--levers", default="build,repack,flash,threads,omp,batch,mlock")
+    ap.add_argument("--levers", default="build,repack,flash,threads,omp,batch,mlock",
+                    help="comma-separated; also: file (with --file)")
     ap.add_argument("--python", action="append", default=[], metavar="LABEL=PYTHON",
                     help="another interpreter with its own llama-cpp-python build (for the build lever)")
+    ap.add_argument("--file", action="append", default=[], metavar="LABEL=GGUF",
+                    help="another quantization of the same model (for the file lever)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="change the baseline: threads, n_batch, n_ubatch, flash, kv, mlock, repack")
     ap.add_argument("--json", type=Path, help="also write every run's figures here")
@@ -158,7 +168,9 @@ def main() -> int:
 
         a.gguf = build(ROOT / "bench" / "out")
     pythons = {"installed": sys.executable, **dict(p.split("=", 1) for p in a.python)}
-    repack_default = use_repack(a.gguf, LlamaCppBackend(str(a.gguf)).file_metadata().get("quantization", ""))
+    meta = LlamaCppBackend(str(a.gguf)).file_metadata()
+    repack_default = use_repack(a.gguf, meta.get("quantization", ""))
+    files = {meta.get("quantization", a.gguf.name): str(a.gguf), **dict(f.split("=", 1) for f in a.file)}
     base = {"threads": physical_cores(), "n_batch": 512, "n_ubatch": 512, "flash": False, "kv": "f16",
             "mlock": False, "repack": repack_default}
     for item in a.set:
@@ -166,7 +178,7 @@ def main() -> int:
         base[key] = value if key == "kv" else (value.lower() in ("1", "true", "on") if key in ("flash", "mlock", "repack")
                                                else int(value))
     first, second = prompts(a.gguf)
-    table = levers(base["threads"], base["repack"], pythons)
+    table = levers(base["threads"], base["repack"], pythons, files)
     print(f"model {a.gguf.name} ({a.gguf.stat().st_size / 1e9:.2f} GB); baseline {base}; {a.runs} alternating runs; "
           f"{a.busy} busy-loop processes beside; "
           f"request: a question on a ~400-token report + {N_NEW} new tokens, then a follow-up question")
@@ -189,8 +201,9 @@ def run_levers(a, table, base, first, second, pythons, everything) -> None:
         rows: dict[str, list[dict]] = {v[0]: [] for v in variants}
         for _ in range(a.runs):
             for label, change, env, py in variants:
-                spec = {"gguf": str(a.gguf), "settings": {**base, **change}, "first": first, "second": second,
-                        "n_new": N_NEW}
+                settings = {**base, **{k: v for k, v in change.items() if k != "gguf"}}
+                spec = {"gguf": change.get("gguf", str(a.gguf)), "settings": settings, "first": first,
+                        "second": second, "n_new": N_NEW}
                 rows[label].append(run_worker(pythons[py], spec, env))
                 r = rows[label][-1]
                 print(f"  {lever} / {label}: " + (r["error"] if "error" in r else

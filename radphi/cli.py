@@ -3,7 +3,7 @@
     radphi tasks                                   list the tasks and their input fields
     radphi prompt TASK --set FIELD=VALUE ...       print the exact rendered prompt
     radphi run TASK --model SPEC --input IN.jsonl --output OUT.jsonl [--concurrency N]
-    radphi export-gguf SRC_DIR OUT.gguf [--quant f32|f16|q8_0|q4_k_m] [--adapter DIR]
+    radphi export-gguf SRC_DIR OUT.gguf [--quant f32|f16|q8_0|q4_0|q4_k_m] [--adapter DIR]
     radphi export-gguf --fallback-for NAME --models FILE [OUT.gguf]   a two-form entry's GGUF, filled in
     radphi import-gguf MODEL.gguf OUT_DIR            a phi2 GGUF back into an HF directory, to train from
     radphi verify PRED.jsonl [--output OUT.jsonl]     the checker's flags for each answer (no model calls)
@@ -107,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("out", nargs="?", help="the .gguf to write (with --fallback-for, default: NAME-QUANT.gguf beside "
                                           "the models file)")
     p.add_argument("--context-length", type=int, help="context length stored in the file (default: the model's)")
-    p.add_argument("--quant", default=None, choices=["f32", "f16", "q8_0", "q4_k_m"],
+    p.add_argument("--quant", default=None, choices=["f32", "f16", "q8_0", "q4_0", "q4_k_m"],
                    help="tensor type (default f16; q4_k_m with --fallback-for)")
     p.add_argument("--adapter", help="merge this peft adapter first")
     p.add_argument("--fallback-for", metavar="NAME",

@@ -210,7 +210,7 @@ def test_quantized_gguf_generates_without_crashing(tiny_phi_dir, tmp_path, radph
     from radphi.training.export_gguf import export_gguf
 
     q8 = export_gguf(tiny_phi_dir, tmp_path / "tiny-q8_0.gguf", quant="q8_0")
-    b = LlamaCppBackend(str(q8), repack=True)  # off by default (llamacpp_load.REPACK_QUANTIZED)
+    b = LlamaCppBackend(str(q8), repack=True)  # asked for: behind the crash probe
     assert b.info()["quantization"] == "Q8_0"
     req = Request.build("impression_prediction", {"findings": "Small left pleural effusion."})
     g = b.generate(req, GenParams(max_new_tokens=8))

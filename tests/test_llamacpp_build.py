@@ -22,17 +22,34 @@ def setup_flags(tmp_path: Path, cpu_flags: str, **env: str) -> str:
     return proc.stdout.strip()
 
 
-def test_setup_leaves_amx_kernels_out_where_the_cpu_reports_amx(tmp_path):
-    flags = setup_flags(tmp_path, "fpu avx2 avx512f avx512_vnni amx_bf16 amx_tile amx_int8")
-    assert "-DGGML_NATIVE=ON" in flags
+def test_setup_builds_the_patched_amx_kernels_where_the_cpu_reports_amx(tmp_path):
+    out = setup_flags(tmp_path, "fpu avx2 avx512f avx512_vnni amx_bf16 amx_tile amx_int8").splitlines()
+    assert out[0] == "-DGGML_NATIVE=ON"
+    assert out[1] == "patches: scripts/patches/llama-cpp-amx-tile-config.patch"
+    assert (ROOT / "scripts" / "patches" / "llama-cpp-amx-tile-config.patch").is_file()
+
+
+def test_setup_leaves_amx_kernels_out_when_asked(tmp_path):
+    flags = setup_flags(tmp_path, "fpu avx2 avx512f avx512_vnni amx_bf16 amx_tile amx_int8", RADPHI_LLAMA_AMX="0")
+    assert "-DGGML_NATIVE=ON" in flags and "patches" not in flags
     for feature in ("amx-tile", "amx-int8", "amx-bf16"):
         assert flags.count(f"-mno-{feature}") == 2  # C and C++
 
 
-def test_setup_builds_natively_without_amx_or_when_asked(tmp_path):
+def test_setup_builds_natively_without_amx_or_as_the_caller_says(tmp_path):
     assert setup_flags(tmp_path, "fpu avx2 avx512f") == ""
-    assert setup_flags(tmp_path, "fpu avx2 amx_tile amx_int8", RADPHI_LLAMA_AMX="1") == ""
     assert setup_flags(tmp_path, "fpu amx_int8", CMAKE_ARGS="-DGGML_CUDA=on") == "-DGGML_CUDA=on"
+
+
+def test_the_amx_patch_is_for_the_pinned_llama_cpp_python():
+    """The patch's context is the vendored llama.cpp of one llama-cpp-python release: a
+    bump of the pin must come with a patch checked against the new source (or dropped)."""
+    patch = (ROOT / "scripts" / "patches" / "llama-cpp-amx-tile-config.patch").read_text()
+    assert "_tile_loadconfig(&tc);" in patch and "static const tile_config_t tc" in patch
+    pinned = next(line for line in (ROOT / "requirements.txt").read_text().splitlines()
+                  if line.startswith("llama-cpp-python"))
+    version = pinned.split("==")[1].split()[0]
+    assert patch.splitlines()[0] == f"For llama-cpp-python {version}."
 
 
 @pytest.fixture
@@ -80,19 +97,46 @@ def test_unquantized_files_and_the_environment_skip_the_probe(amx_cpu, monkeypat
     assert amx_cpu.extra_bufts_ok(tmp_path / "m.gguf", "Q4_K_M") is False
 
 
-def test_repacking_is_off_by_default_for_quantized_files_and_probed_when_asked(amx_cpu, monkeypatch, tmp_path):
-    """bench/bench_cpu_levers.py measured that repacking does not pay for a whole request;
-    asked for, it is still guarded by the crash probe."""
+def test_repacking_follows_the_measured_table_per_build_and_is_probed(amx_cpu, monkeypatch, radphi_home, tmp_path):
+    """bench/bench_cpu_levers.py --levers file measured, per quantization and kind of build,
+    whether repacking pays for a whole request; where it is on, the crash probe guards it."""
     calls = []
+    verdict = {"rc": 0}
     monkeypatch.setattr(amx_cpu.subprocess, "run",
-                        lambda *a, **k: calls.append(a[0]) or subprocess.CompletedProcess(a[0], -4, b"", b""))
+                        lambda *a, **k: calls.append(a[0]) or subprocess.CompletedProcess(a[0], verdict["rc"], b"", b""))
     model = tmp_path / "m.gguf"
-    assert amx_cpu.REPACK_QUANTIZED is False
-    assert amx_cpu.use_repack(model, "Q4_K_M") is False and not calls
+    monkeypatch.setattr(amx_cpu, "build_has_amx", lambda: True)
+    assert amx_cpu.use_repack(model, "Q4_K_M") is True and len(calls) == 1  # probed, passed
+    assert amx_cpu.use_repack(model, "q8_0") is True and amx_cpu.use_repack(model, "Q4_0") is True
+    assert amx_cpu.use_repack(model, "Q5_K_M") is False  # not measured: off
     assert amx_cpu.use_repack(model, "F16") is True
-    assert amx_cpu.use_repack(model, "Q4_K_M", wanted=True) is False and len(calls) == 1  # SIGILL in the probe
+    monkeypatch.setattr(amx_cpu, "build_has_amx", lambda: False)
+    n = len(calls)
+    assert amx_cpu.use_repack(model, "Q4_K_M") is False and amx_cpu.use_repack(model, "Q8_0") is False
+    assert len(calls) == n  # off without a probe
+    assert amx_cpu.use_repack(model, "Q4_0") is True
+    assert amx_cpu.use_repack(model, "Q8_0", wanted=True) is True
+    # An unpatched AMX build: the probe's child dies (SIGILL) and repacking stays off.
+    monkeypatch.setattr(amx_cpu, "build_has_amx", lambda: True)
+    monkeypatch.setattr(llama_cpp_module(), "llama_print_system_info", lambda: b"CPU : AMX_INT8 = 1 | unpatched")
+    verdict["rc"] = -4
+    assert amx_cpu.use_repack(model, "Q4_K_M") is False
     monkeypatch.setenv("RADPHI_LLAMA_EXTRA_BUFTS", "1")
     assert amx_cpu.use_repack(model, "Q4_K_M") is True
+
+
+def llama_cpp_module():
+    import llama_cpp
+
+    return llama_cpp
+
+
+def test_the_installed_build_says_whether_it_has_the_amx_kernels():
+    pytest.importorskip("llama_cpp")
+    from radphi.backends import llamacpp_load
+
+    info = llama_cpp_module().llama_print_system_info().decode()
+    assert llamacpp_load.build_has_amx() == ("AMX_INT8 = 1" in info)
 
 
 def test_llama_threads_sleep_while_waiting_unless_the_user_says_otherwise():
@@ -105,3 +149,71 @@ def test_llama_threads_sleep_while_waiting_unless_the_user_says_otherwise():
                                    timeout=60).stdout.strip()
     assert run(env) == "passive"
     assert run({**env, "OMP_WAIT_POLICY": "active"}) == "active"
+
+
+# ---------------------------------------------------------------- repacked kernels compute the same model
+_COMPARE = r"""
+import json, os, sys
+import numpy as np
+from radphi.backends.llamacpp_load import load_llama
+path, repack = sys.argv[1], sys.argv[2] == "1"
+# llama.cpp reports the buffers it loaded into on stderr (fd 2) while verbose
+llm = load_llama(path, use_extra_bufts=repack, n_ctx=256, n_threads=2, n_batch=64, verbose=True, logits_all=True)
+ids = llm.tokenize(b"FINDINGS: small left pleural effusion with basilar atelectasis. No pneumothorax.", add_bos=True)
+llm.eval(ids)  # a multi-token batch: the matrix-matrix kernels
+batch = np.array(llm.scores[: len(ids)]).tolist()
+step = [llm.scores[len(ids) - 1].tolist()]
+for _ in range(3):  # single tokens: the matrix-vector kernels
+    nxt = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+    llm.eval([nxt])
+    step.append(llm.scores[llm.n_tokens - 1].tolist())
+import llama_cpp
+print(json.dumps({"batch": batch, "step": step, "system": llama_cpp.llama_print_system_info().decode()}))
+"""
+
+
+@pytest.fixture(scope="module")
+def repackable_ggufs(tmp_path_factory):
+    """A tiny Phi with 256-wide matrices (what the repacked kernels accept), as q8_0 and q4_0."""
+    pytest.importorskip("llama_cpp")
+    from radphi.training.export_gguf import export_gguf
+    from tests.tinymodels import build_tiny_phi
+
+    root = tmp_path_factory.mktemp("repack")
+    src = build_tiny_phi(root / "hf", hidden_size=256, intermediate_size=512)
+    return {q: export_gguf(src, root / f"tiny-{q}.gguf", quant=q) for q in ("q8_0", "q4_0")}
+
+
+def _compare_run(path: Path, repack: bool) -> tuple[dict, str]:
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", _COMPARE, str(path), "1" if repack else "0"], capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+    assert proc.returncode == 0, f"exit {proc.returncode}: {proc.stderr[-2000:]}"
+    return json.loads(proc.stdout.strip().splitlines()[-1]), proc.stderr
+
+
+@pytest.mark.parametrize("quant", ["q8_0", "q4_0"])
+def test_repacked_weights_compute_what_the_plain_weights_compute(repackable_ggufs, quant):
+    """With repacking, llama.cpp runs other kernels on the same weights (AMX tiles where the
+    build has them, interleaved AVX layouts otherwise). The patched AMX kernels must run (no
+    SIGILL, the crash scripts/patches fixes) and agree with the plain ones, batch and step."""
+    import numpy as np
+
+    plain, _ = _compare_run(repackable_ggufs[quant], False)
+    packed, log = _compare_run(repackable_ggufs[quant], True)
+    if "AMX_INT8 = 1" in packed["system"]:
+        assert "AMX model buffer size" in log  # the AMX kernels were used, not skipped
+    else:
+        assert "CPU_REPACK model buffer size" in log
+    other, _ = _compare_run(repackable_ggufs["q4_0" if quant == "q8_0" else "q8_0"], False)
+    for key in ("batch", "step"):
+        a, b = np.array(plain[key]), np.array(packed[key])
+        assert a.shape == b.shape
+        # Both quantize the activations to 8 bits the same way and sum exact integer dot
+        # products; only the order of the float sums differs (measured: ~2e-7 here).
+        tol = 1e-3 * np.abs(a).max()
+        assert np.abs(a - b).max() <= tol, (key, np.abs(a - b).max(), tol)
+        # ... while a different computation (the other quantization of the same weights)
+        # lies well outside that tolerance: it would catch a kernel that computes otherwise.
+        assert np.abs(a - np.array(other[key])).max() > 10 * tol

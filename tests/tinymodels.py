@@ -135,11 +135,13 @@ def _tiny_phi_tokenizer(corpus: list[str]):
     return hf_tok
 
 
-def build_tiny_phi(out_dir: str | Path, *, vocab_pad: int = 0, seed: int = 0) -> Path:
+def build_tiny_phi(out_dir: str | Path, *, vocab_pad: int = 0, seed: int = 0, hidden_size: int = 64,
+                   intermediate_size: int = 256, initializer_range: float = INIT_RANGE) -> Path:
     """Build and save a tiny random ``PhiForCausalLM`` with a byte-level BPE tokenizer.
 
     ``vocab_pad`` extra embedding rows beyond the tokenizer's length mimic real
-    Phi-2 (51,200 rows for 50,295 tokens).
+    Phi-2 (51,200 rows for 50,295 tokens). A larger ``hidden_size`` (e.g. 256) gives
+    matrices that llama.cpp's repacked CPU kernels (AMX, interleaved layouts) accept.
     """
     import torch
     from transformers import PhiConfig, PhiForCausalLM
@@ -150,14 +152,14 @@ def build_tiny_phi(out_dir: str | Path, *, vocab_pad: int = 0, seed: int = 0) ->
     eos_id = tok.convert_tokens_to_ids(PHI_EOS)
     config = PhiConfig(
         vocab_size=len(tok) + vocab_pad,
-        hidden_size=64,
-        intermediate_size=256,
+        hidden_size=hidden_size,
+        intermediate_size=intermediate_size,
         num_hidden_layers=2,
         num_attention_heads=4,
         num_key_value_heads=4,
         partial_rotary_factor=0.5,
         max_position_embeddings=512,
-        initializer_range=INIT_RANGE,
+        initializer_range=initializer_range,
         bos_token_id=eos_id,
         eos_token_id=eos_id,
         pad_token_id=eos_id,

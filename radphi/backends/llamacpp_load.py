@@ -1,17 +1,18 @@
-"""Loading a GGUF into llama-cpp-python: safely on CPUs whose weight repacking crashes,
-and with llama.cpp's threads sleeping rather than spinning while they wait.
+"""Loading a GGUF into llama-cpp-python: with llama.cpp's weight repacking where it pays,
+safely on CPUs where it crashes, and with llama.cpp's threads sleeping rather than
+spinning while they wait.
 
-llama.cpp repacks quantized weights into "extra buffer types" (AMX, interleaved
-AVX layouts) for speed. On some virtual machines that report AMX (seen here: a
-Firecracker VM with amx_int8/amx_tile flags), a build with llama.cpp's AMX kernels
-dies on the first multi-token evaluation of a repacked quantized model (SIGILL or
-SIGSEGV in ggml_backend_amx_mul_mat, ggml-org/llama.cpp#20824), killing the whole
-process, although the AMX instructions themselves run there. scripts/setup.sh builds
-without those kernels on such CPUs; f32/f16 files do not repack and are unaffected.
+llama.cpp repacks quantized weights into "extra buffer types" (AMX tiles, interleaved
+AVX layouts) for speed. As released, llama.cpp's AMX kernels die on the first
+multi-token evaluation of a repacked model (SIGILL in ggml_backend_amx_mul_mat,
+ggml-org/llama.cpp#20824: their tile configuration is built on the stack and the
+compiler drops it); scripts/setup.sh builds them with that fixed
+(scripts/patches/llama-cpp-amx-tile-config.patch). f32/f16 files do not repack.
 
-Repacking is off by default for quantized files (`REPACK_QUANTIZED`: it does not pay
-for radphi's request shape). Where it is asked for, on a CPU that reports AMX, the first
-load on a machine is tried in a child process: if the child dies on a signal, extra
+Whether a quantized file is repacked by default is measured per quantization and per
+kind of build (`REPACK_QUANTIZED`, bench/bench_cpu_levers.py --levers file). Where it
+is, on a CPU that reports AMX, the first load of that quantization on a machine is
+tried in a child process: if the child dies on a signal (an unpatched build), extra
 buffer types are turned off for such files from then on (the verdict is cached in
 $RADPHI_HOME/cache/llama_cpu_probe.json, keyed by llama-cpp-python version, the
 build's CPU features, the CPU and quantization). RADPHI_LLAMA_EXTRA_BUFTS=0 or 1 skips
@@ -63,24 +64,44 @@ def _cpu_key() -> tuple[str, bool]:
     return model, "amx" in info
 
 
-# Repacking quantized weights does not pay for radphi's requests on the CPU. Measured with
-# bench/bench_cpu_levers.py (README, "CPU speed") on a Phi-2-shaped Q4_K_M, 2 cores, a
-# build without the AMX kernels: repacking cost 24% of prefill (39.5 against 52.0 tok/s)
-# and gave no decode gain (6.33 against 6.53 tok/s), so a question on a 400-token report
-# with 60 new tokens took as long (20.9 against 20.8 s) and its first token came later.
-REPACK_QUANTIZED = False
+# Which quantized files are repacked by default, by whether the build has llama.cpp's
+# AMX kernels. Measured with bench/bench_cpu_levers.py --levers file (README, "CPU
+# speed"): a Phi-2-shaped model, 2 cores, a question on a ~400-token report + 60 new
+# tokens, medians of 3 alternating runs (seconds for the whole request, repack off -> on):
+#   AMX build:    Q4_K_M 17.65 -> 16.81, Q4_0 29.82 -> 13.58, Q8_0 30.77 -> 14.56
+#   no-AMX build: Q4_K_M 16.27 -> 19.11, Q4_0 29.69 -> 22.11, Q8_0 29.94 -> 33.93
+# (a follow-up question on the same report: 0.76 -> 0.46, 1.12 -> 0.40, 1.07 -> 0.39 s
+# with the AMX build).
+# Other quantizations are not repacked until measured (`repack=True` asks for it).
+REPACK_QUANTIZED = {
+    "amx": frozenset({"Q4_K_M", "Q4_0", "Q8_0"}),
+    "no-amx": frozenset({"Q4_0"}),
+}
+
+
+def build_has_amx() -> bool:
+    """Whether the installed llama.cpp was built with its AMX kernels."""
+    import llama_cpp
+
+    return "AMX_INT8 = 1" in llama_cpp.llama_print_system_info().decode(errors="replace")
+
+
+def repack_by_default(quantization: str) -> bool:
+    """Whether a file of this quantization is repacked unless the caller says otherwise."""
+    q = quantization.upper()
+    return q in UNQUANTIZED or q in REPACK_QUANTIZED["amx" if build_has_amx() else "no-amx"]
 
 
 def use_repack(path: str | Path, quantization: str, wanted: bool | None = None) -> bool:
     """Whether to load this file with llama.cpp's extra buffer types (weight repacking):
-    RADPHI_LLAMA_EXTRA_BUFTS=0/1 if set; else WANTED (None: REPACK_QUANTIZED for a
-    quantized file), and then only where the crash probe (`extra_bufts_ok`) passes."""
+    RADPHI_LLAMA_EXTRA_BUFTS=0/1 if set; else WANTED (None: `repack_by_default`), and
+    then, for a quantized file, only where the crash probe (`extra_bufts_ok`) passes."""
     env = os.environ.get("RADPHI_LLAMA_EXTRA_BUFTS")
     if env in ("0", "1"):
         return env == "1"
     if quantization.upper() in UNQUANTIZED:
         return True
-    if not (REPACK_QUANTIZED if wanted is None else wanted):
+    if not (repack_by_default(quantization) if wanted is None else wanted):
         return False
     return extra_bufts_ok(path, quantization)
 

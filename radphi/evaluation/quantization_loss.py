@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", type=Path, help="a models file; with --model, its entry's gpu and adapter")
     parser.add_argument("--model", help="the entry's name in --models")
     parser.add_argument("--input", type=Path, action="append", required=True, help="a test file (repeatable)")
-    parser.add_argument("--quants", nargs="+", default=["q8_0", "q4_k_m"], choices=["f16", "q8_0", "q4_k_m"])
+    parser.add_argument("--quants", nargs="+", default=["q8_0", "q4_k_m"], choices=["f16", "q8_0", "q4_0", "q4_k_m"])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--name", help="the model's name in the tables (default: the entry's or directory's)")
     parser.add_argument("--max-new-tokens", type=int, default=128)

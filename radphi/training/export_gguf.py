@@ -1,10 +1,10 @@
 """Export a transformers checkpoint (optionally with a LoRA adapter merged in) to GGUF.
 
-    python -m radphi.training.export_gguf SRC_DIR OUT.gguf [--quant f32|f16|q8_0|q4_k_m] [--adapter DIR]
+    python -m radphi.training.export_gguf SRC_DIR OUT.gguf [--quant f32|f16|q8_0|q4_0|q4_k_m] [--adapter DIR]
 
 Supported: ``PhiForCausalLM`` (GGUF arch ``phi2``), ``LlamaForCausalLM`` and
 ``MistralForCausalLM`` (arch ``llama``). f32/f16 are written directly with the
-``gguf`` package; q8_0/q4_k_m are written as f16 first and then quantized by
+``gguf`` package; q8_0/q4_0/q4_k_m are written as f16 first and then quantized by
 llama.cpp itself (through llama-cpp-python), so the result is exactly what
 ``llama-quantize`` would produce. The tokenizer side lives in ``gguf_vocab.py``.
 """
@@ -32,9 +32,10 @@ ARCHITECTURES = {
     "LlamaForCausalLM": "llama",
     "MistralForCausalLM": "llama",
 }
-QUANTS = ("f32", "f16", "q8_0", "q4_k_m")
+QUANTS = ("f32", "f16", "q8_0", "q4_0", "q4_k_m")
 # name -> llama_cpp LLAMA_FTYPE_* attribute, for what llama.cpp quantizes
-_LLAMA_FTYPES = {"q8_0": "LLAMA_FTYPE_MOSTLY_Q8_0", "q4_k_m": "LLAMA_FTYPE_MOSTLY_Q4_K_M"}
+_LLAMA_FTYPES = {"q8_0": "LLAMA_FTYPE_MOSTLY_Q8_0", "q4_0": "LLAMA_FTYPE_MOSTLY_Q4_0",
+                 "q4_k_m": "LLAMA_FTYPE_MOSTLY_Q4_K_M"}
 # Buffers some checkpoints carry that llama.cpp recomputes itself
 _SKIP_SUFFIXES = ("rotary_emb.inv_freq",)
 
