@@ -59,6 +59,7 @@ def amx_cpu(monkeypatch):
 
     monkeypatch.delenv("RADPHI_LLAMA_EXTRA_BUFTS", raising=False)
     monkeypatch.setattr(llamacpp_load, "_cpu_key", lambda: ("Test CPU", True))
+    monkeypatch.setattr(llamacpp_load, "_verdicts", {})
     return llamacpp_load
 
 
@@ -81,13 +82,20 @@ def test_probe_verdict_is_cached_per_build(amx_cpu, monkeypatch, radphi_home, tm
     import llama_cpp
 
     assert llama_cpp.llama_print_system_info().decode().strip() in key
+    cache_file.unlink()  # another RADPHI_HOME, same process: the verdict is known already
+    assert amx_cpu.extra_bufts_ok(model, "Q4_K_M") is False and len(calls) == 1
 
     # Another build of the same version (e.g. without the AMX kernels) has other features.
     monkeypatch.setattr(amx_cpu.subprocess, "run",
                         lambda *a, **k: calls.append(a[0]) or subprocess.CompletedProcess(a[0], 0, b"ok", b""))
     monkeypatch.setattr(llama_cpp, "llama_print_system_info", lambda: b"CPU : AVX512 = 1 | REPACK = 1 |")
     assert amx_cpu.extra_bufts_ok(model, "Q4_K_M") is True
-    assert len(calls) == 2 and len(json.loads(cache_file.read_text())) == 2
+    assert len(calls) == 2 and len(json.loads(cache_file.read_text())) == 1
+    # A rebuild with the same features (the AMX kernels patched, scripts/patches) differs
+    # in its library: probed afresh too.
+    monkeypatch.setattr(amx_cpu, "_cpu_library_hash", lambda: "another-build")
+    assert amx_cpu.extra_bufts_ok(model, "Q4_K_M") is True
+    assert len(calls) == 3
 
 
 def test_unquantized_files_and_the_environment_skip_the_probe(amx_cpu, monkeypatch, tmp_path):

@@ -21,6 +21,8 @@ the probe and decides.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import logging
 import os
@@ -35,6 +37,7 @@ from radphi.settings import radphi_home
 log = logging.getLogger(__name__)
 
 _patch_lock = threading.Lock()
+_verdicts: dict[str, bool] = {}  # the crash probe's verdicts known to this process, by key
 UNQUANTIZED = {"F32", "F16", "BF16"}
 
 # llama.cpp's threads wait for each other between operations through OpenMP. Spinning
@@ -106,6 +109,21 @@ def use_repack(path: str | Path, quantization: str, wanted: bool | None = None) 
     return extra_bufts_ok(path, quantization)
 
 
+@functools.lru_cache(maxsize=1)
+def _cpu_library_hash() -> str:
+    """A short hash of the installed llama.cpp CPU library (what a rebuild changes)."""
+    import llama_cpp
+
+    libs = sorted((Path(llama_cpp.__file__).parent / "lib").glob("libggml-cpu.so*"))
+    if not libs:
+        return "unknown"
+    digest = hashlib.sha256()
+    with open(libs[0].resolve(), "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:12]
+
+
 def extra_bufts_ok(path: str | Path, quantization: str) -> bool:
     """Whether llama.cpp may repack this file's weights on this CPU."""
     env = os.environ.get("RADPHI_LLAMA_EXTRA_BUFTS")
@@ -116,10 +134,13 @@ def extra_bufts_ok(path: str | Path, quantization: str) -> bool:
         return True
     import llama_cpp
 
-    # The build's features are in the key: a rebuild of the same version without the AMX
-    # kernels (scripts/setup.sh) must be probed afresh, not inherit the old verdict.
+    # The build is in the key (its CPU features and the CPU library's own hash): a rebuild
+    # of the same version (without the AMX kernels, or with them patched: the same
+    # features) must be probed afresh, not inherit the old verdict.
     features = llama_cpp.llama_print_system_info().decode(errors="replace").strip()
-    key = f"{llama_cpp.__version__}|{features}|{cpu}|{quantization.upper()}"
+    key = f"{llama_cpp.__version__}|{features}|{_cpu_library_hash()}|{cpu}|{quantization.upper()}"
+    if key in _verdicts:  # this process already knows (same build, same CPU)
+        return _verdicts[key]
     cache_file = radphi_home() / "cache" / "llama_cpu_probe.json"
     try:
         cache = json.loads(cache_file.read_text())
@@ -138,7 +159,8 @@ def extra_bufts_ok(path: str | Path, quantization: str) -> bool:
             cache_file.write_text(json.dumps(cache))
         except OSError:
             pass
-    return bool(cache[key])
+    _verdicts[key] = bool(cache[key])
+    return _verdicts[key]
 
 
 def load_llama(path: str | Path, *, use_extra_bufts: bool = True, **kwargs: Any) -> Any:
