@@ -19,7 +19,7 @@ Levers (the first variant of each is today's default):
            builds (--python LABEL=PYTHON, e.g. a no-AMX build) with repacking off and on
   repack   extra buffer types (weight repacking) off / on
   threads  one per physical core / one
-  batch    n_batch/n_ubatch 512/512, 512/128
+  batch    n_batch/n_ubatch 512/128 (the backend's), 512/256, 512/512
   flash    flash attention off / on / on with a q8_0 KV cache (a quantized V cache needs it)
   mlock    use_mlock off / on
   omp      OMP_WAIT_POLICY=passive (radphi's default, llamacpp_load) / active (spinning, OpenMP's default)
@@ -102,7 +102,7 @@ def levers(default_threads: int, repack_default: bool, pythons: dict[str, str],
         "repack": [("repack off", {"repack": False}, {}, "installed"), ("repack on", {"repack": True}, {}, "installed")],
         "threads": [(f"{default_threads} threads", {}, {}, "installed"), ("1 thread", {"threads": 1}, {}, "installed")],
         "batch": [(f"n_batch/n_ubatch {b}/{u}", {"n_batch": b, "n_ubatch": u}, {}, "installed")
-                  for b, u in ((512, 512), (512, 128))],
+                  for b, u in ((512, 128), (512, 256), (512, 512))],
         "flash": [("flash attention off", {}, {}, "installed"), ("flash attention on", {"flash": True}, {}, "installed"),
                   ("flash on, KV cache q8_0", {"flash": True, "kv": "q8_0"}, {}, "installed")],
         "mlock": [("mlock off", {}, {}, "installed"), ("mlock on", {"mlock": True}, {}, "installed")],
@@ -168,11 +168,12 @@ def main() -> int:
 
         a.gguf = build(ROOT / "bench" / "out")
     pythons = {"installed": sys.executable, **dict(p.split("=", 1) for p in a.python)}
-    meta = LlamaCppBackend(str(a.gguf)).file_metadata()
+    backend = LlamaCppBackend(str(a.gguf))
+    meta = backend.file_metadata()
     repack_default = use_repack(a.gguf, meta.get("quantization", ""))
     files = {meta.get("quantization", a.gguf.name): str(a.gguf), **dict(f.split("=", 1) for f in a.file)}
-    base = {"threads": physical_cores(), "n_batch": 512, "n_ubatch": 512, "flash": False, "kv": "f16",
-            "mlock": False, "repack": repack_default}
+    base = {"threads": physical_cores(), "n_batch": backend.n_batch, "n_ubatch": backend.n_ubatch,
+            "flash": False, "kv": "f16", "mlock": False, "repack": repack_default}
     for item in a.set:
         key, value = item.split("=", 1)
         base[key] = value if key == "kv" else (value.lower() in ("1", "true", "on") if key in ("flash", "mlock", "repack")

@@ -50,6 +50,10 @@ def set_tokens(page, tab: str, n: int) -> None:
     box = page.locator(f"#{tab}-max-new-tokens input[type=number]")
     box.fill(str(n))
     box.press("Enter")
+    # the slider takes the typed value before the test goes on (a click that follows
+    # too soon sends the old value: a race seen as '256' in place of the typed number)
+    page.wait_for_function("([sel, n]) => document.querySelector(sel).value === n",
+                           arg=[f"#{tab}-max-new-tokens input[type=range]", str(n)], timeout=10_000)
 
 
 def test_an_answer_cut_by_the_limit_is_marked(page):

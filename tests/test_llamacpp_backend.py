@@ -203,11 +203,14 @@ def test_hf_and_llamacpp_backends_agree_on_the_same_model(tiny_phi_dir, tiny_phi
         assert (a.prompt_tokens, a.completion_tokens) == (b.prompt_tokens, b.completion_tokens)
 
 
-def test_quantized_gguf_generates_without_crashing(tiny_phi_dir, tmp_path, radphi_home):
+def test_quantized_gguf_generates_without_crashing(tiny_phi_dir, tmp_path, radphi_home, monkeypatch):
     """On VMs that report AMX, llama.cpp's repacked quantized path can die with SIGILL;
     the backend probes in a child process first and loads without repacking there."""
+    from radphi.backends import llamacpp_load
     from radphi.backends.llamacpp_load import _cpu_key
     from radphi.training.export_gguf import export_gguf
+
+    monkeypatch.setattr(llamacpp_load, "_verdicts", {})  # probe here, not from an earlier test's memory
 
     q8 = export_gguf(tiny_phi_dir, tmp_path / "tiny-q8_0.gguf", quant="q8_0")
     b = LlamaCppBackend(str(q8), repack=True)  # asked for: behind the crash probe

@@ -46,6 +46,7 @@ def test_the_amx_patch_is_for_the_pinned_llama_cpp_python():
     bump of the pin must come with a patch checked against the new source (or dropped)."""
     patch = (ROOT / "scripts" / "patches" / "llama-cpp-amx-tile-config.patch").read_text()
     assert "_tile_loadconfig(&tc);" in patch and "static const tile_config_t tc" in patch
+    assert "-    done = true;" in patch  # no latch: loaded on every call
     pinned = next(line for line in (ROOT / "requirements.txt").read_text().splitlines()
                   if line.startswith("llama-cpp-python"))
     version = pinned.split("==")[1].split()[0]
@@ -225,3 +226,33 @@ def test_repacked_weights_compute_what_the_plain_weights_compute(repackable_gguf
         # ... while a different computation (the other quantization of the same weights)
         # lies well outside that tolerance: it would catch a kernel that computes otherwise.
         assert np.abs(a - np.array(other[key])).max() > 10 * tol
+
+
+_AFTER_TORCH = r"""
+import sys
+import torch
+from radphi.backends.llamacpp_load import load_llama
+llm = load_llama(sys.argv[1], use_extra_bufts=True, n_ctx=256, n_threads=2, n_batch=64, verbose=False)
+ids = llm.tokenize(b"FINDINGS: small left pleural effusion with basilar atelectasis. No pneumothorax.", add_bos=True)
+llm.eval(ids)
+llm.reset()
+# PyTorch's oneDNN runs bf16 products on AMX where the CPU has it, on this same thread,
+# with its own tile configuration (and releases the tiles after)
+a = torch.randn(256, 256, dtype=torch.bfloat16)
+(a @ a).float().sum().item()
+torch.nn.functional.conv2d(torch.randn(1, 64, 32, 32).bfloat16(), torch.randn(64, 64, 3, 3).bfloat16())
+llm.eval(ids)
+print("ok")
+"""
+
+
+def test_the_amx_kernels_survive_pytorch_on_the_same_thread(repackable_ggufs):
+    """The app and `radphi run` load transformers models beside GGUFs: a bf16 product in
+    PyTorch between two llama.cpp evaluations used to leave llama.cpp's AMX kernels without
+    their tile configuration (SIGILL; found by the full suite). The patch reloads it."""
+    import sys
+
+    pytest.importorskip("torch")
+    proc = subprocess.run([sys.executable, "-c", _AFTER_TORCH, str(repackable_ggufs["q8_0"])], capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", f"exit {proc.returncode}: {proc.stderr[-1500:]}"

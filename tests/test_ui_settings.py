@@ -231,3 +231,36 @@ def test_batch_refuses_other_encodings_naming_the_file_and_line(tmp_path, conten
     assert file is None and table == [] and data["state"] == "error"
     assert why in data["message"] and "Save it as UTF-8" in data["message"]
     assert "results file" not in summary
+
+
+def test_a_batch_read_from_two_threads_shows_each_row_once(tmp_path):
+    """The page's polling and Stop's handler read a running batch's results at once; each
+    written row must reach the table exactly once, and a half-written line not at all."""
+    import threading
+
+    out = tmp_path / "out.jsonl"
+    out.write_text("")
+    run = batch.BatchRun(out, prepared=None, task="impression_prediction", model="m")  # type: ignore[arg-type]
+    done = threading.Event()
+    seen: list[list[str]] = []
+
+    def reader() -> None:
+        while not done.is_set():
+            seen.append([r["id"] for r in run.read_new()])
+
+    readers = [threading.Thread(target=reader) for _ in range(4)]
+    for t in readers:
+        t.start()
+    with out.open("a") as fh:
+        for i in range(300):
+            line = json.dumps({"id": f"r{i:03d}", "prediction": "x"}) + "\n"
+            fh.write(line[:10])  # the runner is half-way through a line ...
+            fh.flush()
+            fh.write(line[10:])  # ... and then finishes it
+            fh.flush()
+    done.set()
+    for t in readers:
+        t.join()
+    expected = [f"r{i:03d}" for i in range(300)]
+    assert [r["id"] for r in run.read_new()] == expected
+    assert all(ids == expected[: len(ids)] for ids in seen)  # never a row twice, never out of order

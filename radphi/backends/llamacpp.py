@@ -99,12 +99,16 @@ class LlamaCppBackend(StreamingBackend):
     grounds = True  # extractive tasks can copy the input's sentences (radphi.grounding)
 
     def __init__(self, spec: str, *, n_ctx: int = 0, n_threads: int | None = None, n_batch: int = 512,
-                 n_gpu_layers: int = 0, repack: bool | None = None):
+                 n_ubatch: int = 128, n_gpu_layers: int = 0, repack: bool | None = None):
         self.spec = spec
         self.path = Path(spec).expanduser()
         self.n_ctx = n_ctx  # 0: the model's own training context
         self.n_threads = n_threads or physical_cores()
         self.n_batch = n_batch
+        # 128 rather than llama.cpp's 512: with the repacked (AMX) kernels a whole request
+        # was faster in 8 of 8 alternating pairs (bench/bench_cpu_levers.py --levers batch,
+        # Phi-2-shaped Q8_0: 15.94 against 16.45 s, medians of 5; README, "CPU speed").
+        self.n_ubatch = n_ubatch
         self.n_gpu_layers = n_gpu_layers
         self.repack = repack  # None: llamacpp_load.use_repack's default (measured in bench/bench_cpu_levers.py)
         self._llm: Any = None
@@ -156,7 +160,7 @@ class LlamaCppBackend(StreamingBackend):
         meta = self.file_metadata() if meta is None else meta
         return dict(use_extra_bufts=use_repack(self.path, meta.get("quantization", ""), self.repack), n_ctx=self.n_ctx,
                     n_threads=self.n_threads, n_threads_batch=self.n_threads, n_batch=self.n_batch,
-                    n_gpu_layers=self.n_gpu_layers, verbose=False)
+                    n_ubatch=self.n_ubatch, n_gpu_layers=self.n_gpu_layers, verbose=False)
 
     @property
     def context_length(self) -> int:

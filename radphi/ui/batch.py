@@ -56,21 +56,25 @@ class BatchRun:
     finished: bool = False  # the handler has shown the final result
     records: list[dict[str, Any]] = field(default_factory=list)  # read so far from `output`
     _read_to: int = 0  # the byte offset `records` covers
+    # The polling handler and Stop's handler read from two threads: without this they
+    # both read the same new line and the table shows a row twice.
+    _read_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def read_new(self) -> list[dict[str, Any]]:
-        """The records written so far: only what was added since the last call is read
-        (the page polls a long batch every POLL_SECONDS), and whole lines only (the
+        """The records written so far (a copy): only what was added since the last call is
+        read (the page polls a long batch every POLL_SECONDS), and whole lines only (the
         runner may be writing the next)."""
-        if self.output.exists():
-            with self.output.open("rb") as fh:
-                fh.seek(self._read_to)
-                for line in fh:
-                    if not line.endswith(b"\n"):
-                        break
-                    self._read_to += len(line)
-                    if line.strip():
-                        self.records.append(json.loads(line))
-        return self.records
+        with self._read_lock:
+            if self.output.exists():
+                with self.output.open("rb") as fh:
+                    fh.seek(self._read_to)
+                    for line in fh:
+                        if not line.endswith(b"\n"):
+                            break
+                        self._read_to += len(line)
+                        if line.strip():
+                            self.records.append(json.loads(line))
+            return list(self.records)
 
 
 _RUNS: dict[str, BatchRun] = {}  # session -> its batch (one per page; Stop finds it here)
