@@ -23,6 +23,9 @@ Levers (the first variant of each is today's default):
   flash    flash attention off / on / on with a q8_0 KV cache (a quantized V cache needs it)
   mlock    use_mlock off / on
   omp      OMP_WAIT_POLICY=passive (radphi's default, llamacpp_load) / active (spinning, OpenMP's default)
+  pages    the weights in 4 KiB pages / in transparent huge pages (glibc's malloc asked for them
+           with GLIBC_TUNABLES=glibc.malloc.hugetlb=1, where THP is in "madvise" mode); the
+           worker reports how much of its memory the kernel gave as huge pages
   file     the --gguf file and other quantizations of the same model (--file LABEL=GGUF), each
            on every build (the installed one and --python ones), with repacking off and on
 
@@ -85,8 +88,20 @@ def worker(spec: dict) -> dict:
     follow_up = time.perf_counter() - t1
     return {"load_s": load_s, "prompt_tokens": len(first_ids), "prefill_tps": len(first_ids) / (first - t0),
             "ttft_s": first - t0, "decode_tps": (n - 1) / (end - first), "request_s": end - t0,
-            "follow_up_s": follow_up, "cpu_share": (cpu1 - cpu0) / ((end - t0) * s["threads"]), "system": llama_cpp.llama_print_system_info().decode().strip(),
+            "follow_up_s": follow_up, "cpu_share": (cpu1 - cpu0) / ((end - t0) * s["threads"]),
+            "anon_huge_mb": anon_huge_mb(), "system": llama_cpp.llama_print_system_info().decode().strip(),
             "version": llama_cpp.__version__}
+
+
+def anon_huge_mb() -> float:
+    """MB of this process's memory in transparent huge pages (Linux; 0 elsewhere)."""
+    try:
+        for line in Path("/proc/self/smaps_rollup").read_text().splitlines():
+            if line.startswith("AnonHugePages:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 # ---------------------------------------------------------------- the levers
@@ -108,6 +123,8 @@ def levers(default_threads: int, repack_default: bool, pythons: dict[str, str],
         "mlock": [("mlock off", {}, {}, "installed"), ("mlock on", {"mlock": True}, {}, "installed")],
         "omp": [("OMP_WAIT_POLICY=passive (radphi's)", {}, {"OMP_WAIT_POLICY": "passive"}, "installed"),
                 ("OMP_WAIT_POLICY=active (OpenMP's)", {}, {"OMP_WAIT_POLICY": "active"}, "installed")],
+        "pages": [("4 KiB pages", {}, {}, "installed"),
+                  ("huge pages (glibc.malloc.hugetlb=1)", {}, {"GLIBC_TUNABLES": "glibc.malloc.hugetlb=1"}, "installed")],
     }
     for label in pythons:
         if label != "installed":
@@ -117,7 +134,7 @@ def levers(default_threads: int, repack_default: bool, pythons: dict[str, str],
 
 
 def run_worker(python: str, spec: dict, env: dict[str, str]) -> dict:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "GOMP_"))}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "GOMP_", "GLIBC_TUNABLES"))}
     proc = subprocess.run([python, str(Path(__file__).resolve()), "--worker", json.dumps(spec)],
                           capture_output=True, text=True, env={**clean, **env, "PYTHONPATH": str(ROOT)}, timeout=900)
     if proc.returncode != 0:
@@ -209,7 +226,8 @@ def run_levers(a, table, base, first, second, pythons, everything) -> None:
                 r = rows[label][-1]
                 print(f"  {lever} / {label}: " + (r["error"] if "error" in r else
                       f"prefill {r['prefill_tps']:.1f}, decode {r['decode_tps']:.2f} tok/s, request "
-                      f"{r['request_s']:.1f} s, follow-up {r['follow_up_s']:.2f} s"), file=sys.stderr, flush=True)
+                      f"{r['request_s']:.1f} s, follow-up {r['follow_up_s']:.2f} s, huge pages "
+                      f"{r.get('anon_huge_mb', 0):.0f} MB"), file=sys.stderr, flush=True)
         everything[lever] = rows
         print(f"\n[{lever}]  {'prefill tok/s':>13s} {'decode tok/s':>12s} {'request s':>9s} {'follow-up s':>11s} "
               f"{'load s':>6s} {'CPU share':>9s}")
