@@ -1,6 +1,6 @@
 """radiology_qa: knowledge question-answer records across the 16 Radiopaedia systems.
 
-The facts live in knowledge_facts_{a,b,c}.py, written for this project. Each fact has
+The facts live in knowledge_facts.py, written for this project. Each fact has
 one answer and several questions it answers. The questions are split like every other
 phrasing: held-out question wordings form the test split, so the test asks about
 facts the model was trained on in words it never saw (the way the paper held out
@@ -14,12 +14,9 @@ import re
 from typing import Any
 
 from radphi.tasks import TASKS
-from lab.demo.synthetic.knowledge_facts_a import FACTS_A, Fact
-from lab.demo.synthetic.knowledge_facts_b import FACTS_B
-from lab.demo.synthetic.knowledge_facts_c import FACTS_C
+from lab.demo.synthetic.knowledge_facts import FACTS
 from lab.demo.synthetic.phrasing import Phrasebook
 
-FACTS: dict[str, tuple[Fact, ...]] = {**FACTS_A, **FACTS_B, **FACTS_C}
 SYSTEMS = ("chest", "cardiac", "central nervous system", "urogenital", "oncology", "breast", "musculoskeletal",
            "hepatobiliary", "vascular", "gastrointestinal", "obstetrics", "interventional", "trauma", "spine",
            "forensic", "not specified")
