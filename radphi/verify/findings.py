@@ -44,17 +44,27 @@ _FAMILIES: tuple[frozenset[str], ...] = tuple(frozenset(group) for group in (
     {"pneumothorax", "hydropneumothorax"},
     {"lung lesion", "mass/nodule (not otherwise specified)", "multiple masses/nodules", "lung cancer"},
     {"calcified nodule", "granulomatous disease"},
-    {"copd/emphysema", "hyperaeration", "cyst/bullae"},
+    # Hyperinflated lungs suggest emphysema, and bullae are part of it; but hyperinflation
+    # is no evidence of bullae (an answer that invents them beside "hyperinflated lungs"
+    # must be flagged), so the three are two pairs, not one family.
+    {"copd/emphysema", "hyperaeration"},
+    {"copd/emphysema", "cyst/bullae"},
     {"interstitial lung disease", "increased reticular markings/ild pattern", "pleural/parenchymal scarring"},
     {"mediastinal widening", "superior mediastinal mass/enlargement"},
     {"pulmonary edema/hazy opacity", "lung opacity", "airspace opacity"},
-    {"pleural effusion", "pleural/parenchymal scarring"},
 ))
 
 
+# Pairs (finding, other) where OTHER is no support for FINDING although FINDING supports
+# OTHER: a bulla is evidence of emphysema, but "emphysema" is no evidence of a bulla, so
+# an answer that adds bullae to a report of emphysema invents them.
+_ONE_WAY: frozenset[tuple[str, str]] = frozenset({("cyst/bullae", "copd/emphysema")})
+
+
 def related(a: str, b: str) -> bool:
-    """True when finding A in one text is support for finding B in the other."""
-    return a == b or any(a in family and b in family for family in _FAMILIES)
+    """True when finding A (the one being checked: a claim of the answer, or a finding of
+    the source) is accounted for by finding B in the other text."""
+    return a == b or ((a, b) not in _ONE_WAY and any(a in family and b in family for family in _FAMILIES))
 
 
 def is_device(label: str) -> bool:
