@@ -290,7 +290,9 @@ def _read_sentence(sentence: str, index: int) -> tuple[Mention, ...]:
             sides=_sides(before + " " + lower[start:end] + " " + after) if not device else
             _sides(before + " " + lower[start:end]) | frozenset(m.group(1) for m in [_SIDE_AFTER.match(after)] if m),
             zones=frozenset(z for z, p in _ZONES if p.search(around)),
-            severity=_severity(before + " " + after),
+            # The mention's own words count too: "the heart is moderately enlarged" is one
+            # mention whose grade sits inside it (but its closing "large" is no grade).
+            severity=_severity(before + " " + re.sub(r"\blarge$", "", lower[start:end]) + " " + after),
             measures=_measures(after if device else around),
             change=(_change(before) or _change(lower[end:min(c_end, next_start)])) if not device
             else _change(around),
