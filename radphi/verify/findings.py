@@ -96,6 +96,13 @@ def false_significance(label: str) -> bool:
     return label in SIGNIFICANT or (is_device(label) and label != ANY_DEVICE)
 
 
+def dropped_grade_significance(label: str, levels: frozenset[int]) -> bool:
+    """Whether losing the source's grade of LABEL matters: a significant finding graded
+    moderate or worse ("large pneumothorax" copied as "pneumothorax"), or sized in mm/cm
+    (LEVELS empty: a nodule's size decides its follow-up)."""
+    return label in SIGNIFICANT and (not levels or max(levels) >= 3)
+
+
 def position_significance(label: str) -> bool:
     return label in SIGNIFICANT or is_device(label)
 

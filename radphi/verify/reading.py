@@ -94,6 +94,12 @@ _SEVERITY_WORDS = {
 }
 _SEVERITY = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _SEVERITY_WORDS), key=len, reverse=True)) + r")\b")
 _MEASURE = re.compile(r"(\d+(?:\.\d+)?)\s*(mm|cm)\b")
+# A grade set off by a comma after the finding: "Right pneumothorax, large in size." The
+# comma ends a finding's own words elsewhere (the next clause is another finding's), so
+# this form is read on its own.
+_GRADE_WORD = "|".join(sorted(map(re.escape, _SEVERITY_WORDS), key=len, reverse=True))
+_APPOSITIVE_GRADE = re.compile(r"^\s*,\s*(?:(?:now|still|again|which\s+is)\s+)?((?:" + _GRADE_WORD + r")"
+                               r"(?:\s+to\s+(?:" + _GRADE_WORD + r"))?)\s+in\s+(?:size|extent|amount|volume)\b")
 
 _CHANGE = (
     (WORSE, re.compile(r"\b(?:new|newly|increas\w*|worse\w*|enlarg(?:ing|ed\s+since)|larger|progress\w*"
@@ -292,7 +298,8 @@ def _read_sentence(sentence: str, index: int) -> tuple[Mention, ...]:
             zones=frozenset(z for z, p in _ZONES if p.search(around)),
             # The mention's own words count too: "the heart is moderately enlarged" is one
             # mention whose grade sits inside it (but its closing "large" is no grade).
-            severity=_severity(before + " " + re.sub(r"\blarge$", "", lower[start:end]) + " " + after),
+            severity=_severity(before + " " + re.sub(r"\blarge$", "", lower[start:end]) + " " + after + " "
+                               + "".join(m.group(1) for m in [_APPOSITIVE_GRADE.match(lower[end:])] if m)),
             measures=_measures(after if device else around),
             change=(_change(before) or _change(lower[end:min(c_end, next_start)])) if not device
             else _change(around),

@@ -113,9 +113,13 @@ def _same_measure(out: Mention, src: list[Mention]) -> bool:
 
 def check_answer(out_r: Reading, src_r: Reading, *, related: bool = True, missed: bool = True,
                  changes: bool = True, negatives_missed: bool = False, vocabulary: str | None = None,
-                 hedged_missed_minor: bool = False) -> list[Flag]:
-    """Every answer mention against the source, then every source finding against the answer."""
+                 hedged_missed_minor: bool = False, keep_grades: bool = False) -> list[Flag]:
+    """Every answer mention against the source, then every source finding against the answer.
+    KEEP_GRADES (the tasks that copy the report): a grade, size or tip distance the source
+    gives a finding the answer keeps must not vanish from it."""
     flags: list[Flag] = []
+    if keep_grades:
+        flags.extend(_dropped_grades(out_r, src_r))
     allowed = set(labels.VOCABULARIES[vocabulary]) if vocabulary else None
     out_positive = [m for m in out_r.mentions if m.positive]
     for out in out_positive:
@@ -138,6 +142,38 @@ def check_answer(out_r: Reading, src_r: Reading, *, related: bool = True, missed
     if missed:
         flags.extend(_missed(out_r, src_r, related=related, negatives=negatives_missed, allowed=allowed,
                              hedged_minor=hedged_missed_minor))
+    return flags
+
+
+def _dropped_grades(out_r: Reading, src_r: Reading) -> list[Flag]:
+    """A finding the answer keeps, without the grade or size the source gives it anywhere
+    ("Right pneumothorax, large in size." copied as "Right pneumothorax."), or a device
+    without its tip's distance. One flag per finding; none when any of the answer's
+    mentions of it keeps a grade (a second, ungraded mention is no loss)."""
+    flags: list[Flag] = []
+    kept = {m.label for m in out_r.mentions if m.positive and m.label not in (ACUTE_PROCESS, ANY_DEVICE)}
+    for label in sorted(kept):
+        src = [m for m in src_r.mentions if m.positive and m.label == label]
+        out = [m for m in out_r.mentions if m.positive and m.label == label]
+        if not src:
+            continue
+        text = _sentence(out_r, out[0])
+        if fx.is_device(label):
+            with_distance = next((m for m in src if m.measures), None)
+            if with_distance and not any(m.measures for m in out):
+                flags.append(Flag(POSITION, True, label, text, _sentence(src_r, with_distance),
+                                  "The answer drops the tip's distance that the source gives."))
+            continue
+        graded = next((m for m in src if m.severity), None)
+        if graded and not any(m.severity or m.measures for m in out):
+            levels = frozenset().union(*(m.severity for m in src))
+            flags.append(Flag(SEVERITY, fx.dropped_grade_significance(label, levels), label, text,
+                              _sentence(src_r, graded), "The answer drops the grade that the source gives."))
+            continue
+        sized = next((m for m in src if m.measures), None)
+        if sized and not any(m.measures for m in out):
+            flags.append(Flag(SEVERITY, fx.dropped_grade_significance(label, frozenset()), label, text,
+                              _sentence(src_r, sized), "The answer drops the size that the source gives."))
     return flags
 
 
@@ -267,7 +303,7 @@ def check_text(task: str, fields: Mapping[str, str], prediction: str) -> list[Fl
     if task == "extract_impression" and "impression" not in reports.split_sections(fields.get("report", "")):
         extractive = False  # no IMPRESSION to copy: the answer is a new impression
     return check_answer(out_r, src_r, related=not extractive, changes=task != "cleanup_report_text",
-                        negatives_missed=extractive)
+                        negatives_missed=extractive, keep_grades=extractive)
 
 
 def _dedupe(flags: list[Flag]) -> list[Flag]:
