@@ -31,6 +31,14 @@ _EXTRA_PATTERNS: tuple[tuple[str, str], ...] = (
      r"|(?:heart|cardiac silhouette|cardiomediastinal silhouette)\s+(?:is|are)\s+(?:normal|unremarkable)",
      "enlarged cardiac silhouette|absent"),
     (r"pleural fluid collections?|fluid collections? in the pleural space", "pleural effusion"),
+    # A side between the words of a name ("elevated right hemidiaphragm"), or the name
+    # said as a predicate ("the right hemidiaphragm is elevated").
+    (r"(?:elevated|raised|elevation\s+of\s+the)\s+(?:left|right)\s+hemidiaphragm"
+     r"|(?:(?:left|right)\s+)?hemidiaphragm\s+(?:is|remains|appears)\s+(?:(?:again|still|now|mildly|moderately"
+     r"|markedly|slightly|minimally)\s+)?(?:elevated|raised)", "elevated hemidiaphragm"),
+    (r"(?:enlarged|prominent)\s+(?:left|right)\s+hil(?:um|a)"
+     r"|(?:(?:left|right)\s+)?hil(?:um|a)\s+(?:is|are|remains|appears?)\s+(?:(?:again|still|now|mildly|moderately"
+     r"|markedly|slightly)\s+)?(?:enlarged|prominent)", "enlarged hilum"),
     (r"(?:support|monitoring|medical)\s+devices?|lines?\s+and\s+tubes?|tubes?\s+and\s+lines?"
      r"|(?:lines?|tubes?),\s+(?:tubes?|lines?)\s+and\s+(?:devices?|drains?)|support\s+lines?"
      r"|(?<!kerley b )(?<!septal )(?<!b-)(?:tubes|lines|catheters)", ANY_DEVICE),
@@ -92,14 +100,19 @@ def _name_matches(lower: str, taken: list[tuple[int, int]]) -> list[tuple[int, i
         hit = None
         for words, label in candidates:
             k = len(words)
+            if hit and k < hit[3]:
+                break  # a longer name matched only as a plural: no exact one of its length
             window = tokens[i:i + k]
             if len(window) < k:
                 continue
             if all(t[0] == w for t, w in zip(window[:-1], words[:-1])) and _plural_of(words[-1], window[-1][0]):
                 # Words of one name are joined by spaces or hyphens only ("swan-ganz").
                 if all(re.fullmatch(r"[\s-]*", lower[a[2]:b[1]]) for a, b in zip(window, window[1:])):
-                    hit = (tokens[i][1], window[-1][2], label, k)
-                    break
+                    exact = window[-1][0] == words[-1]
+                    if exact or hit is None:
+                        hit = (tokens[i][1], window[-1][2], label, k)
+                    if exact:
+                        break  # "pulmonary nodules" is its own name, not the plural of "pulmonary nodule"
         if hit and not any(s < hit[1] and hit[0] < e for s, e in taken):
             found.append(hit[:3])
             i += hit[3]
