@@ -254,7 +254,12 @@ def check_qa(report: str, question: str, prediction: str) -> list[Flag]:
         # The answer speaks of the question's finding without naming it ("It has improved").
         support = _positive(src_r, asked_labels[0], related=False)
         if support:
-            subject = describe(prediction, asked_labels[0])
+            # Words about other findings the answer names are theirs: in "Yes, large bilateral
+            # pleural effusions." to "Is there a pacemaker?", "bilateral" is no side of the pacemaker.
+            own = prediction.lower()
+            for other in out_r.mentions:
+                own = own.replace(other.modifiers, " ") if other.modifiers else own
+            subject = describe(own, asked_labels[0])
             flags.extend(_compare(subject, Reading(prediction, [prediction], [subject]), support, src_r))
     if reply:
         asked = [m for m in read(question).mentions if m.label not in (ACUTE_PROCESS, ANY_DEVICE)]
