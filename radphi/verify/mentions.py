@@ -31,6 +31,8 @@ _EXTRA_PATTERNS: tuple[tuple[str, str], ...] = (
      r"|(?:heart|cardiac silhouette|cardiomediastinal silhouette)\s+(?:is|are)\s+(?:normal|unremarkable)",
      "enlarged cardiac silhouette|absent"),
     (r"pleural fluid collections?|fluid collections? in the pleural space", "pleural effusion"),
+    (r"lungs?\s+(?:are|is|appears?|remains?)\s+(?:(?:again|still|now|mildly|moderately|markedly|slightly)\s+)?"
+     r"(?:hyperinflated|hyperexpanded|hyperaerated|overinflated)", "hyperaeration"),
     # A side between the words of a name ("elevated right hemidiaphragm"), or the name
     # said as a predicate ("the right hemidiaphragm is elevated").
     (r"(?:elevated|raised|elevation\s+of\s+the)\s+(?:left|right)\s+hemidiaphragm"

@@ -190,6 +190,9 @@ def _status(lower: str, spans: list[tuple[int, int]], index: int) -> str:
             return ABSENT
     if _PRE_UNCERTAIN.search(before) or _POST_UNCERTAIN.search(after):
         return UNCERTAIN
+    # The first of a differential ("pneumonia versus atelectasis") is as uncertain as the second.
+    if next_start < c_end and re.fullmatch(r"\s*,?\s*(?:versus|vs\.?)\s*", lower[end:next_start]):
+        return UNCERTAIN
     return PRESENT
 
 
