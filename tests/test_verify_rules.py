@@ -76,6 +76,16 @@ def test_lobe_zones(sentence, label, zones):
     ("Large right pleural effusion.", "pleural effusion", {4}),
     ("Severe pulmonary edema.", "pulmonary edema/hazy opacity", {4}),
     ("Mild cardiomegaly.", "enlarged cardiac silhouette", {2}),
+    # A grade inside the mention, or set off by a comma after it.
+    ("The cardiac silhouette is moderately enlarged.", "enlarged cardiac silhouette", {3}),
+    ("The heart is large.", "enlarged cardiac silhouette", set()),
+    ("Right pneumothorax, large in size.", "pneumothorax", {4}),
+    ("Bilateral pleural effusions, small to moderate in size, unchanged.", "pleural effusion", {2, 3}),
+    # An adverb of a change grades the change, not the finding ...
+    ("Slightly increased right pleural effusion.", "pleural effusion", set()),
+    ("The left pleural effusion has mildly decreased.", "pleural effusion", set()),
+    # ... unless the change word is the finding's own name.
+    ("Mildly increased interstitial markings.", "increased reticular markings/ild pattern", {2}),
 ])
 def test_severity_words(sentence, label, levels):
     assert set(mention(sentence, label).severity) == levels

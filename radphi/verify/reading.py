@@ -227,6 +227,17 @@ def _sides(text: str) -> frozenset[str]:
     return frozenset(m.group(1) for m in _SIDE.finditer(text))
 
 
+_CHANGE_ADVERB = re.compile(r"\b(?:slightly|mildly|minimally|moderately|markedly|severely)\s+(?:increas\w*|decreas\w*"
+                            r"|improv\w*|wors\w*|smaller|larger|progress\w*|diminish\w*|less|more)\b")
+
+
+def _no_change_adverbs(text: str) -> str:
+    """TEXT without the adverbs that grade a change, not the finding ("slightly increased
+    right effusion", "the pneumothorax is slightly smaller"). Applied to the words around
+    a mention, never to its own ("mildly increased interstitial markings" is graded)."""
+    return _CHANGE_ADVERB.sub(" ", text)
+
+
 def _severity(text: str) -> frozenset[int]:
     text = re.sub(r"\bsmall\s+(?:bowel|airways?|vessels?)\b", " ", text)
     return frozenset(_SEVERITY_WORDS[m.group(1)] for m in _SEVERITY.finditer(text))
@@ -301,7 +312,8 @@ def _read_sentence(sentence: str, index: int) -> tuple[Mention, ...]:
             zones=frozenset(z for z, p in _ZONES if p.search(around)),
             # The mention's own words count too: "the heart is moderately enlarged" is one
             # mention whose grade sits inside it (but its closing "large" is no grade).
-            severity=_severity(before + " " + re.sub(r"\blarge$", "", lower[start:end]) + " " + after + " "
+            severity=_severity(_no_change_adverbs(before) + " " + re.sub(r"\blarge$", "", lower[start:end]) + " "
+                               + _no_change_adverbs(after) + " "
                                + "".join(m.group(1) for m in [_APPOSITIVE_GRADE.match(lower[end:])] if m)),
             measures=_measures(after if device else around),
             change=(_change(before) or _change(lower[end:min(c_end, next_start)])) if not device
@@ -319,7 +331,7 @@ def describe(text: str, label: str) -> Mention:
     lower = text.lower()
     device = labels.CATEGORY.get(label) in ("tubesandlines", "device")
     return Mention(label=label, text=text, sentence=0, start=0, end=len(text), sides=_sides(lower),
-                   zones=frozenset(z for z, p in _ZONES if p.search(lower)), severity=_severity(lower),
+                   zones=frozenset(z for z, p in _ZONES if p.search(lower)), severity=_severity(_no_change_adverbs(lower)),
                    measures=_measures(lower), change=_change(lower),
                    position=_position(lower, label) if device else None, modifiers=lower)
 
