@@ -31,6 +31,13 @@ _EXTRA_PATTERNS: tuple[tuple[str, str], ...] = (
      r"|(?:heart|cardiac silhouette|cardiomediastinal silhouette)\s+(?:is|are)\s+(?:normal|unremarkable)",
      "enlarged cardiac silhouette|absent"),
     (r"pleural fluid collections?|fluid collections? in the pleural space", "pleural effusion"),
+    # The spine's region between the words of the name ("degenerative changes in the thoracic spine").
+    (r"degenerative\s+(?:changes?|disease)\s+(?:of|in|involving|along|throughout)\s+(?:the\s+)?"
+     r"(?:(?:visualized|imaged|included|thoracic|lumbar|cervical|thoracolumbar|lower|upper|mid)\s+)+spine"
+     r"|(?:thoracic|lumbar|cervical|thoracolumbar)\s+(?:spine\s+)?degenerative\s+(?:changes?|disease)"
+     r"|(?:thoracic|lumbar|cervical|thoracolumbar)\s+spondylosis", "spinal degenerative changes"),
+    (r"degenerative\s+changes?\s+(?:of|in|at|involving)\s+(?:the\s+)?(?:(?:left|right|bilateral)\s+)?"
+     r"(?:glenohumeral|shoulder|acromioclavicular|ac)\s+joints?", "shoulder osteoarthritis"),
     (r"lungs?\s+(?:are|is|appears?|remains?)\s+(?:(?:again|still|now|mildly|moderately|markedly|slightly)\s+)?"
      r"(?:hyperinflated|hyperexpanded|hyperaerated|overinflated)", "hyperaeration"),
     # A side between the words of a name ("elevated right hemidiaphragm"), or the name

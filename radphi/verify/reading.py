@@ -15,7 +15,7 @@ measures medspacy's ConText against these rules where it is installed).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from radphi import labels, reports
@@ -93,6 +93,10 @@ _SEVERITY_WORDS = {
     "substantial": 4, "big": 4, "large-sized": 4,
 }
 _SEVERITY = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _SEVERITY_WORDS), key=len, reverse=True)) + r")\b")
+# A grade on each side of a pair before one name ("large left and small right effusions").
+_GRADED_PAIR = re.compile(r"(?:\b(" + "|".join(sorted(map(re.escape, _SEVERITY_WORDS), key=len, reverse=True)) + r")\s+)?"
+                          r"\b(left|right)(?:-sided)?\s+and\s+(?:(" + "|".join(sorted(map(re.escape, _SEVERITY_WORDS), key=len,
+                          reverse=True)) + r")\s+)?(left|right)(?:-sided)?\s*$")
 _MEASURE = re.compile(r"(\d+(?:\.\d+)?)\s*(mm|cm)\b")
 # A grade set off by a comma after the finding: "Right pneumothorax, large in size." The
 # comma ends a finding's own words elsewhere (the next clause is another finding's), so
@@ -322,6 +326,13 @@ def _read_sentence(sentence: str, index: int) -> tuple[Mention, ...]:
             modifiers=lower[c_start:c_end],
             dominant=None if device else _dominant(lower[max(c_start, spans[i - 1][1] if i else 0):min(c_end, next_start)]),
         ))
+        pair = None if device else _GRADED_PAIR.search(lower[spans[i - 1][1] if i else 0:start])
+        if pair and pair.group(2) != pair.group(4):
+            # "Large left and small right pleural effusions": two findings, each its grade.
+            both = out.pop()
+            change = both.change or _change(_blank(lower[spans[i - 1][1] if i else 0:start], _PSEUDO))
+            out.extend(replace(both, sides=frozenset({side}), severity=_severity(grade or ""), change=change)
+                       for grade, side in ((pair.group(1), pair.group(2)), (pair.group(3), pair.group(4))))
     return tuple(out)
 
 

@@ -58,6 +58,16 @@ def _compare(out: Mention, out_r: Reading, support: list[Mention], src_r: Readin
         flags.append(Flag(POSITION, fx.position_significance(label), label, text, _sentence(src_r, ev),
                           f"The answer says the {out.dominant} side is larger; the source says the {ev.dominant}."))
     else:
+        # The same finding on two sides is two findings ("Large left effusion. Small right
+        # effusion."): the answer's side is graded and placed against that side's mentions.
+        both = same
+        same = _on_sides(same, out.sides)
+        moved = _moved_grade(out, same, both, out_r)
+        if moved is not None:
+            # "Large right effusion" where the large one is on the left: a side error.
+            return [Flag(POSITION, fx.position_significance(label), label, text, _sentence(src_r, moved),
+                         f"The answer puts it on {_sides_text(out.sides)} with the grade the source gives "
+                         f"{_sides_text(moved.sides)}.")]
         src_zones = frozenset().union(*(m.zones for m in same))
         if out.zones and src_zones and not out.zones & src_zones:
             ev = next(m for m in same if m.zones)
@@ -102,6 +112,30 @@ def _compare(out: Mention, out_r: Reading, support: list[Mention], src_r: Readin
         flags.append(Flag(SEVERITY, False, label, text, _sentence(src_r, same[0]),
                           "The source only hedges this finding; the answer states it as certain."))
     return flags
+
+
+def _moved_grade(out: Mention, on_side: list[Mention], every: list[Mention], out_r: Reading) -> Mention | None:
+    """The source mention on another side whose grade the answer gives its own side, when
+    the answer's side has a different grade there and the answer does not give that other
+    side its grade itself (then the grades swapped sides); else None."""
+    if not out.severity or on_side is every:
+        return None
+    here = frozenset().union(*(m.severity for m in on_side))
+    if not here or here & out.severity:
+        return None
+    moved = next((m for m in every if m not in on_side and m.severity & out.severity and m.sides), None)
+    if moved is None or any(o is not out and o.label == out.label and o.sides & moved.sides
+                            and o.severity & moved.severity for o in out_r.mentions):
+        return None
+    return moved
+
+
+def _on_sides(mentions: list[Mention], sides: frozenset[str]) -> list[Mention]:
+    """The MENTIONS on any of SIDES, where the answer names sides and the source has
+    some there; else all of them (a side neither text gives decides nothing)."""
+    if not sides:
+        return mentions
+    return [m for m in mentions if m.sides & sides] or mentions
 
 
 def _same_measure(out: Mention, src: list[Mention]) -> bool:
@@ -177,6 +211,21 @@ def _dropped_grades(out_r: Reading, src_r: Reading) -> list[Flag]:
     return flags
 
 
+def _sides_of(mentions: list[Mention]) -> frozenset[str]:
+    return frozenset().union(*(m.sides for m in mentions))
+
+
+def _other_side(src: Mention, covering: list[Mention], src_sides: frozenset[str]) -> bool:
+    """Whether SRC sits on a side that none of the answer's mentions of it reach ("Small
+    right effusion is new" left out beside "Large left pleural effusion"): every covering
+    mention names a side the source gives the finding (else it is a flipped side, a
+    position flag), none of them SRC's, and none carries SRC's grade (else the answer
+    moved that grade to another side, a position flag too)."""
+    sides = _sides_of(covering)
+    return (bool(src.sides) and all(m.sides for m in covering) and sides <= src_sides and not (src.sides & sides)
+            and not any(m.severity & src.severity for m in covering))
+
+
 def _missed(out_r: Reading, src_r: Reading, *, related: bool, negatives: bool, allowed: set[str] | None,
             hedged_minor: bool, keep_chronic: bool = False) -> list[Flag]:
     flags: dict[str, Flag] = {}
@@ -191,7 +240,11 @@ def _missed(out_r: Reading, src_r: Reading, *, related: bool, negatives: bool, a
                 flags[label] = Flag(MISSED, False, label, None, _sentence(src_r, src),
                                     "The answer leaves out this negative finding of the source.")
             continue
-        if _positive(out_r, label, related) or (out_devices and fx.is_device(label)):
+        covering = _positive(out_r, label, related)
+        if out_devices and fx.is_device(label):
+            continue
+        if covering and not _other_side(src, covering, _sides_of(
+                [m for m in src_r.mentions if m.positive and m.label == label])):
             continue
         significant = fx.missed_significance(src, keep_chronic=keep_chronic)
         if hedged_minor and src.status == UNCERTAIN:
@@ -199,7 +252,9 @@ def _missed(out_r: Reading, src_r: Reading, *, related: bool, negatives: bool, a
         denial = next((m for m in out_r.mentions if m.status == ABSENT and fx.related(label, m.label)), None)
         if denial is None and denies_acute is not None and significant:
             denial = denies_acute
-        if denial is not None:
+        if covering:
+            why = f"The source reports it on {_sides_text(src.sides)} too; the answer gives only {_sides_text(_sides_of(covering))}."
+        elif denial is not None:
             why = f"The answer says {_quote(_sentence(out_r, denial) or '')!r}; the source reports it."
         else:
             why = "The source reports this finding; the answer leaves it out."
