@@ -53,6 +53,10 @@ def _compare(out: Mention, out_r: Reading, support: list[Mention], src_r: Readin
         ev = next((m for m in same if m.sides), same[0])
         flags.append(Flag(POSITION, fx.position_significance(label), label, text, _sentence(src_r, ev),
                           f"The answer puts it on {_sides_text(out.sides)}; the source says {_sides_text(src_sides)}."))
+    elif _one_side_of_both(out, same, out_r):
+        ev = next(m for m in same if m.sides)
+        flags.append(Flag(POSITION, fx.position_significance(label), label, text, _sentence(src_r, ev),
+                          f"The answer puts it on {_sides_text(out.sides)} only; the source says both sides."))
     elif out.dominant and any(m.dominant for m in same) and out.dominant not in {m.dominant for m in same}:
         ev = next(m for m in same if m.dominant)
         flags.append(Flag(POSITION, fx.position_significance(label), label, text, _sentence(src_r, ev),
@@ -114,6 +118,17 @@ def _compare(out: Mention, out_r: Reading, support: list[Mention], src_r: Readin
     return flags
 
 
+def _one_side_of_both(out: Mention, same: list[Mention], out_r: Reading) -> bool:
+    """Whether the answer puts on one side a finding the source gives only as bilateral
+    ("Bibasilar atelectasis" answered "Right basilar atelectasis"), with no other
+    mention of it on the other side."""
+    sided = [m for m in same if m.label == out.label and m.sides]
+    if len(out.sides) != 1 or not sided or not all(len(m.sides) == 2 for m in sided):
+        return False
+    elsewhere = frozenset().union(*(o.sides for o in out_r.mentions if o.label == out.label and o.positive))
+    return len(elsewhere) == 1
+
+
 def _moved_grade(out: Mention, on_side: list[Mention], every: list[Mention], out_r: Reading) -> Mention | None:
     """The source mention on another side whose grade the answer gives its own side, when
     the answer's side has a different grade there and the answer does not give that other
@@ -164,6 +179,8 @@ def check_answer(out_r: Reading, src_r: Reading, *, related: bool = True, missed
         support = _positive(src_r, out.label, related)
         if related and support and not _positive(src_r, out.label, False) and _negated(src_r, out.label, False):
             support = []  # the source denies this very finding; a related one is no support
+        if related and support and not _positive(src_r, out.label, False):
+            support = [m for m in support if not _explained_otherwise(m, out.label, src_r)]
         if not support:
             denied = _negated(src_r, out.label, related)
             ev = denied[0] if denied else None
@@ -224,6 +241,15 @@ def _other_side(src: Mention, covering: list[Mention], src_sides: frozenset[str]
     sides = _sides_of(covering)
     return (bool(src.sides) and all(m.sides for m in covering) and sides <= src_sides and not (src.sides & sides)
             and not any(m.severity & src.severity for m in covering))
+
+
+def _explained_otherwise(sign: Mention, claim: str, src_r: Reading) -> bool:
+    """Whether the source's own sentence gives SIGN (an opacity) another cause than CLAIM:
+    "Retrocardiac opacity, likely atelectasis" is no support for an answer's "pneumonia"."""
+    return any(m is not sign and m.sentence == sign.sentence and m.status != ABSENT
+               and m.label not in (ACUTE_PROCESS, ANY_DEVICE, sign.label)
+               and fx.related(sign.label, m.label) and not fx.related(claim, m.label)
+               for m in src_r.mentions)
 
 
 def _missed(out_r: Reading, src_r: Reading, *, related: bool, negatives: bool, allowed: set[str] | None,
