@@ -251,6 +251,17 @@ def _measures(text: str) -> tuple[float, ...]:
     return tuple(float(v) * (10 if unit == "cm" else 1) for v, unit in _MEASURE.findall(text))
 
 
+def _descriptor_free(before: str, name: str, clause: str) -> str:
+    """BEFORE without a closing "increased" that describes the finding, not a change: "an
+    area of increased opacity" is an opacity, unless its clause compares ("increased
+    opacity compared to the prior study")."""
+    compares = re.search(r"compar|\bsince\b|\bthan\b|\bprior\b|\bprevious|\binterval\b|\bbefore\b", clause)
+    steady = re.search(r"\b(?:similar|unchanged|stable|no\s+(?:significant\s+)?change)\b", clause)
+    if re.search(r"opacit|densit|marking|lucen|attenuation", name) and (steady or not compares):
+        return re.sub(r"\bincreased\s*$", " ", before)
+    return before
+
+
 def _change(text: str) -> str | None:
     for name, pattern in _CHANGE:
         if pattern.search(text):
@@ -320,7 +331,9 @@ def _read_sentence(sentence: str, index: int) -> tuple[Mention, ...]:
                                + _no_change_adverbs(after) + " "
                                + "".join(m.group(1) for m in [_APPOSITIVE_GRADE.match(lower[end:])] if m)),
             measures=_measures(after if device else around),
-            change=(_change(before) or _change(lower[end:min(c_end, next_start)])) if not device
+            change=(_change(_descriptor_free(before, lower[start:end], lower[c_start:c_end]))
+                    or _change(lower[end:min(c_end, next_start)]))
+            if not device
             else _change(around),
             position=_position(after, label) if device else None,
             modifiers=lower[c_start:c_end],

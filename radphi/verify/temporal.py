@@ -7,9 +7,9 @@ from __future__ import annotations
 from radphi import answers, labels, reports
 from radphi.verify import findings as fx
 from radphi.verify.flags import CHANGE_WORD as _CHANGE_WORD
-from radphi.verify.flags import FALSE, MISSED, SEVERITY, Flag
+from radphi.verify.flags import FALSE, MISSED, POSITION, SEVERITY, Flag
 from radphi.verify.flags import sentence_of as _sentence
-from radphi.verify.reading import ACUTE_PROCESS, ANY_DEVICE, BETTER, STABLE, WORSE, Mention, Reading, read
+from radphi.verify.reading import ACUTE_PROCESS, ANY_DEVICE, BETTER, STABLE, WORSE, Mention, Reading, describe, read
 
 
 def finding_label(item: str) -> str | None:
@@ -82,6 +82,20 @@ def _expected_change(label: str, now_r: Reading, before_r: Reading) -> tuple[str
     return None, None
 
 
+def _misplaced(label: str, region: str, mentions: list[Mention]) -> Mention | None:
+    """The report mention that REGION (a progression line's place, "right costophrenic
+    angle") contradicts by side or lung zone, or None when it agrees or nothing tells."""
+    where = describe(region.lower(), label)
+    same = [m for m in mentions if m.label == label and m.positive] or [m for m in mentions if m.positive]
+    sides = frozenset().union(*(m.sides for m in same))
+    if where.sides and sides and not where.sides <= sides:
+        return next(m for m in same if m.sides)
+    zones = frozenset().union(*(m.zones for m in same))
+    if where.zones and zones and not where.zones & zones:
+        return next(m for m in same if m.zones)
+    return None
+
+
 def check_progression(report: str, prior: str, prediction: str) -> list[Flag]:
     now_r, before_r = read(reports.clinical_text(report)), read(reports.clinical_text(prior))
     items = answers.parse_progression(prediction)
@@ -101,6 +115,11 @@ def check_progression(report: str, prior: str, prediction: str) -> list[Flag]:
             flags.append(Flag(FALSE, fx.false_significance(label), label, line, None,
                               "Neither report mentions this finding."))
             continue
+        place = _misplaced(label, item.get("region") or "", in_now + in_before)
+        if place is not None:
+            flags.append(Flag(POSITION, fx.position_significance(label), label, line,
+                              _sentence(now_r, place) if place in in_now else _sentence(before_r, place),
+                              f"The answer puts it in the {item.get('region')}; the reports do not."))
         expected, ev = _expected_change(label, now_r, before_r)
         if expected is not None and reverse.get(item["change"]) != expected:
             significant = label in fx.SIGNIFICANT
