@@ -1,4 +1,4 @@
-"""The checker on 58 realistic reports (tests/fixtures/verify_cases.jsonl), each with a
+"""The checker on 59 realistic reports (tests/fixtures/verify_cases.jsonl), each with a
 correct draft and drafts into which one error of a known category was put: the exact
 flags (category, finding, significance) of every draft, and the two rates the issue
 asks for (wrong drafts flagged in the right category, significant flags on correct

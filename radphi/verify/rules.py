@@ -326,6 +326,20 @@ def _yes_no(answer: str) -> str | None:
     return match.group(1).lower() if match else None
 
 
+_ASKS_ALL = re.compile(r"\b(?:what|which)\s+(?:abnormalities|abnormal\s+findings|findings|diseases)\b"
+                       r"|\blist\s+(?:all\s+)?(?:the\s+)?(?:abnormalities|findings)\b", re.I)
+
+
+def _elsewhere(asked: Mention, support: list[Mention]) -> list[Mention]:
+    """The report's mentions of an asked finding when the question names a side or lung
+    zone none of them has; [] when the question names no place or one of them is there."""
+    if not support or not (asked.sides or asked.zones):
+        return []
+    here = [m for m in support if (not asked.sides or not m.sides or asked.sides & m.sides)
+            and (not asked.zones or not m.zones or asked.zones & m.zones)]
+    return [] if here else support
+
+
 def check_qa(report: str, question: str, prediction: str) -> list[Flag]:
     src_r, out_r = read(reports.clinical_text(report)), read(prediction)
     flags = check_answer(out_r, src_r, missed=False)
@@ -346,6 +360,17 @@ def check_qa(report: str, question: str, prediction: str) -> list[Flag]:
         asked = [m for m in read(question).mentions if m.label not in (ACUTE_PROCESS, ANY_DEVICE)]
         for mention in asked:
             support = _positive(src_r, mention.label, related=True)
+            if support and not _positive(src_r, mention.label, False) and _negated(src_r, mention.label, False):
+                support = []  # the report denies this very finding; a related one is no support
+            elsewhere = _elsewhere(mention, support)
+            if elsewhere:
+                # "Is there a pneumothorax in the right apical area?" of a left one: "no" is
+                # right, and "yes" puts it on the wrong side.
+                if reply == "yes":
+                    flags.append(Flag(POSITION, fx.position_significance(mention.label), mention.label,
+                                      prediction.strip(), _sentence(src_r, elsewhere[0]),
+                                      "The answer says yes; the report places it elsewhere."))
+                continue
             if reply == "yes" and not support and not any(f.finding == mention.label for f in flags):
                 denied = _negated(src_r, mention.label, related=True)
                 flags.append(Flag(FALSE, fx.false_significance(mention.label), mention.label, prediction.strip(),
@@ -355,6 +380,12 @@ def check_qa(report: str, question: str, prediction: str) -> list[Flag]:
                 flags.append(Flag(MISSED, fx.missed_significance(support[0], keep_chronic=True), mention.label,
                                   prediction.strip(), _sentence(src_r, support[0]),
                                   "The answer says no; the report reports it."))
+    if _ASKS_ALL.search(question):
+        # "What abnormalities are seen?": every abnormal finding of the report (not its
+        # devices) belongs in the answer.
+        flags.extend(f for f in _missed(out_r, src_r, related=True, negatives=False,
+                                        allowed=set(labels.VOCABULARIES["abnormality"]), hedged_minor=True)
+                     if not any(g.finding == f.finding for g in flags))
     # "No pneumothorax." while the report has one.
     for out in out_r.mentions:
         if out.status == ABSENT and out.label not in (ACUTE_PROCESS, ANY_DEVICE):
