@@ -53,3 +53,17 @@ def test_rates():
     alarms = sum(any(significant for _, _, significant in flag_set(c)) for c in correct)
     assert caught / len(wrong) >= 0.9
     assert alarms / len(correct) <= 0.1
+
+
+def test_the_second_authors_case_set_holds_its_rates():
+    """bench/verify_heldout2.jsonl, written by another author without reading the checker
+    (first run: 82.2% detected, 13.3% false alarms): what was fixed since must stay fixed."""
+    cases = [json.loads(line) for line in (Path(__file__).parent.parent / "bench" / "verify_heldout2.jsonl")
+             .read_text(encoding="utf-8").splitlines() if line.strip()]
+    wrong = [c for c in cases if c["kind"] == "wrong"]
+    correct = [c for c in cases if c["kind"] == "correct"]
+    detected = sum(any(cat == c["expected"][0]["category"] for cat, _, _ in flag_set(c)) for c in wrong)
+    alarms = sum(any(sig for _, _, sig in flag_set(c)) for c in correct)
+    assert len(wrong) == 90 and len(correct) == 30
+    assert detected / len(wrong) >= 0.93, detected
+    assert alarms == 0, alarms

@@ -31,6 +31,12 @@ _EXTRA_PATTERNS: tuple[tuple[str, str], ...] = (
      r"|(?:heart|cardiac silhouette|cardiomediastinal silhouette)\s+(?:is|are)\s+(?:normal|unremarkable)",
      "enlarged cardiac silhouette|absent"),
     (r"pleural fluid collections?|fluid collections? in the pleural space", "pleural effusion"),
+    (r"coronary\s+artery\s+bypass\s+graft(?:ing|s)?", "cabg grafts"),
+    (r"enlargement\s+of\s+(?:the\s+)?(?:(?:left|right)\s+)?hil(?:um|a)", "enlarged hilum"),
+    (r"compression\s+(?:deformit(?:y|ies)|fractures?)(?:\s+of\s+(?:a|the|an)\s+(?:[\w-]+\s+){0,3}?vertebral\s+bod(?:y|ies))?",
+     "spinal fracture"),
+    (r"(?:heart|cardiac)\s+size\s+is\s+difficult\s+to\s+(?:assess|evaluate)\s*,?\s+but\s+(?:appears|is)\s+"
+     r"(?:(?:mildly|moderately|markedly|severely|slightly)\s+)?enlarged", "enlarged cardiac silhouette"),
     # The spine's region between the words of the name ("degenerative changes in the thoracic spine").
     (r"degenerative\s+(?:changes?|disease)\s+(?:of|in|involving|along|throughout)\s+(?:the\s+)?"
      r"(?:(?:visualized|imaged|included|thoracic|lumbar|cervical|thoracolumbar|lower|upper|mid)\s+)+spine"
@@ -142,8 +148,13 @@ def find(sentence: str) -> list[tuple[int, int, str, str | None]]:
     for match in regex.finditer(sentence):
         label, _, forced = groups[match.lastgroup or ""].partition("|")
         found.append((match.start(), match.end(), label, forced or None))
+    generic = [f for f in found if f[2] == ANY_DEVICE and f[1] - f[0] <= len("catheters")]
+    specific = [f for f in found if f not in generic]
+    names = _name_matches(lower, [(s, e) for s, e, _, _ in specific])
+    # A bare "tubes" or "lines" yields to the name it ends ("two left chest tubes").
+    found = specific + [g for g in generic if not any(s < g[1] and g[0] < e for s, e, _ in names)]
     taken = [(s, e) for s, e, _, _ in found]
-    found.extend((s, e, label, None) for s, e, label in _name_matches(lower, taken))
+    found.extend((s, e, label, None) for s, e, label in names if not any(a < e and s < b for a, b in taken))
     found.sort()
     # "subclavian central venous line": the generic name maps to the internal jugular,
     # but the site word before it names the line.

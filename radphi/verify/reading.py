@@ -57,7 +57,8 @@ _POST_UNCERTAIN = re.compile(
 # Where a trigger's scope ends inside a sentence.
 _TERMINATOR = re.compile(
     r"\b(?:but|however|although|though|though\s+|except|aside\s+from|apart\s+from|other\s+than|which|whereas|while"
-    r"|there\s+(?:is|are)|with\s+the\s+exception\s+of|otherwise|and\s+(?:a|an|new|there)|given)\b|[;:]")
+    r"|there\s+(?:is|are)|with\s+the\s+exception\s+of|otherwise|and\s+(?:a|an|new|there)|given)\b|[;:]"
+    r"|,\s*(?=with\b)")  # "opacities, likely atelectasis, with right lower lobe pneumonia"
 # Conjunctions bound the words that modify one mention ("left effusion and atelectasis").
 _CONJUNCTION = re.compile(r",|\band\b|\bor\b|\bwith\b|\bwithout\b|;|\bbut\b|\bas well as\b")
 
@@ -69,12 +70,13 @@ _BILATERAL = re.compile(r"\b(?:bilateral(?:ly)?|bibasilar|bibasal|biapical|both|
                         r"|\b(?:left|right)\s+(?:greater\s+than|more\s+than|>|and)\s+(?:left|right)\b")
 _SIDE = re.compile(r"\b(left|right)(?:[- ]sided)?\b")
 _DOMINANT = re.compile(r"\b(left|right)\s+(?:greater|larger|worse|more)\s+than\s+(?:left|right)\b"
-                       r"|\b(left|right)(?:[- ]sided)?\s+predominan\w*")
+                       r"|\b(left|right)(?:[- ]sided)?\s+predominan\w*"
+                       r"|\b(?:larger|greater|worse|more\s+(?:extensive|prominent))\s+on\s+the\s+(left|right)\b")
 
 
 def _dominant(text: str) -> str | None:
     match = _DOMINANT.search(text)
-    return (match.group(1) or match.group(2)) if match else None
+    return (match.group(1) or match.group(2) or match.group(3)) if match else None
 
 _ZONES = (
     ("upper", re.compile(r"\b(?:upper\s+(?:lobes?|zones?|lungs?)|apex|apices|apical|apicoposterior|biapical)\b")),
@@ -93,6 +95,13 @@ _SEVERITY_WORDS = {
     "substantial": 4, "big": 4, "large-sized": 4,
 }
 _SEVERITY = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _SEVERITY_WORDS), key=len, reverse=True)) + r")\b")
+# A grade given to each side after the name ("effusions, moderate on the right and small on
+# the left").
+_SIDE_GRADES_AFTER = re.compile(r"^[^.;]{0,30}?\b(" + "|".join(sorted(map(re.escape, _SEVERITY_WORDS), key=len, reverse=True))
+                                + r")(?:\s+to\s+(?:" + "|".join(sorted(map(re.escape, _SEVERITY_WORDS), key=len, reverse=True))
+                                + r"))?\s+on\s+the\s+(left|right)\s*,?\s+and\s+((?:" + "|".join(sorted(map(re.escape,
+                                _SEVERITY_WORDS), key=len, reverse=True)) + r")(?:\s+to\s+(?:" + "|".join(sorted(map(
+                                re.escape, _SEVERITY_WORDS), key=len, reverse=True)) + r"))?)\s+on\s+the\s+(left|right)\b")
 # A grade on each side of a pair before one name ("large left and small right effusions").
 _GRADED_PAIR = re.compile(r"(?:\b(" + "|".join(sorted(map(re.escape, _SEVERITY_WORDS), key=len, reverse=True)) + r")\s+)?"
                           r"\b(left|right)(?:-sided)?\s+and\s+(?:(" + "|".join(sorted(map(re.escape, _SEVERITY_WORDS), key=len,
@@ -244,6 +253,7 @@ def _no_change_adverbs(text: str) -> str:
 
 def _severity(text: str) -> frozenset[int]:
     text = re.sub(r"\bsmall\s+(?:bowel|airways?|vessels?)\b", " ", text)
+    text = re.sub(r"\bthin\s+(?:crescent|rim|sliver|stripe|band|lucency)\b", " trace ", text)
     return frozenset(_SEVERITY_WORDS[m.group(1)] for m in _SEVERITY.finditer(text))
 
 
@@ -340,6 +350,12 @@ def _read_sentence(sentence: str, index: int) -> tuple[Mention, ...]:
             dominant=None if device else _dominant(lower[max(c_start, spans[i - 1][1] if i else 0):min(c_end, next_start)]),
         ))
         pair = None if device else _GRADED_PAIR.search(lower[spans[i - 1][1] if i else 0:start])
+        after_pair = None if device or pair else _SIDE_GRADES_AFTER.search(lower[end:next_start])
+        if after_pair and after_pair.group(2) != after_pair.group(4):
+            both = out.pop()
+            first = lower[end:next_start][after_pair.start(1):after_pair.start(2)]
+            out.extend(replace(both, sides=frozenset({side}), severity=_severity(grade))
+                       for grade, side in ((first, after_pair.group(2)), (after_pair.group(3), after_pair.group(4))))
         if pair and pair.group(2) != pair.group(4):
             # "Large left and small right pleural effusions": two findings, each its grade.
             both = out.pop()

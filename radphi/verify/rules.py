@@ -111,6 +111,10 @@ def _compare(out: Mention, out_r: Reading, support: list[Mention], src_r: Readin
                               _sentence(src_r, ev),
                               f"The answer says it {_CHANGE_WORD[out.change]}; the source says "
                               f"{_CHANGE_WORD[ev.change or STABLE]}."))
+    acuity = _acuity_changed(label, out, same)
+    if acuity is not None and not any(f.category is SEVERITY for f in flags):
+        flags.append(Flag(SEVERITY, label in fx.SIGNIFICANT, label, text, _sentence(src_r, acuity),
+                          "The answer gives the fracture another age than the source."))
     if out.status == PRESENT and same and all(m.status == UNCERTAIN for m in same) and \
             not any(f.category is SEVERITY for f in flags):
         flags.append(Flag(SEVERITY, False, label, text, _sentence(src_r, same[0]),
@@ -153,6 +157,24 @@ def _on_sides(mentions: list[Mention], sides: frozenset[str]) -> list[Mention]:
     return [m for m in mentions if m.sides & sides] or mentions
 
 
+_ACUTE = re.compile(r"\b(?:acute|recent|fresh)\b")
+_NOT_ACUTE = re.compile(r"\b(?:old|healed|healing|chronic|remote|subacute|indeterminate\s+age|age[- ]indeterminate"
+                        r"|of\s+indeterminate\s+age|age\s+indeterminate)\b")
+
+
+def _acuity_changed(label: str, out: Mention, src: list[Mention]) -> Mention | None:
+    """The source mention of a fracture whose age the answer changes: "acute" for one the
+    source calls old, healed or of indeterminate age, or the reverse."""
+    if "fracture" not in label:
+        return None
+    out_acute, out_old = bool(_ACUTE.search(out.modifiers)), bool(_NOT_ACUTE.search(out.modifiers))
+    for m in src:
+        src_acute, src_old = bool(_ACUTE.search(m.modifiers)), bool(_NOT_ACUTE.search(m.modifiers))
+        if (out_acute and src_old and not src_acute) or (out_old and src_acute and not src_old):
+            return m
+    return None
+
+
 def _same_measure(out: Mention, src: list[Mention]) -> bool:
     sizes = [s for m in src for s in m.measures]
     return all(any(abs(a - b) < 0.51 for b in sizes) for a in out.measures)
@@ -177,8 +199,17 @@ def check_answer(out_r: Reading, src_r: Reading, *, related: bool = True, missed
         if out.label == ANY_DEVICE:
             continue
         support = _positive(src_r, out.label, related)
-        if related and support and not _positive(src_r, out.label, False) and _negated(src_r, out.label, False):
+        if related and support and not _positive(src_r, out.label, False) and _denied_there(src_r, out):
             support = []  # the source denies this very finding; a related one is no support
+        denial = _denied_there(src_r, out, exact_side=True)
+        kept = [o for o in out_positive if o is not out and o.label == out.label
+                and any(o.sides & m.sides for m in support if m.label == out.label)]
+        if support and denial and kept and not any(m.label == out.label and m.sides & out.sides for m in support):
+            # "There is no left effusion" beside a right one the answer keeps: a left effusion is
+            # invented, not moved (an answer whose only one is on the denied side moved it).
+            flags.append(Flag(FALSE, fx.false_significance(out.label), out.label, _sentence(out_r, out),
+                              _sentence(src_r, denial[0]), f"The source says {_quote(_sentence(src_r, denial[0]) or '')!r}."))
+            continue
         if related and support and not _positive(src_r, out.label, False):
             support = [m for m in support if not _explained_otherwise(m, out.label, src_r)]
         if not support:
@@ -241,6 +272,16 @@ def _other_side(src: Mention, covering: list[Mention], src_sides: frozenset[str]
     sides = _sides_of(covering)
     return (bool(src.sides) and all(m.sides for m in covering) and sides <= src_sides and not (src.sides & sides)
             and not any(m.severity & src.severity for m in covering))
+
+
+def _denied_there(src_r: Reading, out: Mention, *, exact_side: bool = False) -> list[Mention]:
+    """The source's denials of OUT's finding that reach OUT's side: a denial without a side,
+    or one on the same side ("The right lung is clear" does not deny a left opacity).
+    EXACT_SIDE: only denials that name OUT's side."""
+    denials = _negated(src_r, out.label, False)
+    if exact_side:
+        return [m for m in denials if out.sides and m.sides and out.sides <= m.sides]
+    return [m for m in denials if not (m.sides and out.sides) or m.sides & out.sides]
 
 
 def _explained_otherwise(sign: Mention, claim: str, src_r: Reading) -> bool:
