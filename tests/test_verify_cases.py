@@ -1,4 +1,4 @@
-"""The checker on 59 realistic reports (tests/fixtures/verify_cases.jsonl), each with a
+"""The checker on 60 realistic reports (tests/fixtures/verify_cases.jsonl), each with a
 correct draft and drafts into which one error of a known category was put: the exact
 flags (category, finding, significance) of every draft, and the two rates the issue
 asks for (wrong drafts flagged in the right category, significant flags on correct
@@ -65,5 +65,5 @@ def test_the_second_authors_case_set_holds_its_rates():
     detected = sum(any(cat == c["expected"][0]["category"] for cat, _, _ in flag_set(c)) for c in wrong)
     alarms = sum(any(sig for _, _, sig in flag_set(c)) for c in correct)
     assert len(wrong) == 90 and len(correct) == 30
-    assert detected / len(wrong) >= 0.93, detected
+    assert detected / len(wrong) >= 0.96, detected
     assert alarms == 0, alarms

@@ -68,7 +68,7 @@ _NOT_A_SIDE = re.compile(
     r"|cardiophrenic|brachiocephalic|innominate|subclavian\s+vein|internal\s+jugular\s+vein)\b")
 _BILATERAL = re.compile(r"\b(?:bilateral(?:ly)?|bibasilar|bibasal|biapical|both|bilaterally)\b"
                         r"|\b(?:left|right)\s+(?:greater\s+than|more\s+than|>|and)\s+(?:left|right)\b")
-_SIDE = re.compile(r"\b(left|right)(?:[- ]sided)?\b")
+_SIDE = re.compile(r"\b(left|right)(?:[- ]sided|ward)?\b")  # "leftward mediastinal shift"
 _DOMINANT = re.compile(r"\b(left|right)\s+(?:greater|larger|worse|more)\s+than\s+(?:left|right)\b"
                        r"|\b(left|right)(?:[- ]sided)?\s+predominan\w*"
                        r"|\b(?:larger|greater|worse|more\s+(?:extensive|prominent))\s+on\s+the\s+(left|right)\b")
@@ -302,6 +302,45 @@ _SHORT = re.compile(r"\b(?:terminat\w*|tip|ends?|directed|extends?|courses?|proj
 STATED = "stated"
 _TIP_STATED = re.compile(r"\b(?:terminat\w*|tip|ends|projects?|lies|leads?\s+(?:in|terminating))\b")
 _SIDE_AFTER = re.compile(r"^\W*(?:(?:is\s+)?(?:on|in)\s+the\s+)?(left|right)\b(?!\s+(?:atri|ventric|heart|main))")
+
+
+# Where a device's tip lies, named alike in both texts: a place the answer gives that the
+# source does not ("leads in the right atrium and left ventricle" for the right ventricle).
+_PLACES = (
+    ("distal pulmonary artery", re.compile(r"\b(?:distal|lobar|segmental|subsegmental|interlobar|(?:lower|upper|middle)\s+lobe)"
+                                           r"\s+(?:[\w-]+\s+){0,3}?(?:pulmonary\s+)?(?:artery|arterial)(?:\s+branch)?"
+                                           r"|\binterlobar\s+(?:pulmonary\s+)?artery")),
+    ("right pulmonary artery", re.compile(r"\bright\s+(?:main\s+)?pulmonary\s+artery")),
+    ("left pulmonary artery", re.compile(r"\bleft\s+(?:main\s+)?pulmonary\s+artery")),
+    ("main pulmonary artery", re.compile(r"\bmain\s+pulmonary\s+artery|\bpulmonary\s+(?:artery\s+)?trunk|\bpulmonary\s+outflow")),
+    ("right atrium", re.compile(r"\bright\s+atri(?:um|al)\b")),
+    ("left atrium", re.compile(r"\bleft\s+atri(?:um|al)\b")),
+    ("right ventricle", re.compile(r"\bright\s+ventric\w*")),
+    ("left ventricle", re.compile(r"\bleft\s+ventric\w*")),
+    ("cavoatrial junction", re.compile(r"\bcavo-?atrial\b")),
+    ("svc", re.compile(r"\bsvc\b|\bsuperior\s+vena\s+cava\b")),
+    ("brachiocephalic vein", re.compile(r"\b(?:brachiocephalic|innominate)\s+vein")),
+    ("subclavian vein", re.compile(r"\bsubclavian\s+vein")),
+    ("jugular vein", re.compile(r"\bjugular\s+vein")),
+    ("azygos", re.compile(r"\bazygos\b")),
+    ("coronary sinus", re.compile(r"\bcoronary\s+sinus\b")),
+    ("stomach", re.compile(r"\bstomach\b|\bgastric\b|\bfundus\b|\bantrum\b")),
+    ("duodenum", re.compile(r"\bduoden\w*|\bpost-?pyloric\b|\bjejun\w*")),
+    ("esophagus", re.compile(r"\besophag\w*")),
+    ("right mainstem bronchus", re.compile(r"\bright\s+main\s*stem|\bbronchus\s+intermedius")),
+    ("left mainstem bronchus", re.compile(r"\bleft\s+main\s*stem")),
+    ("thoracic inlet", re.compile(r"\bthoracic\s+inlet\b")),
+)
+
+
+def places(text: str) -> frozenset[str]:
+    """The anatomical places TEXT puts a device tip in (see _PLACES)."""
+    found = set()
+    for name, pattern in _PLACES:
+        if pattern.search(text):
+            found.add(name)
+            text = pattern.sub(" ", text)  # "distal right lower lobe pulmonary artery branch" is one place
+    return frozenset(found)
 
 
 def _position(text: str, label: str = "") -> str | None:

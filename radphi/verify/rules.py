@@ -18,7 +18,7 @@ from radphi.verify.flags import quote as _quote
 from radphi.verify.flags import sentence_of as _sentence
 from radphi.verify.reading import (
     ABSENT, ACUTE_PROCESS, ANY_DEVICE, MALPOSITIONED, PRESENT, STABLE, STATED, UNCERTAIN, WELL_POSITIONED, Mention,
-    Reading, describe, read,
+    Reading, describe, places, read,
 )
 from radphi.verify.temporal import check_progression, check_temporal_findings
 
@@ -89,6 +89,9 @@ def _compare(out: Mention, out_r: Reading, support: list[Mention], src_r: Readin
             ev = next(m for m in same if m.position)
             flags.append(Flag(POSITION, True, label, text, _sentence(src_r, ev),
                               f"The answer says the device is {out.position}; the source says {ev.position}."))
+        elif (moved := _other_place(out, out_r, same, src_r)) is not None:
+            flags.append(Flag(POSITION, True, label, text, _sentence(src_r, moved[0]),
+                              f"The answer puts the tip in the {moved[1]}; the source does not."))
         elif out.measures and any(m.measures for m in same) and not _same_measure(out, same):
             ev = next(m for m in same if m.measures)
             flags.append(Flag(POSITION, True, label, text, _sentence(src_r, ev),
@@ -173,6 +176,26 @@ def _acuity_changed(label: str, out: Mention, src: list[Mention]) -> Mention | N
         if (out_acute and src_old and not src_acute) or (out_old and src_acute and not src_old):
             return m
     return None
+
+
+def _tip_text(reading: Reading, mention: Mention) -> str:
+    """The words after a device mention up to the next mention in its sentence."""
+    sentence = reading.sentences[mention.sentence]
+    nxt = min((m.start for m in reading.mentions if m.sentence == mention.sentence and m.start >= mention.end),
+              default=len(sentence))
+    return sentence[mention.end:nxt].lower()
+
+
+def _other_place(out: Mention, out_r: Reading, same: list[Mention], src_r: Reading) -> tuple[Mention, str] | None:
+    """(source mention, place) when the answer puts the device's tip in a place that the
+    source, which names places for it, never gives it."""
+    said = places(_tip_text(out_r, out))
+    src_places = {m: places(_tip_text(src_r, m)) for m in same}
+    known = frozenset().union(*src_places.values())
+    extra = sorted(said - known)
+    if not said or not known or not extra:
+        return None
+    return next(m for m, found in src_places.items() if found), extra[0]
 
 
 def _same_measure(out: Mention, src: list[Mention]) -> bool:
