@@ -65,5 +65,5 @@ def test_the_second_authors_case_set_holds_its_rates():
     detected = sum(any(cat == c["expected"][0]["category"] for cat, _, _ in flag_set(c)) for c in wrong)
     alarms = sum(any(sig for _, _, sig in flag_set(c)) for c in correct)
     assert len(wrong) == 90 and len(correct) == 30
-    assert detected / len(wrong) >= 0.96, detected
+    assert detected / len(wrong) >= 0.97, detected
     assert alarms == 0, alarms

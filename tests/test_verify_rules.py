@@ -58,6 +58,7 @@ def test_sides(sentence, label, sides):
 
 
 @pytest.mark.parametrize("sentence, label, zones", [
+    ("Diffuse reticular opacities with a basal predominance.", "increased reticular markings/ild pattern", {"lower"}),
     ("New right upper lobe opacity.", "lung opacity", {"upper"}),
     ("Consolidation in the left lower lobe.", "consolidation", {"lower"}),
     ("Apical pneumothorax.", "pneumothorax", {"upper"}),

@@ -95,6 +95,9 @@ _SEVERITY_WORDS = {
     "substantial": 4, "big": 4, "large-sized": 4,
 }
 _SEVERITY = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _SEVERITY_WORDS), key=len, reverse=True)) + r")\b")
+# A zone given after the name: "reticular opacities with a basal predominance".
+_PREDOMINANCE = re.compile(r"^[^.;]{0,20}?\bwith\s+(?:an?\s+)?((?:upper|lower|mid|middle|basal|basilar|apical|peripheral)"
+                           r"(?:[- ](?:lung|lobe|zone))?)\s+predominance\b")
 # A grade given to each side after the name ("effusions, moderate on the right and small on
 # the left").
 _SIDE_GRADES_AFTER = re.compile(r"^[^.;]{0,30}?\b(" + "|".join(sorted(map(re.escape, _SEVERITY_WORDS), key=len, reverse=True))
@@ -373,7 +376,8 @@ def _read_sentence(sentence: str, index: int) -> tuple[Mention, ...]:
             label=label, text=sentence[start:end], sentence=index, start=start, end=end, status=status,
             sides=_sides(before + " " + lower[start:end] + " " + after) if not device else
             _sides(before + " " + lower[start:end]) | frozenset(m.group(1) for m in [_SIDE_AFTER.match(after)] if m),
-            zones=frozenset(z for z, p in _ZONES if p.search(around)),
+            zones=frozenset(z for z, p in _ZONES if p.search(around + " " + "".join(
+                m.group(1) for m in [_PREDOMINANCE.match(lower[end:next_start])] if m))),
             # The mention's own words count too: "the heart is moderately enlarged" is one
             # mention whose grade sits inside it (but its closing "large" is no grade).
             severity=_severity(_no_change_adverbs(before) + " " + re.sub(r"\blarge$", "", lower[start:end]) + " "
