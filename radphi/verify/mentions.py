@@ -32,6 +32,14 @@ _EXTRA_PATTERNS: tuple[tuple[str, str], ...] = (
      "enlarged cardiac silhouette|absent"),
     (r"pleural fluid collections?|fluid collections? in the pleural space", "pleural effusion"),
     (r"coronary\s+artery\s+bypass\s+graft(?:ing|s)?", "cabg grafts"),
+    (r"mediastinum\s+(?:is|was|remains|appears)\s+(?:(?:mildly|slightly|markedly|moderately|again|still|now)\s+)*"
+     r"(?:shifted|displaced|deviated)", "mediastinal displacement"),
+    (r"fractures?\s+of\s+(?:the\s+)?(?:(?:left|right|distal|proximal|mid|medial|lateral)\s+){0,3}(?:clavicles?|clavicular\s+shaft)",
+     "clavicle fracture"),
+    (r"(?:pulmonary|lung)\s+metastases|metastatic\s+(?:pulmonary\s+)?nodules"
+     r"|(?<!bone )(?<!osseous )(?<!skeletal )(?<!osteoblastic )(?<!osteolytic )(?<!blastic )(?<!lytic )(?<!hepatic )"
+     r"(?<!liver )(?<!brain )(?<!adrenal )(?<!nodal )(?<!rib )(?<!spinal )(?<!vertebral )metastases",
+     "multiple masses/nodules"),
     (r"enlargement\s+of\s+(?:the\s+)?(?:(?:left|right)\s+)?hil(?:um|a)", "enlarged hilum"),
     (r"compression\s+(?:deformit(?:y|ies)|fractures?)(?:\s+of\s+(?:a|the|an)\s+(?:[\w-]+\s+){0,3}?vertebral\s+bod(?:y|ies))?",
      "spinal fracture"),

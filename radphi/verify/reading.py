@@ -95,6 +95,10 @@ _SEVERITY_WORDS = {
     "substantial": 4, "big": 4, "large-sized": 4,
 }
 _SEVERITY = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _SEVERITY_WORDS), key=len, reverse=True)) + r")\b")
+# A second side given after the first: "opacities in the right lower lobe and, to a lesser
+# extent, the left lower lobe".
+_LESSER_EXTENT = re.compile(r"^[^.;]{0,40}?\band,?\s+to\s+a\s+(?:lesser|smaller)\s+(?:extent|degree),?\s+(?:in\s+)?"
+                            r"(?:the\s+)?(left|right)\b")
 # A zone given after the name: "reticular opacities with a basal predominance".
 _PREDOMINANCE = re.compile(r"^[^.;]{0,20}?\bwith\s+(?:an?\s+)?((?:upper|lower|mid|middle|basal|basilar|apical|peripheral)"
                            r"(?:[- ](?:lung|lobe|zone))?)\s+predominance\b")
@@ -141,7 +145,7 @@ _WELL_POSITIONED = re.compile(
     r"|(?:appropriately|well|satisfactorily|adequately|properly|standardly)\s+(?:positioned|placed|sited)"
     r"|(?:in|within|into)\s+the\s+(?:stomach|gastric\s+(?:body|fundus|lumen)|duodenum|(?:mid|upper|lower|distal|proximal)?\s*svc"
     r"|superior\s+vena\s+cava|cavoatrial\s+junction)|below\s+the\s+(?:diaphragm|gastroesophageal\s+junction)"
-    r"|(?:\d+(?:\.\d+)?\s*cm\s+)?above\s+the\s+carina|terminat\w*\s+(?:in|at)\s+the\s+(?:mid|lower|low|upper|distal)?\s*svc"
+    r"|(?:(?:[3-6](?:\.\d+)?|7(?:\.0)?)\s*cm\s+)above\s+the\s+carina|terminat\w*\s+(?:in|at)\s+the\s+(?:mid|lower|low|upper|distal)?\s*svc"
     r"|at\s+the\s+cavoatrial)\b")
 
 
@@ -295,7 +299,7 @@ def hedged(text: str) -> bool:
 
 
 _CENTRAL_LINES = ("picc", "ij line", "subclavian line", "chest port", "swan-ganz catheter")
-_DEEP = re.compile(r"\b(?:in|into|within|at)\s+the\s+(?:right\s+)?(?:atrium|ventricle)\b|\bright\s+atrial\b")
+_DEEP = re.compile(r"\b(?:in|into|within|at|over)\s+the\s+(?:right\s+)?(?:atrium|ventricle)\b|\bright\s+atrial\b")
 # A central line whose tip sits in a vein short of the SVC, or turned into another vein.
 _SHORT = re.compile(r"\b(?:terminat\w*|tip|ends?|directed|extends?|courses?|projects?|lies)\b[^.;]{0,40}?\b(?:in|into|within|at)"
                     r"\s+the\s+(?:(?:left|right|proximal|distal)\s+)*(?:brachiocephalic|innominate|subclavian|axillary"
@@ -347,7 +351,9 @@ def places(text: str) -> frozenset[str]:
 
 
 def _position(text: str, label: str = "") -> str | None:
-    if label in _CENTRAL_LINES and ((_DEEP.search(text) and "cavoatrial" not in text) or _SHORT.search(text)):
+    # "at the cavoatrial junction/right atrium" is well placed; "3 cm below the cavoatrial junction" is deep.
+    if label in _CENTRAL_LINES and ((_DEEP.search(text) and not re.search(r"(?<!below the )cavo-?atrial", text))
+                                    or _SHORT.search(text)):
         return MALPOSITIONED
     if _MALPOSITION.search(text):
         return MALPOSITIONED
@@ -374,7 +380,8 @@ def _read_sentence(sentence: str, index: int) -> tuple[Mention, ...]:
         next_start = found[i + 1][0] if i + 1 < len(found) else len(lower)
         out.append(Mention(
             label=label, text=sentence[start:end], sentence=index, start=start, end=end, status=status,
-            sides=_sides(before + " " + lower[start:end] + " " + after) if not device else
+            sides=_sides(before + " " + lower[start:end] + " " + after + " " + "".join(
+                m.group(1) for m in [_LESSER_EXTENT.match(lower[end:next_start])] if m)) if not device else
             _sides(before + " " + lower[start:end]) | frozenset(m.group(1) for m in [_SIDE_AFTER.match(after)] if m),
             zones=frozenset(z for z, p in _ZONES if p.search(around + " " + "".join(
                 m.group(1) for m in [_PREDOMINANCE.match(lower[end:next_start])] if m))),

@@ -191,7 +191,11 @@ def _other_place(out: Mention, out_r: Reading, same: list[Mention], src_r: Readi
     source, which names places for it, never gives it."""
     said = places(_tip_text(out_r, out))
     src_places = {m: places(_tip_text(src_r, m)) for m in same}
-    known = frozenset().union(*src_places.values())
+    # Places in sentences that name no device ("A new third lead projects over the coronary
+    # sinus") may be this device's too.
+    device_sentences = {m.sentence for m in src_r.mentions if fx.is_device(m.label)}
+    loose = [places(text.lower()) for i, text in enumerate(src_r.sentences) if i not in device_sentences]
+    known = frozenset().union(*src_places.values(), *loose)
     extra = sorted(said - known)
     if not said or not known or not extra:
         return None
