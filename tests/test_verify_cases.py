@@ -1,4 +1,4 @@
-"""The checker on 60 realistic reports (tests/fixtures/verify_cases.jsonl), each with a
+"""The checker on 61 realistic reports (tests/fixtures/verify_cases.jsonl), each with a
 correct draft and drafts into which one error of a known category was put: the exact
 flags (category, finding, significance) of every draft, and the two rates the issue
 asks for (wrong drafts flagged in the right category, significant flags on correct
@@ -55,15 +55,20 @@ def test_rates():
     assert alarms / len(correct) <= 0.1
 
 
-def test_the_second_authors_case_set_holds_its_rates():
-    """bench/verify_heldout2.jsonl, written by another author without reading the checker
-    (first run: 82.2% detected, 13.3% false alarms): what was fixed since must stay fixed."""
-    cases = [json.loads(line) for line in (Path(__file__).parent.parent / "bench" / "verify_heldout2.jsonl")
+@pytest.mark.parametrize("name, first_run, floor", [
+    ("verify_heldout2.jsonl", "82.2% detected, 13.3% false alarms", 0.97),
+    ("verify_heldout3.jsonl", "85.6% detected, 23.3% false alarms", 0.93),
+])
+def test_other_authors_case_sets_hold_their_rates(name, first_run, floor):
+    """bench/verify_heldout2.jsonl and verify_heldout3.jsonl, each written by another author
+    without reading the checker (their first runs: FIRST_RUN): what was fixed since must
+    stay fixed, and no correct draft may get a significant flag."""
+    cases = [json.loads(line) for line in (Path(__file__).parent.parent / "bench" / name)
              .read_text(encoding="utf-8").splitlines() if line.strip()]
     wrong = [c for c in cases if c["kind"] == "wrong"]
     correct = [c for c in cases if c["kind"] == "correct"]
     detected = sum(any(cat == c["expected"][0]["category"] for cat, _, _ in flag_set(c)) for c in wrong)
     alarms = sum(any(sig for _, _, sig in flag_set(c)) for c in correct)
     assert len(wrong) == 90 and len(correct) == 30
-    assert detected / len(wrong) >= 0.97, detected
+    assert detected / len(wrong) >= floor, detected
     assert alarms == 0, alarms

@@ -32,6 +32,13 @@ _EXTRA_PATTERNS: tuple[tuple[str, str], ...] = (
      "enlarged cardiac silhouette|absent"),
     (r"pleural fluid collections?|fluid collections? in the pleural space", "pleural effusion"),
     (r"coronary\s+artery\s+bypass\s+graft(?:ing|s)?", "cabg grafts"),
+    # A line's site with its kind between ("right internal jugular tunneled dialysis catheter").
+    (r"(?:internal\s+jugular|ij)\s+(?:(?:tunneled|tunnelled|hemodialysis|dialysis|central|venous|triple[- ]lumen"
+     r"|double[- ]lumen|introducer|non-?tunneled)\s+){1,3}(?:catheter|line|sheath)s?", "ij line"),
+    (r"subclavian\s+(?:(?:tunneled|tunnelled|hemodialysis|dialysis|central|venous|triple[- ]lumen|double[- ]lumen"
+     r"|introducer|non-?tunneled)\s+){1,3}(?:catheter|line|sheath)s?", "subclavian line"),
+    (r"lung\s+volumes\s+(?:are|remain|appear)\s+(?:(?:again|still|now|mildly|slightly|markedly)\s+)?"
+     r"(?:reduced|low|decreased|diminished)", "low lung volumes"),
     (r"mediastinum\s+(?:is|was|remains|appears)\s+(?:(?:mildly|slightly|markedly|moderately|again|still|now)\s+)*"
      r"(?:shifted|displaced|deviated)", "mediastinal displacement"),
     (r"fractures?\s+of\s+(?:the\s+)?(?:(?:left|right|distal|proximal|mid|medial|lateral)\s+){0,3}(?:clavicles?|clavicular\s+shaft)",

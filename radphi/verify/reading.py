@@ -100,8 +100,8 @@ _SEVERITY = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _SEVERITY_WORDS),
 _LESSER_EXTENT = re.compile(r"^[^.;]{0,40}?\band,?\s+to\s+a\s+(?:lesser|smaller)\s+(?:extent|degree),?\s+(?:in\s+)?"
                             r"(?:the\s+)?(left|right)\b")
 # A zone given after the name: "reticular opacities with a basal predominance".
-_PREDOMINANCE = re.compile(r"^[^.;]{0,20}?\bwith\s+(?:an?\s+)?((?:upper|lower|mid|middle|basal|basilar|apical|peripheral)"
-                           r"(?:[- ](?:lung|lobe|zone))?)\s+predominance\b")
+_PREDOMINANCE = re.compile(r"^[^.;]{0,20}?\bwith\s+(?:an?\s+)?((?:(?:upper|lower|mid|middle|basal|basilar|apical|peripheral"
+                           r"|central)(?:[- ](?:lung|lobe|zone))?(?:\s+and\s+)?)+)\s+predominance\b")
 # A grade given to each side after the name ("effusions, moderate on the right and small on
 # the left").
 _SIDE_GRADES_AFTER = re.compile(r"^[^.;]{0,30}?\b(" + "|".join(sorted(map(re.escape, _SEVERITY_WORDS), key=len, reverse=True))
@@ -279,6 +279,25 @@ def _descriptor_free(before: str, name: str, clause: str) -> str:
     return before
 
 
+_NOW_GRADE = re.compile(r"\bnow\s+(" + "|".join(sorted(map(re.escape, _SEVERITY_WORDS), key=len, reverse=True)) + r")\b[^.;]*$")
+_PRIOR_SIZE = re.compile(r"\b(?:previously|prior(?:ly)?|was|from|compared\s+(?:with|to))\s*(?:measuring\s+)?"
+                         r"(\d+(?:\.\d+)?)\s*(mm|cm)\b")
+
+
+def _size_change(clause: str) -> str | None:
+    """The change two sizes in one clause give ("now measures 3.4 cm, previously 2.8 cm")."""
+    prior = _PRIOR_SIZE.search(clause)
+    if not prior:
+        return None
+    before = float(prior.group(1)) * (10 if prior.group(2) == "cm" else 1)
+    rest = clause[:prior.start()] + " " + clause[prior.end():]
+    now = [float(v) * (10 if u == "cm" else 1) for v, u in _MEASURE.findall(rest)]
+    if not now:
+        return None
+    ratio = now[0] / max(before, 0.1)
+    return WORSE if ratio > 1.05 else BETTER if ratio < 0.95 else STABLE
+
+
 def _change(text: str) -> str | None:
     for name, pattern in _CHANGE:
         if pattern.search(text):
@@ -375,6 +394,7 @@ def _read_sentence(sentence: str, index: int) -> tuple[Mention, ...]:
         device = labels.CATEGORY.get(label) in ("tubesandlines", "device") or label == ANY_DEVICE
         status = ABSENT if forced == "absent" else _status(pseudo_free, spans, i)
         before, after = _windows(lower, spans, i, device)
+        prev_end = spans[i - 1][1] if i else 0
         around = before + " " + lower[start:end] + " " + after
         c_start, c_end = _clause_bounds(lower, start, end)
         next_start = found[i + 1][0] if i + 1 < len(found) else len(lower)
@@ -387,12 +407,19 @@ def _read_sentence(sentence: str, index: int) -> tuple[Mention, ...]:
                 m.group(1) for m in [_PREDOMINANCE.match(lower[end:next_start])] if m))),
             # The mention's own words count too: "the heart is moderately enlarged" is one
             # mention whose grade sits inside it (but its closing "large" is no grade).
-            severity=_severity(_no_change_adverbs(before) + " " + re.sub(r"\blarge$", "", lower[start:end]) + " "
-                               + _no_change_adverbs(after) + " "
-                               + "".join(m.group(1) for m in [_APPOSITIVE_GRADE.match(lower[end:])] if m)),
+            severity=frozenset() if device else (
+                _severity(_no_change_adverbs(before) + " " + re.sub(r"\blarge$", "", lower[start:end]) + " "
+                          + _no_change_adverbs(after) + " "
+                          + "".join(m.group(1) for m in [_APPOSITIVE_GRADE.match(lower[end:])] if m))
+                or _severity("".join(m.group(1) for m in [_NOW_GRADE.search(lower[prev_end:start])] if m))),
             measures=_measures(after if device else around),
             change=(_change(_descriptor_free(before, lower[start:end], lower[c_start:c_end]))
-                    or _change(lower[end:min(c_end, next_start)]))
+                    or _change(lower[end:min(c_end, next_start)])
+                    # the words that open the clause, before its first finding ("Stable peripheral and
+                    # basal fibrotic lung disease")
+                    or (_change(_descriptor_free(lower[c_start:start], lower[start:end], lower[c_start:c_end]))
+                        if not any(c_start <= a < start for a, _ in spans) else None)
+                    or _size_change(lower[c_start:c_end]))
             if not device
             else _change(around),
             position=_position(after, label) if device else None,

@@ -337,6 +337,9 @@ def _missed(out_r: Reading, src_r: Reading, *, related: bool, negatives: bool, a
         covering = _positive(out_r, label, related)
         if out_devices and fx.is_device(label):
             continue
+        if covering and not any(m.label == label for m in covering) and src.sides \
+                and all(m.sides for m in covering) and not (src.sides & _sides_of(covering)):
+            covering = []  # a related finding elsewhere ("right upper lobe mass") does not cover "left lung nodules"
         if covering and not _other_side(src, covering, _sides_of(
                 [m for m in src_r.mentions if m.positive and m.label == label])):
             continue
