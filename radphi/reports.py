@@ -45,6 +45,9 @@ _HEADER = re.compile(
     r"[ \t]*:(?=\s|$)",
     re.MULTILINE,
 )
+# A known header inside a one-line report (see parse_sections).
+_INLINE_HEADER = re.compile(r"(?:^|(?<=[.;]\s)|(?<=[.;]))\s*(?P<name>FINDINGS|IMPRESSION|INDICATION|HISTORY|TECHNIQUE"
+                            r"|COMPARISON|EXAMINATION|CLINICAL HISTORY|REASON FOR EXAM|CONCLUSION)\s*:(?=\s|$)")
 # A blank line: MIMIC writes " \n" lines (the official parser splits on "\n \n"); a
 # paste has "\n\n" or lines of tabs.
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
@@ -114,7 +117,9 @@ def parse_sections(text: str) -> list[Section]:
       looks only after the first line break following it, so "FINDINGS:" with
       "IMPRESSION: ..." on the next line loses the impression into the findings; here the
       findings are empty and the impression is found;
-    - a blank line is any line of spaces or tabs, not only MIMIC's " ".
+    - a blank line is any line of spaces or tabs, not only MIMIC's " ";
+    - a report on one line ("INDICATION: ... FINDINGS: ... IMPRESSION: ...", as pasted) is
+      split at its known headers inside the line; the official parser keeps it whole.
 
     Text before the first header is "preamble" (also when empty, as officially); a
     report without headers is one "full report" section. When no findings or
@@ -126,6 +131,10 @@ def parse_sections(text: str) -> list[Section]:
         return []
     text = _normalise_newlines(text)
     matches = list(_HEADER.finditer(text))
+    if "\n" not in text.strip() and len(matches) <= 1:
+        # A report pasted as one line ("INDICATION: ... FINDINGS: ... IMPRESSION: ..."): its
+        # headers stand inside the line, after a sentence or at the start.
+        matches = list(_INLINE_HEADER.finditer(text)) or matches
     if not matches:
         out = [Section("full report", None, text, 0, len(text))]
     else:

@@ -177,3 +177,13 @@ def test_empty_and_odd_input():
     assert parse_sections(None) == [] and split_sections(None) == {}
     assert find_findings("   ") == ""
     assert split_sections("IMPRESSION:") == {}
+
+
+def test_a_report_pasted_on_one_line_is_split_at_its_headers():
+    one_line = ("EXAMINATION: CHEST PA AND LATERAL. INDICATION: Cough for three days. FINDINGS: Low lung volumes. "
+                "Left lower lobe consolidation. IMPRESSION: Left lower lobe pneumonia.")
+    assert split_sections(one_line) == {"examination": "CHEST PA AND LATERAL.", "indication": "Cough for three days.",
+                                        "findings": "Low lung volumes. Left lower lobe consolidation.",
+                                        "impression": "Left lower lobe pneumonia."}
+    # Only known headers split it, and a report with line breaks keeps the official rules.
+    assert split_sections("Lungs are clear. Note: no effusion.") == {"full report": "Lungs are clear. Note: no effusion."}

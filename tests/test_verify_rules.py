@@ -44,6 +44,9 @@ def test_negation_and_hedge_scope(sentence, label, expected):
 
 
 @pytest.mark.parametrize("sentence, label, sides", [
+    ("L IJ introducer sheath tip in the left brachiocephalic vein.", "ij line", {"left"}),
+    ("R basilar atelectasis.", "atelectasis", {"right"}),
+    ("Small bilateral effusions, L>R.", "pleural effusion", {"left", "right"}),
     ("Small left pleural effusion.", "pleural effusion", {"left"}),
     ("Pneumothorax on the right.", "pneumothorax", {"right"}),
     ("Bibasilar atelectasis.", "atelectasis", {"left", "right"}),

@@ -34,7 +34,9 @@ _EXTRA_PATTERNS: tuple[tuple[str, str], ...] = (
     (r"coronary\s+artery\s+bypass\s+graft(?:ing|s)?", "cabg grafts"),
     # A line's site with its kind between ("right internal jugular tunneled dialysis catheter").
     (r"(?:internal\s+jugular|ij)\s+(?:(?:tunneled|tunnelled|hemodialysis|dialysis|central|venous|triple[- ]lumen"
-     r"|double[- ]lumen|introducer|non-?tunneled)\s+){1,3}(?:catheter|line|sheath)s?", "ij line"),
+     r"|double[- ]lumen|introducer|non-?tunneled)\s+){1,3}(?:catheter|line|sheath)s?"
+     r"|(?:internal\s+jugular|ij)\s+(?:introducer|sheath|cordis)(?:\s+sheath)?", "ij line"),
+    (r"interstitial\s+(?:prominence|thickening|pattern|opacities|changes)", "increased reticular markings/ild pattern"),
     (r"subclavian\s+(?:(?:tunneled|tunnelled|hemodialysis|dialysis|central|venous|triple[- ]lumen|double[- ]lumen"
      r"|introducer|non-?tunneled)\s+){1,3}(?:catheter|line|sheath)s?", "subclavian line"),
     (r"lung\s+volumes\s+(?:are|remain|appear)\s+(?:(?:again|still|now|mildly|slightly|markedly)\s+)?"

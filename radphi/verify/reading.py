@@ -67,16 +67,23 @@ _NOT_A_SIDE = re.compile(
     r"\b(?:right|left)\s+(?:atri(?:um|al)|ventric(?:le|ular)|heart|main\s*stem|mainstem|main\s+bronchus"
     r"|cardiophrenic|brachiocephalic|innominate|subclavian\s+vein|internal\s+jugular\s+vein)\b")
 _BILATERAL = re.compile(r"\b(?:bilateral(?:ly)?|bibasilar|bibasal|biapical|both|bilaterally)\b"
-                        r"|\b(?:left|right)\s+(?:greater\s+than|more\s+than|>|and)\s+(?:left|right)\b")
-_SIDE = re.compile(r"\b(left|right)(?:[- ]sided|ward)?\b")  # "leftward mediastinal shift"
+                        r"|\b(?:left|right)\s+(?:greater\s+than|more\s+than|>|and)\s+(?:left|right)\b|\b[lr]\s*>\s*[lr]\b")
+_SIDE = re.compile(r"\b(left|right)(?:[- ]sided|ward)?\b"  # "leftward mediastinal shift"
+                   # "L IJ", "R basilar": the dictated one-letter sides, before a place or a device
+                   r"|\b(?:(l)|(r))\b(?=\s*(?:ij\b|basilar|base|apex|apical|upper|lower|mid|middle|lung|pleural|hemithorax"
+                   r"|chest|subclavian|picc|hil|effusion|sided|costophrenic|hemidiaphragm|[>]))")
 _DOMINANT = re.compile(r"\b(left|right)\s+(?:greater|larger|worse|more)\s+than\s+(?:left|right)\b"
+                       r"|\b(l|r)\s*>\s*[lr]\b"
                        r"|\b(left|right)(?:[- ]sided)?\s+predominan\w*"
                        r"|\b(?:larger|greater|worse|more\s+(?:extensive|prominent))\s+on\s+the\s+(left|right)\b")
 
 
 def _dominant(text: str) -> str | None:
     match = _DOMINANT.search(text)
-    return (match.group(1) or match.group(2) or match.group(3)) if match else None
+    if not match:
+        return None
+    side = match.group(1) or match.group(2) or match.group(3) or match.group(4)
+    return {"l": "left", "r": "right"}.get(side, side)
 
 _ZONES = (
     ("upper", re.compile(r"\b(?:upper\s+(?:lobes?|zones?|lungs?)|apex|apices|apical|apicoposterior|biapical)\b")),
@@ -244,7 +251,7 @@ def _sides(text: str) -> frozenset[str]:
     text = _blank(text, _NOT_A_SIDE)
     if _BILATERAL.search(text):
         return frozenset({"left", "right"})
-    return frozenset(m.group(1) for m in _SIDE.finditer(text))
+    return frozenset(m.group(1) or ("left" if m.group(2) else "right") for m in _SIDE.finditer(text))
 
 
 _CHANGE_ADVERB = re.compile(r"\b(?:slightly|mildly|minimally|moderately|markedly|severely)\s+(?:increas\w*|decreas\w*"

@@ -165,14 +165,27 @@ _NOT_ACUTE = re.compile(r"\b(?:old|healed|healing|chronic|remote|subacute|indete
                         r"|of\s+indeterminate\s+age|age\s+indeterminate)\b")
 
 
+def _own_words(m: Mention) -> str:
+    """The mention's clause cut at the conjunctions that start another finding's words:
+    in "an acute clavicle fracture, and old healed rib fractures" the rib fractures' "old"
+    is not the clavicle's."""
+    clause, at = m.modifiers, m.text.lower()
+    where = clause.find(at)
+    if where < 0:
+        return clause
+    head = re.split(r",\s*(?:and\s+)?|\band\b|;", clause[:where])[-1]
+    tail = re.split(r",\s*and\b|;|\band\s+(?=(?:an?\s+)?(?:old|acute|healed|new|recent|chronic))", clause[where:])[0]
+    return head + tail
+
+
 def _acuity_changed(label: str, out: Mention, src: list[Mention]) -> Mention | None:
     """The source mention of a fracture whose age the answer changes: "acute" for one the
     source calls old, healed or of indeterminate age, or the reverse."""
     if "fracture" not in label:
         return None
-    out_acute, out_old = bool(_ACUTE.search(out.modifiers)), bool(_NOT_ACUTE.search(out.modifiers))
+    out_acute, out_old = bool(_ACUTE.search(_own_words(out))), bool(_NOT_ACUTE.search(_own_words(out)))
     for m in src:
-        src_acute, src_old = bool(_ACUTE.search(m.modifiers)), bool(_NOT_ACUTE.search(m.modifiers))
+        src_acute, src_old = bool(_ACUTE.search(_own_words(m))), bool(_NOT_ACUTE.search(_own_words(m)))
         if (out_acute and src_old and not src_acute) or (out_old and src_acute and not src_old):
             return m
     return None
