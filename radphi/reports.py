@@ -242,12 +242,21 @@ _NUMBERING = re.compile(r"^\(?\d{1,2}[.)]\s+")
 _BARE_NUMBER = re.compile(r"^\(?\d{1,2}[.)]\s*$")
 
 
+# Dictation in lower case starts sentences without a capital: a full stop after a word of
+# two letters or more before a lower-case word ends a sentence too (not after "vs.",
+# "approx.", "e.g.", "a.m.", an initial).
+_LOWER_CASE_END = re.compile(r"(?<=[a-z0-9)][a-z0-9)]\.)(?<!\bvs\.)(?<!\bapprox\.)(?<!\bdr\.)(?<!\bno\.)(?<!\bst\.)"
+                             r"(?<!\bcf\.)(?<!\betc\.)(?<!\bapp\.)(?<!\bmr\.)(?<!\bms\.)(?<!\bpt\.)(?<!\bhx\.)(?<!\bfig\.)"
+                             r"\s+(?=[a-z])")
+
+
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) of each sentence of TEXT, numbering and edge white space left out."""
     if not isinstance(text, str) or not text.strip():
         return []
     spans, start = [], 0
-    for match in [*_SENTENCE_END.finditer(text), None]:
+    ends = sorted([*_SENTENCE_END.finditer(text), *_LOWER_CASE_END.finditer(text)], key=lambda m: m.start())
+    for match in [*ends, None]:
         end = match.start() if match is not None else len(text)
         piece = text[start:end]
         lead = len(piece) - len(piece.lstrip())

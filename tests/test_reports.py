@@ -222,3 +222,11 @@ def test_truncate_one_megabyte_is_fast():
     assert 59_990 <= len(half.split()) <= 60_000
     # Generous bounds: a linear scan of cut points would take minutes.
     assert small_budget < 5 and large_budget < 10
+
+
+def test_sentences_of_dictation_in_lower_case():
+    from radphi.reports import sentences
+
+    assert sentences("there is a mass which is new. the right pneumothorax is now small. atelectasis vs. pneumonia.") == [
+        "there is a mass which is new.", "the right pneumothorax is now small.", "atelectasis vs. pneumonia."]
+    assert sentences("Tube placed at 8 a.m. today. Lungs clear.") == ["Tube placed at 8 a.m. today.", "Lungs clear."]

@@ -1,4 +1,4 @@
-"""The checker on 62 realistic reports (tests/fixtures/verify_cases.jsonl), each with a
+"""The checker on 63 realistic reports (tests/fixtures/verify_cases.jsonl), each with a
 correct draft and drafts into which one error of a known category was put: the exact
 flags (category, finding, significance) of every draft, and the two rates the issue
 asks for (wrong drafts flagged in the right category, significant flags on correct
@@ -58,7 +58,7 @@ def test_rates():
 @pytest.mark.parametrize("name, first_run, floor", [
     ("verify_heldout2.jsonl", "82.2% detected, 13.3% false alarms", 0.97),
     ("verify_heldout3.jsonl", "85.6% detected, 23.3% false alarms", 0.93),
-    ("verify_heldout4.jsonl", "86.7% detected, 16.7% false alarms", 0.87),
+    ("verify_heldout4.jsonl", "86.7% detected, 16.7% false alarms", 0.94),
 ])
 def test_other_authors_case_sets_hold_their_rates(name, first_run, floor):
     """bench/verify_heldout2.jsonl and verify_heldout3.jsonl, each written by another author

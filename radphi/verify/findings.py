@@ -58,7 +58,12 @@ _FAMILIES: tuple[frozenset[str], ...] = tuple(frozenset(group) for group in (
 # Pairs (finding, other) where OTHER is no support for FINDING although FINDING supports
 # OTHER: a bulla is evidence of emphysema, but "emphysema" is no evidence of a bulla, so
 # an answer that adds bullae to a report of emphysema invents them.
-_ONE_WAY: frozenset[tuple[str, str]] = frozenset({("cyst/bullae", "copd/emphysema")})
+_ONE_WAY: frozenset[tuple[str, str]] = frozenset({
+    ("cyst/bullae", "copd/emphysema"),
+    # An opacity is no evidence of a lobe's collapse (which needs volume loss), though a
+    # collapse is an opacity.
+    ("lobar/segmental collapse", "lung opacity"),
+})
 
 
 def related(a: str, b: str) -> bool:

@@ -69,6 +69,7 @@ _NOT_A_SIDE = re.compile(
 _BILATERAL = re.compile(r"\b(?:bilateral(?:ly)?|bibasilar|bibasal|biapical|both|bilaterally)\b"
                         r"|\b(?:left|right)\s+(?:greater\s+than|more\s+than|>|and)\s+(?:left|right)\b|\b[lr]\s*>\s*[lr]\b")
 _SIDE = re.compile(r"\b(left|right)(?:[- ]sided|ward)?\b"  # "leftward mediastinal shift"
+                   r"|\b(?:(levo)|(dextro))(?:convex|scoliosis|scoliotic|curvature)"  # "dextroconvex scoliosis"
                    # "L IJ", "R basilar": the dictated one-letter sides, before a place or a device
                    r"|\b(?:(l)|(r))\b(?=\s*(?:ij\b|basilar|base|apex|apical|upper|lower|mid|middle|lung|pleural|hemithorax"
                    r"|chest|subclavian|picc|hil|effusion|sided|costophrenic|hemidiaphragm|[>]))")
@@ -251,7 +252,7 @@ def _sides(text: str) -> frozenset[str]:
     text = _blank(text, _NOT_A_SIDE)
     if _BILATERAL.search(text):
         return frozenset({"left", "right"})
-    return frozenset(m.group(1) or ("left" if m.group(2) else "right") for m in _SIDE.finditer(text))
+    return frozenset(m.group(1) or ("left" if m.group(2) or m.group(4) else "right") for m in _SIDE.finditer(text))
 
 
 _CHANGE_ADVERB = re.compile(r"\b(?:slightly|mildly|minimally|moderately|markedly|severely)\s+(?:increas\w*|decreas\w*"
@@ -287,6 +288,10 @@ def _descriptor_free(before: str, name: str, clause: str) -> str:
 
 
 _NOW_GRADE = re.compile(r"\bnow\s+(" + "|".join(sorted(map(re.escape, _SEVERITY_WORDS), key=len, reverse=True)) + r")\b[^.;]*$")
+_NOW_GRADE_AFTER = re.compile(r"^[^.;]{0,40}?\bnow\s+(" + "|".join(sorted(map(re.escape, _SEVERITY_WORDS), key=len,
+                                                                           reverse=True)) + r")\b")
+_WHICH_CHANGE = re.compile(r"^[^.;]{0,60}?\bwhich\s+(?:is|are|has|have)\s+(?:been\s+)?(?:(?:slightly|markedly|mildly)\s+)?"
+                           r"(new|unchanged|stable|increased|decreased|enlarged|improved|worsened|resolved|smaller|larger)\b")
 _PRIOR_SIZE = re.compile(r"\b(?:previously|prior(?:ly)?|was|from|compared\s+(?:with|to))\s*(?:measuring\s+)?"
                          r"(\d+(?:\.\d+)?)\s*(mm|cm)\b")
 
@@ -303,6 +308,12 @@ def _size_change(clause: str) -> str | None:
         return None
     ratio = now[0] / max(before, 0.1)
     return WORSE if ratio > 1.05 else BETTER if ratio < 0.95 else STABLE
+
+
+def _before_advice(text: str) -> str:
+    """A device's words before the advice about it: its own distance, not the one to move
+    it by ("6 cm above the carina; consider advancing 2 cm")."""
+    return re.split(r";|\b(?:consider|recommend\w*|advanc\w*|withdraw\w*|retract\w*|pull\w*|should)\b", text)[0]
 
 
 def _change(text: str) -> str | None:
@@ -418,15 +429,19 @@ def _read_sentence(sentence: str, index: int) -> tuple[Mention, ...]:
                 _severity(_no_change_adverbs(before) + " " + re.sub(r"\blarge$", "", lower[start:end]) + " "
                           + _no_change_adverbs(after) + " "
                           + "".join(m.group(1) for m in [_APPOSITIVE_GRADE.match(lower[end:])] if m))
-                or _severity("".join(m.group(1) for m in [_NOW_GRADE.search(lower[prev_end:start])] if m))),
-            measures=_measures(after if device else around),
+                or _severity("".join(m.group(1) for m in [_NOW_GRADE.search(lower[prev_end:start])] if m))
+                or _severity("".join(m.group(1) for m in [_NOW_GRADE_AFTER.match(lower[end:next_start])] if m))),
+            # A device's own distance, not the advice after it ("6 cm above the carina; consider advancing 2 cm").
+            measures=_measures(_before_advice(after) if device else around),
             change=(_change(_descriptor_free(before, lower[start:end], lower[c_start:c_end]))
                     or _change(lower[end:min(c_end, next_start)])
                     # the words that open the clause, before its first finding ("Stable peripheral and
                     # basal fibrotic lung disease")
                     or (_change(_descriptor_free(lower[c_start:start], lower[start:end], lower[c_start:c_end]))
                         if not any(c_start <= a < start for a, _ in spans) else None)
-                    or _size_change(lower[c_start:c_end]))
+                    or _size_change(lower[c_start:c_end])
+                    # "a mass in the left upper lobe which is new compared to CT"
+                    or _change("".join(m.group(1) for m in [_WHICH_CHANGE.match(lower[end:])] if m)))
             if not device
             else _change(around),
             position=_position(after, label) if device else None,
@@ -456,7 +471,7 @@ def describe(text: str, label: str) -> Mention:
     device = labels.CATEGORY.get(label) in ("tubesandlines", "device")
     return Mention(label=label, text=text, sentence=0, start=0, end=len(text), sides=_sides(lower),
                    zones=frozenset(z for z, p in _ZONES if p.search(lower)), severity=_severity(_no_change_adverbs(lower)),
-                   measures=_measures(lower), change=_change(lower),
+                   measures=_measures(_before_advice(lower) if device else lower), change=_change(lower),
                    position=_position(lower, label) if device else None, modifiers=lower)
 
 

@@ -173,7 +173,7 @@ def _own_words(m: Mention) -> str:
     where = clause.find(at)
     if where < 0:
         return clause
-    head = re.split(r",\s*(?:and\s+)?|\band\b|;", clause[:where])[-1]
+    head = re.split(r";|,\s*and\b|\band\s+(?=(?:an?\s+)?(?:old|acute|healed|new|recent|chronic))", clause[:where])[-1]
     tail = re.split(r",\s*and\b|;|\band\s+(?=(?:an?\s+)?(?:old|acute|healed|new|recent|chronic))", clause[where:])[0]
     return head + tail
 
