@@ -313,3 +313,11 @@ def test_an_expected_postoperative_finding_left_out_is_minor():
     findings = "Mild widening of the mediastinum is expected in the immediate postoperative period."
     assert flags_of("Expected postoperative appearance.", findings=findings) == \
         {("missed_finding", "mediastinal widening", False)}
+
+
+def test_a_tip_place_said_only_in_a_sentence_without_the_device_does_not_crash():
+    # The source's only place for the catheter sits in a sentence that names no device:
+    # the answer's other place is flagged against the catheter's own sentence.
+    findings = "Swan-Ganz catheter in place. The tip projects over the right pulmonary artery. No pneumothorax."
+    flags = verify("impression_prediction", {"findings": findings}, "Swan-Ganz catheter tip in the right atrium.")
+    assert ("position", "swan-ganz catheter", True) in {(f.category.value, f.finding, f.significant) for f in flags}

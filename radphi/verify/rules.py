@@ -212,7 +212,7 @@ def _other_place(out: Mention, out_r: Reading, same: list[Mention], src_r: Readi
     extra = sorted(said - known)
     if not said or not known or not extra:
         return None
-    return next(m for m, found in src_places.items() if found), extra[0]
+    return next((m for m, found in src_places.items() if found), same[0]), extra[0]
 
 
 def _same_measure(out: Mention, src: list[Mention]) -> bool:
