@@ -31,7 +31,10 @@ _EXTRA_PATTERNS: tuple[tuple[str, str], ...] = (
      r"|(?:heart|cardiac silhouette|cardiomediastinal silhouette)\s+(?:is|are)\s+(?:normal|unremarkable)",
      "enlarged cardiac silhouette|absent"),
     (r"pleural fluid collections?|fluid collections? in the pleural space", "pleural effusion"),
-    (r"coronary\s+artery\s+bypass\s+graft(?:ing|s)?", "cabg grafts"),
+    (r"coronary\s+(?:artery\s+)?bypass\s+graft(?:ing|s)?(?:\s+clips)?|cabg\s+clips|bypass\s+graft\s+clips", "cabg grafts"),
+    (r"hilar\s+and\s+(?:[\w-]+\s+){0,2}?(?:lymphadenopathy|adenopathy)", "enlarged hilum"),
+    (r"loss\s+of\s+(?:\w+\s+){0,2}height\s+of\s+(?:the\s+)?(?:[tlc]\d{1,2}\s+)?vertebral\s+bod(?:y|ies)"
+     r"|vertebral\s+(?:body\s+)?(?:height\s+loss|compression|collapse)", "spinal fracture"),
     # A line's site with its kind between ("right internal jugular tunneled dialysis catheter").
     (r"(?:internal\s+jugular|ij)\s+(?:(?:tunneled|tunnelled|hemodialysis|dialysis|central|venous|triple[- ]lumen"
      r"|double[- ]lumen|introducer|non-?tunneled)\s+){1,3}(?:catheter|line|sheath)s?"

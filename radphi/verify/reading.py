@@ -107,6 +107,8 @@ _SEVERITY = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _SEVERITY_WORDS),
 # extent, the left lower lobe".
 _LESSER_EXTENT = re.compile(r"^[^.;]{0,40}?\band,?\s+to\s+a\s+(?:lesser|smaller)\s+(?:extent|degree),?\s+(?:in\s+)?"
                             r"(?:the\s+)?(left|right)\b")
+# Both sides after the name: "consolidation in the right and left lower lobes".
+_PAIR_AFTER = re.compile(r"^[^.;,]{0,25}?\b(?:left|right)\s+and\s+(?:left|right)\b")
 # A zone given after the name: "reticular opacities with a basal predominance".
 _PREDOMINANCE = re.compile(r"^[^.;]{0,20}?\bwith\s+(?:an?\s+)?((?:(?:upper|lower|mid|middle|basal|basilar|apical|peripheral"
                            r"|central)(?:[- ](?:lung|lobe|zone))?(?:\s+and\s+)?)+)\s+predominance\b")
@@ -336,7 +338,8 @@ def hedged(text: str) -> bool:
 
 
 _CENTRAL_LINES = ("picc", "ij line", "subclavian line", "chest port", "swan-ganz catheter")
-_DEEP = re.compile(r"\b(?:in|into|within|at|over)\s+the\s+(?:right\s+)?(?:atrium|ventricle)\b|\bright\s+atrial\b")
+_DEEP = re.compile(r"\b(?:in|into|within|at|over)\s+the\s+(?:(?:mid|upper|lower|distal|proximal)\s+)?(?:right\s+)?"
+                   r"(?:atrium|ventricle)\b|\bright\s+atrial\b")
 # A central line whose tip sits in a vein short of the SVC, or turned into another vein.
 _SHORT = re.compile(r"\b(?:terminat\w*|tip|ends?|directed|extends?|courses?|projects?|lies)\b[^.;]{0,40}?\b(?:in|into|within|at)"
                     r"\s+the\s+(?:(?:left|right|proximal|distal)\s+)*(?:brachiocephalic|innominate|subclavian|axillary"
@@ -389,8 +392,8 @@ def places(text: str) -> frozenset[str]:
 
 def _position(text: str, label: str = "") -> str | None:
     # "at the cavoatrial junction/right atrium" is well placed; "3 cm below the cavoatrial junction" is deep.
-    if label in _CENTRAL_LINES and ((_DEEP.search(text) and not re.search(r"(?<!below the )cavo-?atrial", text))
-                                    or _SHORT.search(text)):
+    at_junction = re.search(r"cavo-?atrial", text) and not re.search(r"\bbelow\s+(?:the\s+)?(?:[\w-]+\s+){0,4}?cavo-?atrial", text)
+    if label in _CENTRAL_LINES and ((_DEEP.search(text) and not at_junction) or _SHORT.search(text)):
         return MALPOSITIONED
     if _MALPOSITION.search(text):
         return MALPOSITIONED
@@ -419,7 +422,8 @@ def _read_sentence(sentence: str, index: int) -> tuple[Mention, ...]:
         out.append(Mention(
             label=label, text=sentence[start:end], sentence=index, start=start, end=end, status=status,
             sides=_sides(before + " " + lower[start:end] + " " + after + " " + "".join(
-                m.group(1) for m in [_LESSER_EXTENT.match(lower[end:next_start])] if m)) if not device else
+                m.group(1) for m in [_LESSER_EXTENT.match(lower[end:next_start])] if m) + " " + "".join(
+                m.group(0) for m in [_PAIR_AFTER.match(lower[end:next_start])] if m)) if not device else
             _sides(before + " " + lower[start:end]) | frozenset(m.group(1) for m in [_SIDE_AFTER.match(after)] if m),
             zones=frozenset(z for z, p in _ZONES if p.search(around + " " + "".join(
                 m.group(1) for m in [_PREDOMINANCE.match(lower[end:next_start])] if m))),
