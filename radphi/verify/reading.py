@@ -132,7 +132,8 @@ _APPOSITIVE_GRADE = re.compile(r"^\s*,\s*(?:(?:now|still|again|which\s+is)\s+)?(
                                r"(?:\s+to\s+(?:" + _GRADE_WORD + r"))?)\s+in\s+(?:size|extent|amount|volume)\b")
 
 _CHANGE = (
-    (WORSE, re.compile(r"\b(?:new|newly|increas\w*|worse\w*|enlarg(?:ing|ed\s+since)|larger|progress\w*"
+    (WORSE, re.compile(r"\b(?:new|newly|increas\w*|worse\w*|enlarging|(?:has|have)\s+enlarged"
+                       r"|enlarged\s+(?:since|compared|from|in\s+the\s+interval)|larger|progress\w*"
                        r"|develop(?:ed|ing|ment)|interval\s+(?:development|appearance)|more\s+(?:prominent|extensive)"
                        r"|accumulat\w*|(?<!re-)expand(?:ing|ed)|bigger)\b")),  # "re-expanded" lung: better
     (BETTER, re.compile(r"\b(?:decreas\w*|improv\w*|smaller|resolving|less|diminish\w*|reduc\w*|regress\w*"

@@ -111,9 +111,10 @@ def check_progression(report: str, prior: str, prediction: str) -> list[Flag]:
         line = f"{item['finding']}: {item['change']}"
         in_now = [m for m in now_r.mentions if fx.related(label, m.label)]
         in_before = [m for m in before_r.mentions if fx.related(label, m.label) and m.positive]
-        if not in_now and not in_before:
-            flags.append(Flag(FALSE, fx.false_significance(label), label, line, None,
-                              "Neither report mentions this finding."))
+        if not any(m.positive for m in in_now) and not in_before:
+            denial = next((m for m in in_now if not m.positive), None)
+            flags.append(Flag(FALSE, fx.false_significance(label), label, line, _sentence(now_r, denial) if denial else None,
+                              "The current report denies this finding." if denial else "Neither report mentions this finding."))
             continue
         place = _misplaced(label, item.get("region") or "", in_now + in_before)
         if place is not None:
