@@ -57,7 +57,7 @@ def test_rates():
 
 @pytest.mark.parametrize("name, first_run, floor", [
     ("verify_heldout2.jsonl", "82.2% detected, 13.3% false alarms", 0.97),
-    ("verify_heldout3.jsonl", "85.6% detected, 23.3% false alarms", 0.93),
+    ("verify_heldout3.jsonl", "85.6% detected, 23.3% false alarms", 0.95),
     ("verify_heldout4.jsonl", "86.7% detected, 16.7% false alarms", 0.94),
     ("verify_heldout5.jsonl", "83.3% detected, 16.7% false alarms", 0.88),
 ])

@@ -47,6 +47,8 @@ def test_negation_and_hedge_scope(sentence, label, expected):
     ("L IJ introducer sheath tip in the left brachiocephalic vein.", "ij line", {"left"}),
     ("R basilar atelectasis.", "atelectasis", {"right"}),
     ("Small bilateral effusions, L>R.", "pleural effusion", {"left", "right"}),
+    ("Opacities in the right lower lobe and, to a lesser extent, the left lower lobe.", "lung opacity", {"left", "right"}),
+    ("A calcified right lower lobe granuloma.", "calcified nodule", {"right"}),
     ("Small left pleural effusion.", "pleural effusion", {"left"}),
     ("Pneumothorax on the right.", "pneumothorax", {"right"}),
     ("Bibasilar atelectasis.", "atelectasis", {"left", "right"}),

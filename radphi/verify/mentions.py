@@ -33,6 +33,9 @@ _EXTRA_PATTERNS: tuple[tuple[str, str], ...] = (
     (r"pleural fluid collections?|fluid collections? in the pleural space", "pleural effusion"),
     (r"coronary\s+(?:artery\s+)?bypass\s+graft(?:ing|s)?(?:\s+clips)?|cabg\s+clips|bypass\s+graft\s+clips", "cabg grafts"),
     (r"hilar\s+and\s+(?:[\w-]+\s+){0,2}?(?:lymphadenopathy|adenopathy)", "enlarged hilum"),
+    (r"calcified\s+(?:(?:left|right)\s+)?(?:(?:upper|middle|lower)\s+lobe\s+|lingular\s+|apical\s+|basilar\s+)?"
+     r"(?:granulomas?|nodules?)", "calcified nodule"),
+    (r"calcified\s+aortic\s+(?:knob|arch)|calcification\s+of\s+the\s+aortic\s+(?:knob|arch)", "vascular calcification"),
     (r"loss\s+of\s+(?:\w+\s+){0,2}height\s+of\s+(?:the\s+)?(?:[tlc]\d{1,2}\s+)?vertebral\s+bod(?:y|ies)"
      r"|vertebral\s+(?:body\s+)?(?:height\s+loss|compression|collapse)", "spinal fracture"),
     # A line's site with its kind between ("right internal jugular tunneled dialysis catheter").

@@ -293,7 +293,7 @@ def _descriptor_free(before: str, name: str, clause: str) -> str:
 _NOW_GRADE = re.compile(r"\bnow\s+(" + "|".join(sorted(map(re.escape, _SEVERITY_WORDS), key=len, reverse=True)) + r")\b[^.;]*$")
 _NOW_GRADE_AFTER = re.compile(r"^[^.;]{0,40}?\bnow\s+(" + "|".join(sorted(map(re.escape, _SEVERITY_WORDS), key=len,
                                                                            reverse=True)) + r")\b")
-_WHICH_CHANGE = re.compile(r"^[^.;]{0,60}?\bwhich\s+(?:is|are|has|have)\s+(?:been\s+)?(?:(?:slightly|markedly|mildly)\s+)?"
+_WHICH_CHANGE = re.compile(r"^[^.;]{0,60}?\b(?:which|that)\s+(?:is|are|has|have)\s+(?:been\s+)?(?:(?:slightly|markedly|mildly)\s+)?"
                            r"(new|unchanged|stable|increased|decreased|enlarged|improved|worsened|resolved|smaller|larger)\b")
 _PRIOR_SIZE = re.compile(r"\b(?:previously|prior(?:ly)?|was|from|compared\s+(?:with|to))\s*(?:measuring\s+)?"
                          r"(\d+(?:\.\d+)?)\s*(mm|cm)\b")
@@ -451,7 +451,11 @@ def _read_sentence(sentence: str, index: int) -> tuple[Mention, ...]:
             else _change(around),
             position=_position(after, label) if device else None,
             modifiers=lower[c_start:c_end],
-            dominant=None if device else _dominant(lower[max(c_start, spans[i - 1][1] if i else 0):min(c_end, next_start)]),
+            dominant=None if device else (
+                _dominant(lower[max(c_start, spans[i - 1][1] if i else 0):min(c_end, next_start)])
+                # "in the right lower lobe and, to a lesser extent, the left": the right is larger
+                or next((({"left", "right"} - {m.group(1)}).pop() for m in [_LESSER_EXTENT.match(lower[end:next_start])]
+                         if m), None)),
         ))
         pair = None if device else _GRADED_PAIR.search(lower[spans[i - 1][1] if i else 0:start])
         after_pair = None if device or pair else _SIDE_GRADES_AFTER.search(lower[end:next_start])
