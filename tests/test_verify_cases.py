@@ -60,6 +60,7 @@ def test_rates():
     ("verify_heldout3.jsonl", "85.6% detected, 23.3% false alarms", 0.95),
     ("verify_heldout4.jsonl", "86.7% detected, 16.7% false alarms", 0.94),
     ("verify_heldout5.jsonl", "83.3% detected, 16.7% false alarms", 0.88),
+    ("verify_heldout6.jsonl", "86.7% detected, 20.0% false alarms", 0.90),
 ])
 def test_other_authors_case_sets_hold_their_rates(name, first_run, floor):
     """bench/verify_heldout2.jsonl and verify_heldout3.jsonl, each written by another author

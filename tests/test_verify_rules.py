@@ -20,6 +20,27 @@ def mention(sentence: str, label: str):
     return next(m for m in read(sentence).mentions if m.label == label)
 
 
+def test_reading_found_by_the_other_authors_sets():
+    """Report wordings the checker misread at first on the other authors' case sets."""
+    def one(sentence, label):
+        return [m for m in read(sentence).mentions if m.label == label]
+
+    assert [m.status for m in one("There is a new 9 mm nodule in the right upper lobe that was not seen on the radiograph "
+                                  "from two years ago.", "mass/nodule (not otherwise specified)")] == [PRESENT]
+    assert [m.status for m in one("The mediastinum is mildly widened.", "mediastinal widening")] == [PRESENT]
+    assert [m.status for m in one("The mediastinum is not widened.", "mediastinal widening")] == [ABSENT]
+    assert [m.position for m in one("The enteric tube is coiled within the stomach.", "enteric tube")] == [WELL_POSITIONED]
+    assert [m.position for m in one("Enteric tube coiled in the mid esophagus.", "enteric tube")] == [MALPOSITIONED]
+    assert [m.position for m in one("The ET tube is 7 cm above the carina; advancing it by 2 cm is recommended.",
+                                    "endotracheal tube")] == [MALPOSITIONED]
+    assert {(tuple(sorted(m.sides)), tuple(sorted(m.severity))) for m in
+            one("Small right and moderate left layering pleural effusions.", "pleural effusion")} == {
+        (("right",), (2,)), (("left",), (3,))}
+    assert one("Acute displaced fractures of the left lateral fourth, fifth and sixth ribs.", "rib fracture")
+    assert one("Healed fracture deformity of the right clavicle.", "clavicle fracture")
+    assert one("The left hilum is larger than before.", "enlarged hilum")
+
+
 @pytest.mark.parametrize("sentence, label, expected", [
     ("No pleural effusion.", "pleural effusion", ABSENT),
     ("No pleural effusion or pneumothorax.", "pneumothorax", ABSENT),

@@ -23,7 +23,7 @@ ACUTE_PROCESS = "acute process"    # "no acute cardiopulmonary process"
 _EXTRA_PATTERNS: tuple[tuple[str, str], ...] = (
     (r"infection|infectious process|pneumonias", "pneumonia"),
     (r"consolidated|consolidative\s+(?:change|process)", "consolidation"),
-    (r"(?:fractures?|fx)\s+of\s+(?:the\s+)?(?:[\w-]+\s+){0,6}?ribs?|(?:ribs?)\s+fractures?", "rib fracture"),
+    (r"(?:fractures?|fx)\s+of\s+(?:the\s+)?(?:[\w-]+,?\s+){0,8}?ribs?|(?:ribs?)\s+fractures?", "rib fracture"),
     (r"(?:heart|cardiac silhouette|cardiac size|heart size|cardiomediastinal silhouette)"
      r"(?:\s+size)?\s+(?:is|are|appears|remains)\s+(?:(?:now|again|still|top[- ]normal to)\s+)?"
      r"(?:(?:mildly|moderately|markedly|severely|slightly)\s+)?(?:enlarged|increased|large)", "enlarged cardiac silhouette"),
@@ -49,7 +49,11 @@ _EXTRA_PATTERNS: tuple[tuple[str, str], ...] = (
      r"(?:reduced|low|decreased|diminished)", "low lung volumes"),
     (r"mediastinum\s+(?:is|was|remains|appears)\s+(?:(?:mildly|slightly|markedly|moderately|again|still|now)\s+)*"
      r"(?:shifted|displaced|deviated)", "mediastinal displacement"),
-    (r"fractures?\s+of\s+(?:the\s+)?(?:(?:left|right|distal|proximal|mid|medial|lateral)\s+){0,3}(?:clavicles?|clavicular\s+shaft)",
+    (r"mediastinum\s+(?:is|was|remains|appears)\s+(?:(?:mildly|slightly|markedly|moderately|again|still|now)\s+)*widened",
+     "mediastinal widening"),
+    (r"mediastinum\s+(?:is|was|appears)\s+not\s+widened", "mediastinal widening|absent"),
+    (r"fractures?\s+(?:deformit(?:y|ies)\s+)?of\s+(?:the\s+)?(?:(?:left|right|distal|proximal|mid|medial|lateral)\s+){0,3}"
+     r"(?:clavicles?|clavicular\s+shaft)",
      "clavicle fracture"),
     (r"(?:pulmonary|lung)\s+metastases|metastatic\s+(?:pulmonary\s+)?nodules"
      r"|(?<!bone )(?<!osseous )(?<!skeletal )(?<!osteoblastic )(?<!osteolytic )(?<!blastic )(?<!lytic )(?<!hepatic )"
@@ -58,7 +62,8 @@ _EXTRA_PATTERNS: tuple[tuple[str, str], ...] = (
     (r"enlargement\s+of\s+(?:the\s+)?(?:(?:left|right)\s+)?hil(?:um|a)", "enlarged hilum"),
     (r"compression\s+(?:deformit(?:y|ies)|fractures?)(?:\s+of\s+(?:a|the|an)\s+(?:[\w-]+\s+){0,3}?vertebral\s+bod(?:y|ies))?",
      "spinal fracture"),
-    (r"(?:heart|cardiac)\s+size\s+is\s+difficult\s+to\s+(?:assess|evaluate)\s*,?\s+but\s+(?:appears|is)\s+"
+    (r"(?:heart|cardiac\s+silhouette|(?:heart|cardiac)\s+size)\s+is\s+difficult\s+to\s+(?:assess|evaluate)"
+     r"(?:\s+on\s+this\s+(?:view|film|study|examination|projection))?\s*,?\s+but\s+(?:appears|is)\s+"
      r"(?:(?:mildly|moderately|markedly|severely|slightly)\s+)?enlarged", "enlarged cardiac silhouette"),
     # The spine's region between the words of the name ("degenerative changes in the thoracic spine").
     (r"degenerative\s+(?:changes?|disease)\s+(?:of|in|involving|along|throughout)\s+(?:the\s+)?"
@@ -76,7 +81,7 @@ _EXTRA_PATTERNS: tuple[tuple[str, str], ...] = (
      r"|markedly|slightly|minimally)\s+)?(?:elevated|raised)", "elevated hemidiaphragm"),
     (r"(?:enlarged|prominent)\s+(?:left|right)\s+hil(?:um|a)"
      r"|(?:(?:left|right)\s+)?hil(?:um|a)\s+(?:is|are|remains|appears?)\s+(?:(?:again|still|now|mildly|moderately"
-     r"|markedly|slightly)\s+)?(?:enlarged|prominent)", "enlarged hilum"),
+     r"|markedly|slightly)\s+)?(?:enlarged|prominent|larger|fuller)", "enlarged hilum"),
     (r"(?:support|monitoring|medical)\s+devices?|lines?\s+and\s+tubes?|tubes?\s+and\s+lines?"
      r"|(?:lines?|tubes?),\s+(?:tubes?|lines?)\s+and\s+(?:devices?|drains?)|support\s+lines?"
      r"|(?<!kerley b )(?<!septal )(?<!b-)(?:tubes|lines|catheters)", ANY_DEVICE),

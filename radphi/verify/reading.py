@@ -34,7 +34,10 @@ ANY_DEVICE, ACUTE_PROCESS = mentions.ANY_DEVICE, mentions.ACUTE_PROCESS
 _PSEUDO = re.compile(
     r"\b(?:no (?:significant |interval |substantial )?(?:change|increase|decrease|worsening|improvement)"
     r"|not (?:significantly )?changed|not only|without (?:significant )?change"
-    r"|no longer (?:enlarging|increasing))\b")
+    r"|no longer (?:enlarging|increasing)"
+    # "a nodule that was not seen on the radiograph from two years ago" is new, not absent
+    r"|(?:that|which)?\s*(?:was|were)\s+not\s+(?:seen|present|visible|identified|evident)\s+(?:on|in)\s+(?:the\s+)?"
+    r"(?:prior|previous|earlier|last|radiograph|study|studies|film|examination|exam|ct))\b")
 _PRE_NEG = re.compile(
     r"\b(?:no|not|without|negative for|free of|absence of|absent|rather than|resolution of|resolved"
     r"|removal of|interval removal of|nor|neither|clear of|ruled out|no evidence of|no signs? of)\b")
@@ -122,7 +125,8 @@ _SIDE_GRADES_AFTER = re.compile(r"^[^.;]{0,30}?\b(" + "|".join(sorted(map(re.esc
 # A grade on each side of a pair before one name ("large left and small right effusions").
 _GRADED_PAIR = re.compile(r"(?:\b(" + "|".join(sorted(map(re.escape, _SEVERITY_WORDS), key=len, reverse=True)) + r")\s+)?"
                           r"\b(left|right)(?:-sided)?\s+and\s+(?:(" + "|".join(sorted(map(re.escape, _SEVERITY_WORDS), key=len,
-                          reverse=True)) + r")\s+)?(left|right)(?:-sided)?\s*$")
+                          reverse=True)) + r")\s+)?(left|right)(?:-sided)?"
+                          r"(?:\s+(?:layering|dependent|loculated|free-flowing|simple|complex|subpulmonic))?\s*$")
 _MEASURE = re.compile(r"(\d+(?:\.\d+)?)\s*(mm|cm)\b")
 # A grade set off by a comma after the finding: "Right pneumothorax, large in size." The
 # comma ends a finding's own words elsewhere (the next clause is another finding's), so
@@ -145,9 +149,9 @@ _CHANGE = (
 
 _MALPOSITION = re.compile(
     r"\b(?:(?:right|left)\s+main\s*stem|mainstem|bronchus\s+intermedius|(?:in|into|within)\s+the\s+(?:(?:distal|proximal|mid|lower|upper)\s+)?(?:esophagus|airway|trachea"
-    r"|bronchus|lung|pleural\s+space|hypopharynx|neck|right\s+lower\s+lobe\s+bronchus)|esophageal|coil(?:ed|s|ing)\s+in"
+    r"|bronchus|lung|pleural\s+space|hypopharynx|neck|right\s+lower\s+lobe\s+bronchus)|esophageal|coil(?:ed|s|ing)\s+(?:with)?in\s+(?:the\s+)?(?:(?:mid|upper|lower|distal|proximal|cervical)\s+)?(?:esophag|pharyn|hypopharyn|oropharyn|mouth|neck|thorax|chest)"
     r"|too\s+(?:low|high|deep|proximal|distal|far)|low[- ]lying|high[- ]lying|should\s+be\s+(?:withdrawn|advanced|retracted"
-    r"|repositioned|pulled\s+back)|withdraw\w*|retract\w*|advanc(?:ed|ing|ement)\s+(?:by|of)|recommend\s+(?:repositioning"
+    r"|repositioned|pulled\s+back)|withdraw\w*|retract\w*|advanc(?:ed|ing|ement)\s+(?:(?:it|the\s+tube|the\s+catheter)\s+)?(?:by|of)|recommend\s+(?:repositioning"
     r"|withdrawal|advancement)|reposition\w*|malposition\w*|kink\w*|above\s+the\s+(?:gastroesophageal|ge|g-e)\s+junction"
     r"|at\s+the\s+(?:thoracic\s+inlet|carina)|(?:not|never)\s+(?:in|within)\s+the\s+stomach|does\s+not\s+(?:reach|extend)"
     r"|proximal\s+(?:side\s*port|sideport)\s+(?:above|at)\s+the)\b")
