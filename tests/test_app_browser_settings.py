@@ -47,13 +47,27 @@ def open_settings(page, tab: str) -> None:
 
 
 def set_tokens(page, tab: str, n: int) -> None:
+    """Type N into the max-new-tokens box until the slider holds it.
+
+    The slider must take the typed value before the test goes on (a click that follows
+    too soon sends the old value: a race seen as '256' in place of the typed number), and
+    the model just chosen can reset the slider after the typing (its maximum follows the
+    model's context), so the value is typed again until it stays."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     box = page.locator(f"#{tab}-max-new-tokens input[type=number]")
-    box.fill(str(n))
-    box.press("Enter")
-    # the slider takes the typed value before the test goes on (a click that follows
-    # too soon sends the old value: a race seen as '256' in place of the typed number)
-    page.wait_for_function("([sel, n]) => document.querySelector(sel).value === n",
-                           arg=[f"#{tab}-max-new-tokens input[type=range]", str(n)], timeout=10_000)
+    for _attempt in range(6):
+        box.fill(str(n))
+        box.press("Enter")
+        try:
+            page.wait_for_function("([sel, n]) => document.querySelector(sel).value === n",
+                                   arg=[f"#{tab}-max-new-tokens input[type=range]", str(n)], timeout=3_000)
+        except PlaywrightTimeout:
+            continue
+        page.wait_for_timeout(300)  # and it stays there (no late reset from the model change)
+        if page.locator(f"#{tab}-max-new-tokens input[type=range]").input_value() == str(n):
+            return
+    raise AssertionError(f"the max-new-tokens slider of {tab} never kept {n}")
 
 
 def test_an_answer_cut_by_the_limit_is_marked(page):
