@@ -1,4 +1,4 @@
-"""The checker on 64 realistic reports (tests/fixtures/verify_cases.jsonl), each with a
+"""The checker on 65 realistic reports (tests/fixtures/verify_cases.jsonl), each with a
 correct draft and drafts into which one error of a known category was put: the exact
 flags (category, finding, significance) of every draft, and the two rates the issue
 asks for (wrong drafts flagged in the right category, significant flags on correct
@@ -58,9 +58,9 @@ def test_rates():
 @pytest.mark.parametrize("name, first_run, floor", [
     ("verify_heldout2.jsonl", "82.2% detected, 13.3% false alarms", 0.97),
     ("verify_heldout3.jsonl", "85.6% detected, 23.3% false alarms", 0.95),
-    ("verify_heldout4.jsonl", "86.7% detected, 16.7% false alarms", 0.94),
-    ("verify_heldout5.jsonl", "83.3% detected, 16.7% false alarms", 0.88),
-    ("verify_heldout6.jsonl", "86.7% detected, 20.0% false alarms", 0.90),
+    ("verify_heldout4.jsonl", "86.7% detected, 16.7% false alarms", 0.95),
+    ("verify_heldout5.jsonl", "83.3% detected, 16.7% false alarms", 0.90),
+    ("verify_heldout6.jsonl", "86.7% detected, 20.0% false alarms", 0.91),
 ])
 def test_other_authors_case_sets_hold_their_rates(name, first_run, floor):
     """bench/verify_heldout2.jsonl and verify_heldout3.jsonl, each written by another author

@@ -414,6 +414,22 @@ _ASKS_ALL = re.compile(r"\b(?:what|which)\s+(?:abnormalities|abnormal\s+findings
                        r"|\blist\s+(?:all\s+)?(?:the\s+)?(?:abnormalities|findings)\b", re.I)
 
 
+_ASKS_FRACTURES = re.compile(r"\b(?:any|all|which|what)\b[^?]*\bfractures?\b|\bfractures?\b[^?]*\b(?:present|seen|described)\b", re.I)
+_ASKS_DEVICES = re.compile(r"\b(?:any|all|which|what)\b[^?]*\b(?:tubes|lines|devices|catheters|support\s+devices)\b", re.I)
+
+
+def _asked_kind(question: str) -> set[str] | None:
+    """The labels a question asks to be listed in full, or None for a question about one
+    finding: all abnormalities, all fractures, or all tubes, lines and devices."""
+    if _ASKS_ALL.search(question):
+        return set(labels.VOCABULARIES["abnormality"])
+    if _ASKS_FRACTURES.search(question):
+        return {label for label in labels.VOCABULARIES["abnormality"] if "fracture" in label}
+    if _ASKS_DEVICES.search(question):
+        return set(labels.VOCABULARIES["tubes_lines_devices"])
+    return None
+
+
 def _elsewhere(asked: Mention, support: list[Mention]) -> list[Mention]:
     """The report's mentions of an asked finding when the question names a side or lung
     zone none of them has; [] when the question names no place or one of them is there."""
@@ -464,11 +480,12 @@ def check_qa(report: str, question: str, prediction: str) -> list[Flag]:
                 flags.append(Flag(MISSED, fx.missed_significance(support[0], keep_chronic=True), mention.label,
                                   prediction.strip(), _sentence(src_r, support[0]),
                                   "The answer says no; the report reports it."))
-    if _ASKS_ALL.search(question):
-        # "What abnormalities are seen?": every abnormal finding of the report (not its
-        # devices) belongs in the answer.
-        flags.extend(f for f in _missed(out_r, src_r, related=True, negatives=False,
-                                        allowed=set(labels.VOCABULARIES["abnormality"]), hedged_minor=True)
+    asked_kind = _asked_kind(question)
+    if asked_kind is not None:
+        # "What abnormalities are seen?", "Are there any fractures?", "Which tubes and lines
+        # are present?": every finding of that kind in the report belongs in the answer.
+        flags.extend(f for f in _missed(out_r, src_r, related=True, negatives=False, allowed=asked_kind,
+                                        hedged_minor=True)
                      if not any(g.finding == f.finding for g in flags))
     # "No pneumothorax." while the report has one.
     for out in out_r.mentions:
