@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from radphi.verify import check, count_flags, critical, verify, verify_record
-from radphi.verify.reading import ABSENT, MALPOSITIONED, PRESENT, UNCERTAIN, WELL_POSITIONED, WORSE, read
+from radphi.verify.devices import MALPOSITIONED, WELL_POSITIONED
+from radphi.verify.reading import ABSENT, PRESENT, UNCERTAIN, WORSE, read
 
 
 def status_of(sentence: str, label: str) -> str:

@@ -16,9 +16,8 @@ from radphi.verify.flags import CHANGE_WORD as _CHANGE_WORD
 from radphi.verify.flags import FALSE, MISSED, POSITION, SEVERITY, Flag
 from radphi.verify.flags import quote as _quote
 from radphi.verify.flags import sentence_of as _sentence
-from radphi.verify.reading import (
-    ABSENT, ACUTE_PROCESS, ANY_DEVICE, MALPOSITIONED, PRESENT, STABLE, STATED, UNCERTAIN, Mention, Reading, places,
-)
+from radphi.verify.devices import MALPOSITIONED, STATED, places
+from radphi.verify.reading import ABSENT, ACUTE_PROCESS, ANY_DEVICE, PRESENT, STABLE, UNCERTAIN, Mention, Reading
 
 
 def positive(reading: Reading, label: str, related: bool) -> list[Mention]:

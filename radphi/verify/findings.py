@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 
 from radphi import labels
-from radphi.verify.reading import ACUTE_PROCESS, ANY_DEVICE, BETTER, MALPOSITIONED, STABLE, WORSE, Mention
+from radphi.verify.devices import MALPOSITIONED
+from radphi.verify.reading import ACUTE_PROCESS, ANY_DEVICE, BETTER, STABLE, WORSE, Mention
 
 # Findings whose omission or invention changes what a clinician does.
 SIGNIFICANT: frozenset[str] = frozenset({

@@ -20,10 +20,14 @@ from functools import lru_cache
 
 from radphi import labels, reports
 from radphi.verify import mentions
+from radphi.verify.devices import before_advice, tip_position
+from radphi.verify.grades import (
+    APPOSITIVE_GRADE, GRADED_PAIR, MEASURE, NOW_GRADE, NOW_GRADE_AFTER, SIDE_GRADES_AFTER, measures, no_change_adverbs,
+    severity,
+)
 
 PRESENT, ABSENT, UNCERTAIN = "present", "absent", "uncertain"
 WORSE, BETTER, STABLE = "worse", "better", "stable"
-MALPOSITIONED, WELL_POSITIONED = "malpositioned", "well positioned"
 
 ANY_DEVICE, ACUTE_PROCESS = mentions.ANY_DEVICE, mentions.ACUTE_PROCESS
 
@@ -97,15 +101,6 @@ _ZONES = (
                          r"|retrocardiac|infrahilar)\b")),
 )
 
-# Ordinal severity; a range ("small to moderate") gives both ends.
-_SEVERITY_WORDS = {
-    "trace": 1, "minimal": 1, "tiny": 1, "minimally": 1, "slight": 1, "slightly": 1,
-    "small": 2, "mild": 2, "mildly": 2, "smaller": 2,
-    "moderate": 3, "moderately": 3, "moderate-sized": 3, "medium": 3,
-    "large": 4, "severe": 4, "severely": 4, "extensive": 4, "massive": 4, "marked": 4, "markedly": 4,
-    "substantial": 4, "big": 4, "large-sized": 4,
-}
-_SEVERITY = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _SEVERITY_WORDS), key=len, reverse=True)) + r")\b")
 # A second side given after the first: "opacities in the right lower lobe and, to a lesser
 # extent, the left lower lobe".
 _LESSER_EXTENT = re.compile(r"^[^.;]{0,40}?\band,?\s+to\s+a\s+(?:lesser|smaller)\s+(?:extent|degree),?\s+(?:in\s+)?"
@@ -115,26 +110,6 @@ _PAIR_AFTER = re.compile(r"^[^.;,]{0,25}?\b(?:left|right)\s+and\s+(?:left|right)
 # A zone given after the name: "reticular opacities with a basal predominance".
 _PREDOMINANCE = re.compile(r"^[^.;]{0,20}?\bwith\s+(?:an?\s+)?((?:(?:upper|lower|mid|middle|basal|basilar|apical|peripheral"
                            r"|central)(?:[- ](?:lung|lobe|zone))?(?:\s+and\s+)?)+)\s+predominance\b")
-# A grade given to each side after the name ("effusions, moderate on the right and small on
-# the left").
-_SIDE_GRADES_AFTER = re.compile(r"^[^.;]{0,30}?\b(" + "|".join(sorted(map(re.escape, _SEVERITY_WORDS), key=len, reverse=True))
-                                + r")(?:\s+to\s+(?:" + "|".join(sorted(map(re.escape, _SEVERITY_WORDS), key=len, reverse=True))
-                                + r"))?\s+on\s+the\s+(left|right)\s*,?\s+and\s+((?:" + "|".join(sorted(map(re.escape,
-                                _SEVERITY_WORDS), key=len, reverse=True)) + r")(?:\s+to\s+(?:" + "|".join(sorted(map(
-                                re.escape, _SEVERITY_WORDS), key=len, reverse=True)) + r"))?)\s+on\s+the\s+(left|right)\b")
-# A grade on each side of a pair before one name ("large left and small right effusions").
-_GRADED_PAIR = re.compile(r"(?:\b(" + "|".join(sorted(map(re.escape, _SEVERITY_WORDS), key=len, reverse=True)) + r")\s+)?"
-                          r"\b(left|right)(?:-sided)?\s+and\s+(?:(" + "|".join(sorted(map(re.escape, _SEVERITY_WORDS), key=len,
-                          reverse=True)) + r")\s+)?(left|right)(?:-sided)?"
-                          r"(?:\s+(?:layering|dependent|loculated|free-flowing|simple|complex|subpulmonic))?\s*$")
-_MEASURE = re.compile(r"(\d+(?:\.\d+)?)\s*(mm|cm)\b")
-# A grade set off by a comma after the finding: "Right pneumothorax, large in size." The
-# comma ends a finding's own words elsewhere (the next clause is another finding's), so
-# this form is read on its own.
-_GRADE_WORD = "|".join(sorted(map(re.escape, _SEVERITY_WORDS), key=len, reverse=True))
-_APPOSITIVE_GRADE = re.compile(r"^\s*,\s*(?:(?:now|still|again|which\s+is)\s+)?((?:" + _GRADE_WORD + r")"
-                               r"(?:\s+to\s+(?:" + _GRADE_WORD + r"))?)\s+in\s+(?:size|extent|amount|volume)\b")
-
 _CHANGE = (
     (WORSE, re.compile(r"\b(?:new|newly|increas\w*|worse\w*|enlarging|(?:has|have)\s+enlarged"
                        r"|enlarged\s+(?:since|compared|from|in\s+the\s+interval)|larger|progress\w*"
@@ -147,21 +122,6 @@ _CHANGE = (
                         r"|not\s+(?:significantly\s+)?changed|remains?|chronic|old|healed|longstanding)\b")),
 )
 
-_MALPOSITION = re.compile(
-    r"\b(?:(?:right|left)\s+main\s*stem|mainstem|bronchus\s+intermedius|(?:in|into|within)\s+the\s+(?:(?:distal|proximal|mid|lower|upper)\s+)?(?:esophagus|airway|trachea"
-    r"|bronchus|lung|pleural\s+space|hypopharynx|neck|right\s+lower\s+lobe\s+bronchus)|esophageal|coil(?:ed|s|ing)\s+(?:with)?in\s+(?:the\s+)?(?:(?:mid|upper|lower|distal|proximal|cervical)\s+)?(?:esophag|pharyn|hypopharyn|oropharyn|mouth|neck|thorax|chest)"
-    r"|too\s+(?:low|high|deep|proximal|distal|far)|low[- ]lying|high[- ]lying|should\s+be\s+(?:withdrawn|advanced|retracted"
-    r"|repositioned|pulled\s+back)|withdraw\w*|retract\w*|advanc(?:ed|ing|ement)\s+(?:(?:it|the\s+tube|the\s+catheter)\s+)?(?:by|of)|recommend\s+(?:repositioning"
-    r"|withdrawal|advancement)|reposition\w*|malposition\w*|kink\w*|above\s+the\s+(?:gastroesophageal|ge|g-e)\s+junction"
-    r"|at\s+the\s+(?:thoracic\s+inlet|carina)|(?:not|never)\s+(?:in|within)\s+the\s+stomach|does\s+not\s+(?:reach|extend)"
-    r"|proximal\s+(?:side\s*port|sideport)\s+(?:above|at)\s+the)\b")
-_WELL_POSITIONED = re.compile(
-    r"\b(?:(?:in|at)\s+(?:standard|appropriate|satisfactory|good|adequate|expected|acceptable|unchanged|stable)\s+position"
-    r"|(?:appropriately|well|satisfactorily|adequately|properly|standardly)\s+(?:positioned|placed|sited)"
-    r"|(?:in|within|into)\s+the\s+(?:stomach|gastric\s+(?:body|fundus|lumen)|duodenum|(?:mid|upper|lower|distal|proximal)?\s*svc"
-    r"|superior\s+vena\s+cava|cavoatrial\s+junction)|below\s+the\s+(?:diaphragm|gastroesophageal\s+junction)"
-    r"|(?:(?:[3-6](?:\.\d+)?|7(?:\.0)?)\s*cm\s+)above\s+the\s+carina|terminat\w*\s+(?:in|at)\s+the\s+(?:mid|lower|low|upper|distal)?\s*svc"
-    r"|at\s+the\s+cavoatrial)\b")
 
 
 @dataclass(frozen=True)
@@ -262,27 +222,6 @@ def _sides(text: str) -> frozenset[str]:
     return frozenset(m.group(1) or ("left" if m.group(2) or m.group(4) else "right") for m in _SIDE.finditer(text))
 
 
-_CHANGE_ADVERB = re.compile(r"\b(?:slightly|mildly|minimally|moderately|markedly|severely)\s+(?:increas\w*|decreas\w*"
-                            r"|improv\w*|wors\w*|smaller|larger|progress\w*|diminish\w*|less|more)\b")
-
-
-def _no_change_adverbs(text: str) -> str:
-    """TEXT without the adverbs that grade a change, not the finding ("slightly increased
-    right effusion", "the pneumothorax is slightly smaller"). Applied to the words around
-    a mention, never to its own ("mildly increased interstitial markings" is graded)."""
-    return _CHANGE_ADVERB.sub(" ", text)
-
-
-def _severity(text: str) -> frozenset[int]:
-    text = re.sub(r"\bsmall\s+(?:bowel|airways?|vessels?)\b", " ", text)
-    text = re.sub(r"\bthin\s+(?:crescent|rim|sliver|stripe|band|lucency)\b", " trace ", text)
-    return frozenset(_SEVERITY_WORDS[m.group(1)] for m in _SEVERITY.finditer(text))
-
-
-def _measures(text: str) -> tuple[float, ...]:
-    return tuple(float(v) * (10 if unit == "cm" else 1) for v, unit in _MEASURE.findall(text))
-
-
 def _descriptor_free(before: str, name: str, clause: str) -> str:
     """BEFORE without a closing "increased" that describes the finding, not a change: "an
     area of increased opacity" is an opacity, unless its clause compares ("increased
@@ -294,9 +233,6 @@ def _descriptor_free(before: str, name: str, clause: str) -> str:
     return before
 
 
-_NOW_GRADE = re.compile(r"\bnow\s+(" + "|".join(sorted(map(re.escape, _SEVERITY_WORDS), key=len, reverse=True)) + r")\b[^.;]*$")
-_NOW_GRADE_AFTER = re.compile(r"^[^.;]{0,40}?\bnow\s+(" + "|".join(sorted(map(re.escape, _SEVERITY_WORDS), key=len,
-                                                                           reverse=True)) + r")\b")
 _WHICH_CHANGE = re.compile(r"^[^.;]{0,60}?\b(?:which|that)\s+(?:is|are|has|have)\s+(?:been\s+)?(?:(?:slightly|markedly|mildly)\s+)?"
                            r"(new|unchanged|stable|increased|decreased|enlarged|improved|worsened|resolved|smaller|larger)\b")
 _PRIOR_SIZE = re.compile(r"\b(?:previously|prior(?:ly)?|was|from|compared\s+(?:with|to))\s*(?:measuring\s+)?"
@@ -310,17 +246,11 @@ def _size_change(clause: str) -> str | None:
         return None
     before = float(prior.group(1)) * (10 if prior.group(2) == "cm" else 1)
     rest = clause[:prior.start()] + " " + clause[prior.end():]
-    now = [float(v) * (10 if u == "cm" else 1) for v, u in _MEASURE.findall(rest)]
+    now = [float(v) * (10 if u == "cm" else 1) for v, u in MEASURE.findall(rest)]
     if not now:
         return None
     ratio = now[0] / max(before, 0.1)
     return WORSE if ratio > 1.05 else BETTER if ratio < 0.95 else STABLE
-
-
-def _before_advice(text: str) -> str:
-    """A device's words before the advice about it: its own distance, not the one to move
-    it by ("6 cm above the carina; consider advancing 2 cm")."""
-    return re.split(r";|\b(?:consider|recommend\w*|advanc\w*|withdraw\w*|retract\w*|pull\w*|should)\b", text)[0]
 
 
 def _change(text: str) -> str | None:
@@ -342,71 +272,7 @@ def hedged(text: str) -> bool:
     return bool(_PRE_UNCERTAIN.search(lower) or _POST_UNCERTAIN.search(lower))
 
 
-_CENTRAL_LINES = ("picc", "ij line", "subclavian line", "chest port", "swan-ganz catheter")
-_DEEP = re.compile(r"\b(?:in|into|within|at|over)\s+the\s+(?:(?:mid|upper|lower|distal|proximal)\s+)?(?:right\s+)?"
-                   r"(?:atrium|ventricle)\b|\bright\s+atrial\b")
-# A central line whose tip sits in a vein short of the SVC, or turned into another vein.
-_SHORT = re.compile(r"\b(?:terminat\w*|tip|ends?|directed|extends?|courses?|projects?|lies)\b[^.;]{0,40}?\b(?:in|into|within|at)"
-                    r"\s+the\s+(?:(?:left|right|proximal|distal)\s+)*(?:brachiocephalic|innominate|subclavian|axillary"
-                    r"|internal\s+jugular|jugular|azygos|contralateral)")
-# The source says where a tip is without calling it wrong: a stated place, which
-# an answer calling the device malpositioned contradicts.
-STATED = "stated"
-_TIP_STATED = re.compile(r"\b(?:terminat\w*|tip|ends|projects?|lies|leads?\s+(?:in|terminating))\b")
 _SIDE_AFTER = re.compile(r"^\W*(?:(?:is\s+)?(?:on|in)\s+the\s+)?(left|right)\b(?!\s+(?:atri|ventric|heart|main))")
-
-
-# Where a device's tip lies, named alike in both texts: a place the answer gives that the
-# source does not ("leads in the right atrium and left ventricle" for the right ventricle).
-_PLACES = (
-    ("distal pulmonary artery", re.compile(r"\b(?:distal|lobar|segmental|subsegmental|interlobar|(?:lower|upper|middle)\s+lobe)"
-                                           r"\s+(?:[\w-]+\s+){0,3}?(?:pulmonary\s+)?(?:artery|arterial)(?:\s+branch)?"
-                                           r"|\binterlobar\s+(?:pulmonary\s+)?artery")),
-    ("right pulmonary artery", re.compile(r"\bright\s+(?:main\s+)?pulmonary\s+artery")),
-    ("left pulmonary artery", re.compile(r"\bleft\s+(?:main\s+)?pulmonary\s+artery")),
-    ("main pulmonary artery", re.compile(r"\bmain\s+pulmonary\s+artery|\bpulmonary\s+(?:artery\s+)?trunk|\bpulmonary\s+outflow")),
-    ("right atrium", re.compile(r"\bright\s+atri(?:um|al)\b")),
-    ("left atrium", re.compile(r"\bleft\s+atri(?:um|al)\b")),
-    ("right ventricle", re.compile(r"\bright\s+ventric\w*")),
-    ("left ventricle", re.compile(r"\bleft\s+ventric\w*")),
-    ("cavoatrial junction", re.compile(r"\bcavo-?atrial\b")),
-    ("svc", re.compile(r"\bsvc\b|\bsuperior\s+vena\s+cava\b")),
-    ("brachiocephalic vein", re.compile(r"\b(?:brachiocephalic|innominate)\s+vein")),
-    ("subclavian vein", re.compile(r"\bsubclavian\s+vein")),
-    ("jugular vein", re.compile(r"\bjugular\s+vein")),
-    ("azygos", re.compile(r"\bazygos\b")),
-    ("coronary sinus", re.compile(r"\bcoronary\s+sinus\b")),
-    ("stomach", re.compile(r"\bstomach\b|\bgastric\b|\bfundus\b|\bantrum\b")),
-    ("duodenum", re.compile(r"\bduoden\w*|\bpost-?pyloric\b|\bjejun\w*")),
-    ("esophagus", re.compile(r"\besophag\w*")),
-    ("right mainstem bronchus", re.compile(r"\bright\s+main\s*stem|\bbronchus\s+intermedius")),
-    ("left mainstem bronchus", re.compile(r"\bleft\s+main\s*stem")),
-    ("thoracic inlet", re.compile(r"\bthoracic\s+inlet\b")),
-)
-
-
-def places(text: str) -> frozenset[str]:
-    """The anatomical places TEXT puts a device tip in (see _PLACES)."""
-    found = set()
-    for name, pattern in _PLACES:
-        if pattern.search(text):
-            found.add(name)
-            text = pattern.sub(" ", text)  # "distal right lower lobe pulmonary artery branch" is one place
-    return frozenset(found)
-
-
-def _position(text: str, label: str = "") -> str | None:
-    # "at the cavoatrial junction/right atrium" is well placed; "3 cm below the cavoatrial junction" is deep.
-    at_junction = re.search(r"cavo-?atrial", text) and not re.search(r"\bbelow\s+(?:the\s+)?(?:[\w-]+\s+){0,4}?cavo-?atrial", text)
-    if label in _CENTRAL_LINES and ((_DEEP.search(text) and not at_junction) or _SHORT.search(text)):
-        return MALPOSITIONED
-    if _MALPOSITION.search(text):
-        return MALPOSITIONED
-    if _WELL_POSITIONED.search(text) or (label == "swan-ganz catheter" and "pulmonary artery" in text):
-        return WELL_POSITIONED
-    if _TIP_STATED.search(text):
-        return STATED
-    return None
 
 
 @lru_cache(maxsize=4096)
@@ -435,13 +301,13 @@ def _read_sentence(sentence: str, index: int) -> tuple[Mention, ...]:
             # The mention's own words count too: "the heart is moderately enlarged" is one
             # mention whose grade sits inside it (but its closing "large" is no grade).
             severity=frozenset() if device else (
-                _severity(_no_change_adverbs(before) + " " + re.sub(r"\blarge$", "", lower[start:end]) + " "
-                          + _no_change_adverbs(after) + " "
-                          + "".join(m.group(1) for m in [_APPOSITIVE_GRADE.match(lower[end:])] if m))
-                or _severity("".join(m.group(1) for m in [_NOW_GRADE.search(lower[prev_end:start])] if m))
-                or _severity("".join(m.group(1) for m in [_NOW_GRADE_AFTER.match(lower[end:next_start])] if m))),
+                severity(no_change_adverbs(before) + " " + re.sub(r"\blarge$", "", lower[start:end]) + " "
+                          + no_change_adverbs(after) + " "
+                          + "".join(m.group(1) for m in [APPOSITIVE_GRADE.match(lower[end:])] if m))
+                or severity("".join(m.group(1) for m in [NOW_GRADE.search(lower[prev_end:start])] if m))
+                or severity("".join(m.group(1) for m in [NOW_GRADE_AFTER.match(lower[end:next_start])] if m))),
             # A device's own distance, not the advice after it ("6 cm above the carina; consider advancing 2 cm").
-            measures=_measures(_before_advice(after) if device else around),
+            measures=measures(before_advice(after) if device else around),
             change=(_change(_descriptor_free(before, lower[start:end], lower[c_start:c_end]))
                     or _change(lower[end:min(c_end, next_start)])
                     # the words that open the clause, before its first finding ("Stable peripheral and
@@ -453,7 +319,7 @@ def _read_sentence(sentence: str, index: int) -> tuple[Mention, ...]:
                     or _change("".join(m.group(1) for m in [_WHICH_CHANGE.match(lower[end:])] if m)))
             if not device
             else _change(around),
-            position=_position(after, label) if device else None,
+            position=tip_position(after, label) if device else None,
             modifiers=lower[c_start:c_end],
             dominant=None if device else (
                 _dominant(lower[max(c_start, spans[i - 1][1] if i else 0):min(c_end, next_start)])
@@ -461,18 +327,18 @@ def _read_sentence(sentence: str, index: int) -> tuple[Mention, ...]:
                 or next((({"left", "right"} - {m.group(1)}).pop() for m in [_LESSER_EXTENT.match(lower[end:next_start])]
                          if m), None)),
         ))
-        pair = None if device else _GRADED_PAIR.search(lower[spans[i - 1][1] if i else 0:start])
-        after_pair = None if device or pair else _SIDE_GRADES_AFTER.search(lower[end:next_start])
+        pair = None if device else GRADED_PAIR.search(lower[spans[i - 1][1] if i else 0:start])
+        after_pair = None if device or pair else SIDE_GRADES_AFTER.search(lower[end:next_start])
         if after_pair and after_pair.group(2) != after_pair.group(4):
             both = out.pop()
             first = lower[end:next_start][after_pair.start(1):after_pair.start(2)]
-            out.extend(replace(both, sides=frozenset({side}), severity=_severity(grade))
+            out.extend(replace(both, sides=frozenset({side}), severity=severity(grade))
                        for grade, side in ((first, after_pair.group(2)), (after_pair.group(3), after_pair.group(4))))
         if pair and pair.group(2) != pair.group(4):
             # "Large left and small right pleural effusions": two findings, each its grade.
             both = out.pop()
             change = both.change or _change(_blank(lower[spans[i - 1][1] if i else 0:start], _PSEUDO))
-            out.extend(replace(both, sides=frozenset({side}), severity=_severity(grade or ""), change=change)
+            out.extend(replace(both, sides=frozenset({side}), severity=severity(grade or ""), change=change)
                        for grade, side in ((pair.group(1), pair.group(2)), (pair.group(3), pair.group(4))))
     return tuple(out)
 
@@ -483,9 +349,9 @@ def describe(text: str, label: str) -> Mention:
     lower = text.lower()
     device = labels.CATEGORY.get(label) in ("tubesandlines", "device")
     return Mention(label=label, text=text, sentence=0, start=0, end=len(text), sides=_sides(lower),
-                   zones=frozenset(z for z, p in _ZONES if p.search(lower)), severity=_severity(_no_change_adverbs(lower)),
-                   measures=_measures(_before_advice(lower) if device else lower), change=_change(lower),
-                   position=_position(lower, label) if device else None, modifiers=lower)
+                   zones=frozenset(z for z, p in _ZONES if p.search(lower)), severity=severity(no_change_adverbs(lower)),
+                   measures=measures(before_advice(lower) if device else lower), change=_change(lower),
+                   position=tip_position(lower, label) if device else None, modifiers=lower)
 
 
 def read(text: str) -> Reading:
@@ -495,3 +361,4 @@ def read(text: str) -> Reading:
     for i, sentence in enumerate(reading.sentences):
         reading.mentions.extend(_read_sentence(sentence, i))
     return reading
+

@@ -18,7 +18,7 @@ from radphi.verify.flags import FALSE, MISSED, Flag
 from radphi.verify.flags import quote as _quote
 from radphi.verify.flags import sentence_of as _sentence
 from radphi.verify.qa import check_qa
-from radphi.verify.reading import MALPOSITIONED, UNCERTAIN, WELL_POSITIONED, read
+from radphi.verify.reading import UNCERTAIN, read
 from radphi.verify.temporal import check_progression, check_temporal_findings
 
 
@@ -106,4 +106,4 @@ def check(task: str, fields: Mapping[str, str], prediction: str) -> list[Flag]:
     return _dedupe(flags)
 
 
-__all__ = ["Flag", "check", "check_answer", "source_of", "MALPOSITIONED", "WELL_POSITIONED"]
+__all__ = ["Flag", "check", "check_answer", "source_of"]
