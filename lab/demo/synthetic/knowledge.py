@@ -1,6 +1,8 @@
 """radiology_qa: knowledge question-answer records across the 16 Radiopaedia systems.
 
-The facts live in knowledge_facts.py, written for this project. Each fact has
+The facts live in knowledge_facts.json (data, not code), written for this project in our
+own words (nothing copied from Radiopaedia or any other source; general textbook knowledge,
+simplified, not clinical guidance). Each fact has
 one answer and several questions it answers. The questions are split like every other
 phrasing: held-out question wordings form the test split, so the test asks about
 facts the model was trained on in words it never saw (the way the paper held out
@@ -10,12 +12,21 @@ training wordings also gives one to the validation split.
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 from typing import Any
 
 from radphi.tasks import TASKS
-from lab.demo.synthetic.knowledge_facts import FACTS
 from lab.demo.synthetic.phrasing import Phrasebook
+
+Fact = tuple[str, str, tuple[str, ...]]  # (article, answer, questions the answer answers)
+
+# One entry per Radiopaedia system, in the order of SYSTEMS.
+FACTS: dict[str, tuple[Fact, ...]] = {
+    system: tuple((f["article"], f["answer"], tuple(f["questions"])) for f in facts)
+    for system, facts in json.loads((Path(__file__).with_name("knowledge_facts.json")).read_text(encoding="utf-8")).items()
+}
 
 SYSTEMS = ("chest", "cardiac", "central nervous system", "urogenital", "oncology", "breast", "musculoskeletal",
            "hepatobiliary", "vascular", "gastrointestinal", "obstetrics", "interventional", "trauma", "spine",
