@@ -45,9 +45,10 @@ _HEADER = re.compile(
     r"[ \t]*:(?=\s|$)",
     re.MULTILINE,
 )
-# A known header inside a one-line report (see parse_sections).
-_INLINE_HEADER = re.compile(r"(?:^|(?<=[.;]\s)|(?<=[.;]))\s*(?P<name>FINDINGS|IMPRESSION|INDICATION|HISTORY|TECHNIQUE"
-                            r"|COMPARISON|EXAMINATION|CLINICAL HISTORY|REASON FOR EXAM|CONCLUSION)\s*:(?=\s|$)")
+# A known header (the same names, in upper case) inside a one-line report, at its start or
+# after a sentence (see parse_sections).
+_INLINE_HEADER = re.compile(r"(?:^|(?<=[.;]))\s*(?P<name>" + "|".join(re.escape(n.upper()) for n in MIXED_CASE_HEADERS)
+                            + r")\s*:(?=\s|$)")
 # A blank line: MIMIC writes " \n" lines (the official parser splits on "\n \n"); a
 # paste has "\n\n" or lines of tabs.
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
